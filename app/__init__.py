@@ -1,0 +1,1 @@
+"""LAPIS outward shells: the FastAPI app (HTTP) and the `lapis` CLI — thin over `spatial`."""

@@ -1,0 +1,47 @@
+"""The FastAPI app factory. Settings are injected; nothing is created at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.problems import install_problem_handlers
+from app.routers import health, landing
+from spatial.db import database_url
+from spatial.pool import Database
+from spatial.settings import Settings
+
+ROUTERS = (health.router, landing.router)
+
+
+def create_app(settings: Settings | None = None, *, db_url: str | None = None) -> FastAPI:
+    settings = settings or Settings()
+    url = db_url or database_url(settings)
+    db = Database(url, min_size=settings.pool_min_size, max_size=settings.pool_max_size,
+                  statement_timeout_ms=settings.statement_timeout_ms)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await db.close()
+
+    app = FastAPI(
+        title="LAPIS — Long An Planning Information System",
+        version="0.1.0",
+        description="Long An provincial master plan 2021–2030, vision 2050 (Decision 686/QĐ-TTg): "
+                    "plan layers as OGC API Features and Tiles, and plan-aware queries.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    install_problem_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Entry point for `uvicorn --factory app.main:create_app_from_env`."""
+    return create_app(Settings())

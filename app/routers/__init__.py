@@ -1,0 +1,1 @@
+"""HTTP routers: each parses its parameters, calls `spatial`, and shapes the response."""

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from app.problems import problem_response
+from spatial.catalog import server_versions
+from spatial.json import dumps
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="Liveness and database check")
+async def health(request: Request) -> Response:
+    try:
+        async with request.app.state.db.acquire() as conn:
+            versions = await server_versions(conn)
+    except Exception as exc:  # any failure to reach the database is "unavailable", not a crash
+        return problem_response(503, "Database unavailable", f"{type(exc).__name__}: the database does not answer",
+                                instance="/health", headers={"Retry-After": "5"})
+    return Response(dumps({"status": "ok", **versions}), media_type="application/json")

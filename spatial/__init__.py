@@ -1,0 +1,1 @@
+"""LAPIS domain package: PostGIS schema, layer registry, queries, tiles, loaders — no HTTP."""

@@ -1,0 +1,65 @@
+"""The asyncpg connection pool the server uses: created on first use, so the app starts (and answers
+/health with 503) even while the database is down."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import asyncpg
+
+from spatial.db import normalise_url
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+class Database:
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10, statement_timeout_ms: int = 30_000,
+                 connect_timeout: float = 5.0) -> None:
+        self.url = normalise_url(url)
+        self.min_size = min_size
+        self.max_size = max_size
+        self.statement_timeout_ms = statement_timeout_ms
+        self.connect_timeout = connect_timeout
+        self._pool: asyncpg.Pool | None = None
+        self._lock = asyncio.Lock()
+
+    async def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._lock:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self.url, min_size=self.min_size, max_size=self.max_size, init=_init_connection,
+                        timeout=self.connect_timeout, command_timeout=None,
+                        server_settings={"statement_timeout": str(self.statement_timeout_ms),
+                                         "application_name": "lapis", "jit": "off"},
+                    )
+        return self._pool
+
+    def acquire(self) -> Any:
+        return _Acquire(self)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+class _Acquire:
+    """`async with db.acquire() as conn` that creates the pool lazily."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._ctx: Any = None
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        pool = await self._db.pool()
+        self._ctx = pool.acquire()
+        return await self._ctx.__aenter__()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._ctx.__aexit__(*exc)

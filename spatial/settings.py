@@ -1,0 +1,44 @@
+"""Settings for every LAPIS entry point, read from the environment (and a `.env` file).
+
+Nothing here is created at import time: the app factory, the CLI and the tests each build their own
+`Settings`, so a test can point one app at a throwaway cluster without touching globals.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LAPIS_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "LAPIS_DATABASE_URL"),
+        description="PostgreSQL URL. Unset: LAPIS runs its own embedded PostGIS under data_dir.",
+    )
+    data_dir: Path = Field(default=PROJECT_ROOT / ".data", description="Embedded cluster and caches.")
+    db_name: str = "lapis"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    pool_min_size: int = 1
+    pool_max_size: int = 10
+    statement_timeout_ms: int = 30_000
+    items_default_limit: int = 10
+    items_max_limit: int = 10_000
+    classify_max_features: int = 200_000
+    upload_max_bytes: int = 512 * 1024 * 1024
+    tile_cache: str = Field(default="on", description="'off' disables every tile cache (LAPIS_TILE_CACHE).")
+    tile_cache_size: int = 20_000
+    tile_cache_dir: Path | None = None
+    basemap_url: str | None = None
+    bundled_data_dir: Path = PROJECT_ROOT / "data" / "geojson"
+
+    @property
+    def tile_cache_enabled(self) -> bool:
+        return self.tile_cache.lower() not in {"off", "0", "false", "no"}

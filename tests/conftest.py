@@ -1,0 +1,96 @@
+"""Shared fixtures: one throwaway PostGIS cluster per test session (the same code as `lapis db`),
+a migrated + seeded template database, and fresh copies of it for tests that write.
+
+Set LAPIS_TEST_KEEP_CLUSTER=1 to keep the cluster folder after the run for inspection.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from spatial import migrate
+from spatial.embedded import EmbeddedCluster
+from spatial.seed import seed
+from spatial.settings import PROJECT_ROOT, Settings
+
+BUNDLED_DATA = PROJECT_ROOT / "data" / "geojson"
+TEMPLATE_DB = "lapis_template"
+_copies = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCluster]:
+    cluster = EmbeddedCluster(tmp_path_factory.mktemp("pg") / ".data", TEMPLATE_DB, throwaway=True)
+    cluster.start()
+    yield cluster
+    if os.environ.get("LAPIS_TEST_KEEP_CLUSTER"):
+        cluster.stop()
+    else:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def template_url(cluster: EmbeddedCluster) -> str:
+    """The migrated and seeded template database (never written by tests)."""
+    url = cluster.status().url
+    assert url
+    migrate.upgrade(url)
+    seed(url, BUNDLED_DATA)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return url
+
+
+@pytest.fixture(scope="session")
+def make_database(cluster: EmbeddedCluster, template_url: str) -> Callable[[], str]:
+    """Factory: a new database copied from the seeded template (cheap: a file-level copy)."""
+    port = cluster.status().port
+
+    def _make() -> str:
+        name = f"lapis_test_{next(_copies)}"
+        with psycopg.connect(cluster.url(port, "postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
+        return cluster.url(port, name)
+
+    return _make
+
+
+@pytest.fixture(scope="session")
+def db_url(make_database: Callable[[], str]) -> str:
+    """A seeded database shared by read-only tests."""
+    return make_database()
+
+
+@pytest.fixture()
+def fresh_db_url(make_database: Callable[[], str]) -> str:
+    """A seeded database of this test's own, for tests that write."""
+    return make_database()
+
+
+def make_settings(url: str, tmp: Path | None = None, **overrides: object) -> Settings:
+    values: dict[str, object] = {"database_url": url}
+    if tmp is not None:
+        values["data_dir"] = tmp
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def settings(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(db_url, tmp_path_factory.mktemp("app-data"))
+
+
+@pytest.fixture(scope="session")
+def client(settings: Settings) -> Iterator[TestClient]:
+    from app.main import create_app
+
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client

@@ -22,6 +22,7 @@ command -v ogr2ogr >/dev/null || missing+=("gdal-bin")
 command -v npm >/dev/null || missing+=("npm")
 command -v chromium >/dev/null || missing+=("chromium")
 command -v shp2pgsql >/dev/null || missing+=("postgis")
+command -v wrk >/dev/null || missing+=("wrk")
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

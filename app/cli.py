@@ -130,10 +130,20 @@ def db_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask for confi
 
 
 def main() -> None:
+    import psycopg
+    import sqlalchemy.exc
+
     try:
         cli()
     except KeyboardInterrupt:
         sys.exit(130)
+    except (psycopg.OperationalError, sqlalchemy.exc.OperationalError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        console.print(f"[bold red]error:[/] cannot reach the database: {reason}")
+        sys.exit(2)
+    except EmbeddedError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,62 @@
+"""The `lapis` command as a user runs it: a subprocess with its own data folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+LAPIS = [sys.executable, "-m", "app.cli"]
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*LAPIS, *args], capture_output=True, text=True, env=env, timeout=180, check=False)
+
+
+def test_db_lifecycle_through_the_cli(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["LAPIS_DATA_DIR"] = str(tmp_path / ".data")
+    try:
+        status = run(["db", "status"], env)
+        assert status.returncode == 1 and "not running" in status.stderr
+        first = run(["db", "start"], env)
+        assert first.returncode == 0, first.stderr
+        url = first.stdout.strip()
+        assert url.startswith("postgresql://")
+        again = run(["db", "start"], env)
+        assert again.returncode == 0 and again.stdout.strip() == url
+        status = run(["db", "status"], env)
+        assert status.returncode == 0 and status.stdout.strip() == url
+        assert run(["db", "migrate"], env).returncode == 0
+        seeded = run(["db", "seed"], env)
+        assert seeded.returncode == 0, seeded.stderr
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM admin_units").fetchone()[0] == 16
+        assert run(["db", "reset", "--yes"], env).returncode == 0
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM admin_units").fetchone()[0] == 16
+        stopped = run(["db", "stop"], env)
+        assert stopped.returncode == 0 and "stopped" in stopped.stderr
+        assert run(["db", "status"], env).returncode == 1
+    finally:
+        run(["db", "stop"], env)
+
+
+def test_database_url_means_no_embedded_cluster(tmp_path: Path, db_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": db_url, "LAPIS_DATA_DIR": str(tmp_path / ".data")}
+    started = run(["db", "start"], env)
+    assert started.returncode == 0 and "DATABASE_URL is set" in started.stderr
+    assert run(["db", "status"], env).stdout.strip() == db_url
+    assert run(["db", "migrate"], env).returncode == 0
+    assert not (tmp_path / ".data" / "postgres").exists()
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    result = run(["db", "seed"], env)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "error" in result.stderr.lower()

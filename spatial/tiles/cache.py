@@ -1,0 +1,96 @@
+"""The tile cache: an in-process LRU of rendered tiles (raw and gzip) plus an optional on-disk cache.
+
+Keys carry the data versions of the layers in the tile, so a write to a layer makes its old tiles
+unreachable at once: nothing is ever purged by hand.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from spatial.tiles.grid import Tile
+
+
+@dataclass(frozen=True)
+class RenderedTile:
+    data: bytes  # the MVT (empty: no feature in the tile)
+    gzipped: bytes
+    etag: str  # strong validator of the raw bytes, quoted
+
+    @classmethod
+    def of(cls, data: bytes) -> RenderedTile:
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        return cls(data, gzip.compress(data, 6, mtime=0) if data else b"", f'"{digest}"')
+
+    @property
+    def empty(self) -> bool:
+        return not self.data
+
+
+CacheKey = tuple[tuple[str, ...], Tile, tuple[int, ...]]
+
+
+class TileCache:
+    def __init__(self, max_tiles: int, disk_dir: Path | None = None) -> None:
+        self.max_tiles = max_tiles
+        self.disk_dir = disk_dir
+        self._tiles: OrderedDict[CacheKey, RenderedTile] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: CacheKey) -> RenderedTile | None:
+        tile = self._tiles.get(key)
+        if tile is not None:
+            self._tiles.move_to_end(key)
+            self.hits += 1
+            return tile
+        tile = self._read_disk(key)
+        if tile is not None:
+            self._remember(key, tile)
+            self.hits += 1
+            return tile
+        self.misses += 1
+        return None
+
+    def put(self, key: CacheKey, tile: RenderedTile) -> None:
+        self._remember(key, tile)
+        self._write_disk(key, tile)
+
+    def _remember(self, key: CacheKey, tile: RenderedTile) -> None:
+        self._tiles[key] = tile
+        self._tiles.move_to_end(key)
+        while len(self._tiles) > self.max_tiles:
+            self._tiles.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._tiles)
+
+    def _path(self, key: CacheKey) -> Path | None:
+        if self.disk_dir is None:
+            return None
+        layers, tile, versions = key
+        stamp = hashlib.blake2b(repr((layers, versions)).encode(), digest_size=8).hexdigest()
+        return self.disk_dir / stamp / str(tile.z) / str(tile.x) / f"{tile.y}.mvt.gz"
+
+    def _read_disk(self, key: CacheKey) -> RenderedTile | None:
+        path = self._path(key)
+        if path is None or not path.exists():
+            return None
+        gz = path.read_bytes()
+        return RenderedTile.of(gzip.decompress(gz) if gz else b"")
+
+    def _write_disk(self, key: CacheKey, tile: RenderedTile) -> None:
+        path = self._path(key)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(tile.gzipped)
+        os.replace(tmp, path)  # atomic: a reader never sees half a tile

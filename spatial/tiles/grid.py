@@ -1,0 +1,109 @@
+"""The OGC WebMercatorQuad tile matrix set (EPSG:3857, 256-pixel tiles, origin top-left)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+TMS_ID = "WebMercatorQuad"
+TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+CRS_URI = "http://www.opengis.net/def/crs/EPSG/0/3857"
+ORIGIN = 20037508.342789244  # half the extent of EPSG:3857, metres
+MAX_ZOOM = 24
+TILE_SIZE = 256
+EXTENT = 4096  # MVT coordinate extent per tile
+BUFFER = 64  # MVT buffer in extent units
+
+
+class TileOutOfRange(ValueError):
+    """z, y or x lie outside the tile matrix set; `parameter` names which."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+@dataclass(frozen=True, order=True)
+class Tile:
+    z: int
+    x: int
+    y: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.z <= MAX_ZOOM:
+            raise TileOutOfRange("tileMatrix", f"tileMatrix {self.z} is outside 0–{MAX_ZOOM}")
+        n = 1 << self.z
+        if not 0 <= self.y < n:
+            raise TileOutOfRange("tileRow", f"tileRow {self.y} is outside 0–{n - 1} at tileMatrix {self.z}")
+        if not 0 <= self.x < n:
+            raise TileOutOfRange("tileCol", f"tileCol {self.x} is outside 0–{n - 1} at tileMatrix {self.z}")
+
+    @property
+    def width(self) -> float:
+        """Tile width in EPSG:3857 metres."""
+        return 2 * ORIGIN / (1 << self.z)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(xmin, ymin, xmax, ymax) in EPSG:3857."""
+        w = self.width
+        xmin = -ORIGIN + self.x * w
+        ymax = ORIGIN - self.y * w
+        return (xmin, ymax - w, xmin + w, ymax)
+
+    def intersects(self, box: tuple[float, float, float, float], margin: float = 0.0) -> bool:
+        xmin, ymin, xmax, ymax = self.bounds
+        pad = margin * self.width
+        return not (box[0] > xmax + pad or box[2] < xmin - pad or box[1] > ymax + pad or box[3] < ymin - pad)
+
+
+def lonlat_to_tile(lon: float, lat: float, z: int) -> Tile:
+    n = 1 << z
+    x = int((lon + 180.0) / 360.0 * n)
+    lat_r = math.radians(max(min(lat, 85.0511287798), -85.0511287798))
+    y = int((1.0 - math.asinh(math.tan(lat_r)) / math.pi) / 2.0 * n)
+    return Tile(z, min(max(x, 0), n - 1), min(max(y, 0), n - 1))
+
+
+def mercator_to_lonlat(x: float, y: float) -> tuple[float, float]:
+    lon = x / ORIGIN * 180.0
+    lat = math.degrees(math.atan(math.sinh(y / ORIGIN * math.pi)))
+    return lon, lat
+
+
+def tiles_covering(box_3857: tuple[float, float, float, float], z: int) -> list[Tile]:
+    """Every tile at zoom z that touches an EPSG:3857 box, row by row."""
+    n = 1 << z
+    w = 2 * ORIGIN / n
+    x0 = max(0, int((box_3857[0] + ORIGIN) // w))
+    x1 = min(n - 1, int((box_3857[2] + ORIGIN) // w))
+    y0 = max(0, int((ORIGIN - box_3857[3]) // w))
+    y1 = min(n - 1, int((ORIGIN - box_3857[1]) // w))
+    return [Tile(z, x, y) for y in range(y0, y1 + 1) for x in range(x0, x1 + 1)]
+
+
+def tile_matrix_set() -> dict:
+    """The OGC TileMatrixSet 2.0 JSON description of WebMercatorQuad."""
+    matrices = []
+    for z in range(MAX_ZOOM + 1):
+        n = 1 << z
+        matrices.append({
+            "id": str(z),
+            "scaleDenominator": 559082264.0287178 / n,
+            "cellSize": 2 * ORIGIN / TILE_SIZE / n,
+            "cornerOfOrigin": "topLeft",
+            "pointOfOrigin": [-ORIGIN, ORIGIN],
+            "tileWidth": TILE_SIZE,
+            "tileHeight": TILE_SIZE,
+            "matrixWidth": n,
+            "matrixHeight": n,
+        })
+    return {
+        "id": TMS_ID,
+        "title": "Google Maps Compatible for the World",
+        "uri": TMS_URI,
+        "crs": CRS_URI,
+        "orderedAxes": ["X", "Y"],
+        "wellKnownScaleSet": "http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible",
+        "tileMatrices": matrices,
+    }

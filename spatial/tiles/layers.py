@@ -1,0 +1,100 @@
+"""Which plan layers are tiled, with which attributes, and the one SQL text per layer that renders a tile.
+
+Each SQL reads the indexed, stored `geom_3857` (no per-row reprojection), filters with `&&` on the tile
+envelope plus the MVT buffer (ST_AsMVTGeom clips anyway), generalises with a tolerance derived from the tile
+resolution (Douglas–Peucker, then repeated points removed), and drops lines and polygons smaller than half a
+display pixel, which would draw nothing. Table and column names come from the layer registry only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spatial.layers import LAYERS, Layer
+from spatial.tiles.grid import BUFFER, EXTENT, TILE_SIZE, Tile
+
+# Attributes a style and a popup need, per layer (the feature id is the table id).
+TILE_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "admin_units": ("code", "name_vi", "name_en", "level", "gso_code", "unit_type"),
+    "zones": ("code", "name_vi", "name_en", "kind"),
+    "corridors": ("code", "name_vi", "name_en", "route"),
+    "axes": ("code", "name_vi", "name_en", "rank", "roads"),
+    "projects": ("code", "name_vi", "name_en", "category", "status", "start_year", "end_year",
+                 "investment_vnd_bn", "length_km", "area_ha"),
+    "parcels": ("code", "name_vi", "land_use", "area_m2"),
+}
+# Drawing order in the composite tile (bottom to top) and the first zoom each layer appears in it.
+COMPOSITE_ORDER = ("admin_units", "zones", "corridors", "parcels", "axes", "projects")
+COMPOSITE_MIN_ZOOM = {"parcels": 13}
+MAX_ZOOM = {"parcels": 16}  # the zoom past which a layer holds no more detail (TileJSON maxzoom)
+DEFAULT_MAX_ZOOM = 14
+
+TILE_SQL = """
+WITH env AS (
+    SELECT ST_TileEnvelope($1::int, $2::int, $3::int) AS tile,
+           ST_TileEnvelope($1::int, $2::int, $3::int, margin => {margin}) AS box
+)
+SELECT ST_AsMVT(t, '{layer}', {extent}, 'geom', 'id')
+FROM (
+    SELECT f.id, {columns},
+           ST_AsMVTGeom(ST_RemoveRepeatedPoints(ST_Simplify(f.geom_3857, $4::float8), $4::float8),
+                        env.tile, {extent}, {buffer}, true) AS geom
+    FROM {table} AS f, env
+    WHERE f.geom_3857 && env.box
+      AND (ST_Dimension(f.geom_3857) = 0
+           OR greatest(ST_XMax(f.geom_3857) - ST_XMin(f.geom_3857),
+                       ST_YMax(f.geom_3857) - ST_YMin(f.geom_3857)) >= $5::float8)
+) AS t
+WHERE t.geom IS NOT NULL
+"""
+
+EXTENT_SQL = """
+SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+FROM (SELECT ST_Extent(geom_3857) AS e FROM {table}) AS s
+"""
+
+
+@dataclass(frozen=True)
+class TileLayer:
+    layer: Layer
+    properties: tuple[str, ...]
+    sql: str
+    extent_sql: str
+    max_zoom: int
+    composite_min_zoom: int
+
+    @property
+    def id(self) -> str:
+        return self.layer.id
+
+    def fields(self) -> dict[str, str]:
+        """TileJSON `vector_layers[].fields`: attribute name -> Number | String."""
+        out = {}
+        for name in self.properties:
+            column = self.layer.column(name)
+            out[name] = "Number" if column is not None and column.json_type in ("integer", "number") else "String"
+        return out
+
+
+def generalisation(tile: Tile) -> tuple[float, float]:
+    """(simplification tolerance, minimum feature size) in metres for a tile.
+
+    The tolerance is one MVT extent unit (finer than ST_AsMVTGeom's own grid snap, so nothing visible
+    moves); a feature narrower than half a 256-pixel display pixel is dropped.
+    """
+    return tile.width / EXTENT, tile.width / TILE_SIZE / 2
+
+
+def _tile_layer(layer: Layer) -> TileLayer:
+    properties = TILE_PROPERTIES[layer.id]
+    for name in properties:
+        if layer.column(name) is None:
+            raise ValueError(f"{layer.id}.{name} is not in the layer registry")
+    columns = ", ".join(f"f.{name}" for name in properties)
+    sql = TILE_SQL.format(margin=BUFFER / EXTENT, layer=layer.id, extent=EXTENT, buffer=BUFFER,
+                          columns=columns, table=layer.id)
+    return TileLayer(layer, properties, sql, EXTENT_SQL.format(table=layer.id),
+                     MAX_ZOOM.get(layer.id, DEFAULT_MAX_ZOOM), COMPOSITE_MIN_ZOOM.get(layer.id, 0))
+
+
+TILE_LAYERS: dict[str, TileLayer] = {layer_id: _tile_layer(LAYERS[layer_id]) for layer_id in COMPOSITE_ORDER}

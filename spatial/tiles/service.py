@@ -1,0 +1,104 @@
+"""Rendering tiles: per-layer MVTs fetched concurrently, assembled into composite tiles, cached by data version,
+with concurrent misses for the same tile computed once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from spatial.layers import UnknownLayer
+from spatial.pool import Database
+from spatial.tiles.cache import CacheKey, RenderedTile, TileCache
+from spatial.tiles.grid import BUFFER, EXTENT, Tile
+from spatial.tiles.layers import COMPOSITE_ORDER, TILE_LAYERS, TileLayer, generalisation
+from spatial.tiles.versions import VERSIONS_SQL, VersionReader, Versions, version_tag
+
+Box = tuple[float, float, float, float]
+
+
+class UnknownTileLayer(UnknownLayer):
+    def __str__(self) -> str:
+        return f"unknown tiled collection {self.layer_id!r}; known: {', '.join(TILE_LAYERS)}"
+
+
+def tile_layers(ids: Sequence[str] | None) -> tuple[TileLayer, ...]:
+    """Layers for a tileset in drawing order: all plan layers, or the named subset."""
+    if not ids:
+        return tuple(TILE_LAYERS[i] for i in COMPOSITE_ORDER)
+    for layer_id in ids:
+        if layer_id not in TILE_LAYERS:
+            raise UnknownTileLayer(layer_id)
+    return tuple(TILE_LAYERS[i] for i in COMPOSITE_ORDER if i in ids)
+
+
+class TileService:
+    def __init__(self, db: Database, *, cache: bool = True, cache_size: int = 20_000,
+                 cache_dir: Path | None = None) -> None:
+        self.db = db
+        self.cache = TileCache(cache_size, cache_dir) if cache else None
+        self._versions = VersionReader(self._fetch_versions)
+        self._bounds: dict[tuple[str, int], Box | None] = {}
+        self._inflight: dict[CacheKey, asyncio.Future[RenderedTile]] = {}
+
+    async def _fetch_versions(self) -> Versions:
+        async with self.db.acquire() as conn:
+            return {r["layer"]: r["version"] for r in await conn.fetch(VERSIONS_SQL)}
+
+    async def versions(self) -> Versions:
+        return await self._versions.get()
+
+    async def data_version(self, layers: Sequence[TileLayer]) -> str:
+        return version_tag(await self.versions(), [layer.id for layer in layers])
+
+    async def bounds(self, layer: TileLayer, versions: Versions | None = None) -> Box | None:
+        """The layer's EPSG:3857 extent (None when empty), remembered per data version."""
+        versions = versions if versions is not None else await self.versions()
+        key = (layer.id, versions.get(layer.id, 0))
+        if key not in self._bounds:
+            async with self.db.acquire() as conn:
+                row = await conn.fetchrow(layer.extent_sql)
+            self._bounds = {k: v for k, v in self._bounds.items() if k[0] != layer.id}
+            self._bounds[key] = None if row is None or row[0] is None else (row[0], row[1], row[2], row[3])
+        return self._bounds[key]
+
+    async def render(self, layers: Sequence[TileLayer], tile: Tile, *, composite: bool = False) -> RenderedTile:
+        """The MVT of `layers` at `tile`. A composite tile leaves out layers below their composite min zoom."""
+        if composite:
+            layers = [layer for layer in layers if tile.z >= layer.composite_min_zoom]
+        versions = await self.versions()
+        key: CacheKey = (tuple(layer.id for layer in layers), tile,
+                         tuple(versions.get(layer.id, 0) for layer in layers))
+        if self.cache is not None and (hit := self.cache.get(key)) is not None:
+            return hit
+        if (pending := self._inflight.get(key)) is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[RenderedTile] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            rendered = RenderedTile.of(await self._render(layers, tile, versions))
+            if self.cache is not None:
+                self.cache.put(key, rendered)
+            future.set_result(rendered)
+            return rendered
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()
+            raise
+        finally:
+            del self._inflight[key]
+
+    async def _render(self, layers: Sequence[TileLayer], tile: Tile, versions: Versions) -> bytes:
+        margin = BUFFER / EXTENT
+        wanted = [layer for layer in layers
+                  if (box := await self.bounds(layer, versions)) is not None and tile.intersects(box, margin)]
+        if not wanted:
+            return b""
+        parts = await asyncio.gather(*(self._layer_tile(layer, tile) for layer in wanted))
+        return b"".join(parts)
+
+    async def _layer_tile(self, layer: TileLayer, tile: Tile) -> bytes:
+        tolerance, min_size = generalisation(tile)
+        async with self.db.acquire() as conn:
+            data = await conn.fetchval(layer.sql, tile.z, tile.x, tile.y, tolerance, min_size)
+        return data or b""

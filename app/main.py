@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.problems import install_problem_handlers
-from app.routers import health, landing, tiles
+from app.routers import health, landing, tiles, viewer
 from spatial.db import database_url
 from spatial.pool import Database
 from spatial.settings import Settings
 
-ROUTERS = (health.router, landing.router, tiles.router)
+ROUTERS = (health.router, landing.router, tiles.router, viewer.router)
 
 
 def create_app(settings: Settings | None = None, *, db_url: str | None = None) -> FastAPI:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -18,6 +19,8 @@ cli = typer.Typer(help="LAPIS — Long An Planning Information System", no_args_
 db_cli = typer.Typer(help="The database: embedded cluster lifecycle, migrations, bundled data.",
                      no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+tiles_cli = typer.Typer(help="Vector tiles: export to PMTiles.", no_args_is_help=True)
+cli.add_typer(tiles_cli, name="tiles")
 console = Console(stderr=True)
 
 
@@ -127,6 +130,37 @@ def db_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask for confi
     migrate.upgrade(url, "head")
     seed(url, settings.bundled_data_dir)
     console.print("database reset and reseeded")
+
+
+@tiles_cli.command("export")
+def tiles_export(
+    output: Path = typer.Argument(..., help="The .pmtiles file to write"),
+    minzoom: int = typer.Option(0, "--minzoom", min=0, max=24, help="First zoom level"),
+    maxzoom: int = typer.Option(14, "--maxzoom", min=0, max=24, help="Last zoom level"),
+    collections: str = typer.Option(None, "--collections", help="Subset of layers, e.g. zones,axes"),
+) -> None:
+    """Export the composite plan tiles covering the province to a PMTiles archive."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from spatial.layers import UnknownLayer
+    from spatial.tiles.pmtiles_export import export_pmtiles
+
+    if minzoom > maxzoom:
+        raise fail(f"--minzoom {minzoom} is above --maxzoom {maxzoom}", 2)
+    names = [c.strip() for c in collections.split(",") if c.strip()] if collections else None
+    url = _url(Settings())
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console) as bar:
+        task = bar.add_task("tiles", total=None)
+        try:
+            result = export_pmtiles(url, output, minzoom=minzoom, maxzoom=maxzoom, collections=names,
+                                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+        except UnknownLayer as exc:
+            raise fail(f"--collections: {exc}", 2) from None
+        except (ValueError, OSError) as exc:
+            raise fail(str(exc)) from None
+    console.print(f"{result.written} tiles (of {result.planned} planned, the rest empty) written to "
+                  f"{result.path} ({result.bytes / 1024:.0f} KiB), z{minzoom}–{maxzoom}")
 
 
 def main() -> None:

@@ -37,7 +37,13 @@ class Settings(BaseSettings):
     tile_cache_size: int = 20_000
     tile_cache_dir: Path | None = None
     basemap_url: str | None = None
+    pmtiles_dir: Path | None = Field(default=None, description="PMTiles archives served at /pmtiles/{name} "
+                                     "(default: <data_dir>/pmtiles)")
     bundled_data_dir: Path = PROJECT_ROOT / "data" / "geojson"
+
+    @property
+    def pmtiles_path(self) -> Path:
+        return self.pmtiles_dir or self.data_dir / "pmtiles"
 
     @property
     def tile_cache_enabled(self) -> bool:

@@ -3,10 +3,11 @@ TileJSON. Handlers parse, call `spatial.tiles`, and shape HTTP (ETag/304, gzip, 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 
 from app.problems import Problem
 from spatial.json import dumps
@@ -19,6 +20,7 @@ from spatial.tiles.tilejson import tilejson
 router = APIRouter(tags=["tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
 JSON = "application/json"
+PMTILES_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.pmtiles$")
 Z = Annotated[int, Path(description="Zoom level (tileMatrix)")]
 Y = Annotated[int, Path(description="Row (tileRow)")]
 X = Annotated[int, Path(description="Column (tileCol)")]
@@ -236,3 +238,13 @@ async def collection_tile(request: Request, collectionId: str, tileMatrixSetId: 
     layer = _collection(collectionId)
     _check_tms(tileMatrixSetId)
     return await _tile_response(request, tile_service(request), (layer,), _tile(z, y, x), composite=False)
+
+
+@router.get("/pmtiles/{name}", summary="A PMTiles archive (HTTP range requests), e.g. from `lapis tiles export`",
+            responses={206: {"description": "The requested byte range"}})
+async def pmtiles_archive(request: Request, name: str) -> Response:
+    folder = request.app.state.settings.pmtiles_path
+    if not PMTILES_NAME.match(name) or not (folder / name).is_file():
+        raise Problem(404, "Unknown archive", f"no PMTiles archive {name!r} in the export folder", parameter="name")
+    return FileResponse(folder / name, media_type="application/vnd.pmtiles",
+                        headers={"Cache-Control": "public, no-cache"})

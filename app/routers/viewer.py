@@ -10,16 +10,21 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import FileResponse, Response
 
 from app.problems import Problem
+from app.routers.tiles import PMTILES_NAME
 from spatial.json import dumps
 from spatial.settings import PROJECT_ROOT
 from spatial.tiles.style import plan_style
 
 router = APIRouter(tags=["map"])
 STATIC = Path(__file__).resolve().parent.parent / "static" / "map"
-MAPLIBRE_DIST = PROJECT_ROOT / "node_modules" / "maplibre-gl" / "dist"
 ASSETS = {"map.js": "text/javascript", "map.css": "text/css"}
-VENDOR = {"maplibre-gl.js": "text/javascript", "maplibre-gl.css": "text/css",
-          "maplibre-gl.js.map": "application/json"}
+NODE_MODULES = PROJECT_ROOT / "node_modules"
+VENDOR = {  # name -> (file under node_modules, media type)
+    "maplibre-gl.js": ("maplibre-gl/dist/maplibre-gl.js", "text/javascript"),
+    "maplibre-gl.css": ("maplibre-gl/dist/maplibre-gl.css", "text/css"),
+    "maplibre-gl.js.map": ("maplibre-gl/dist/maplibre-gl.js.map", "application/json"),
+    "pmtiles.js": ("pmtiles/dist/pmtiles.js", "text/javascript"),
+}
 
 
 @router.get("/map", summary="The web map of the plan", response_class=Response)
@@ -39,15 +44,22 @@ async def map_asset(name: str) -> Response:
 async def vendor_asset(name: str) -> Response:
     if name not in VENDOR:
         raise Problem(404, "Not found", f"no vendored file {name!r}", parameter="name")
-    path = MAPLIBRE_DIST / name
+    relative, media_type = VENDOR[name]
+    path = NODE_MODULES / relative
     if not path.exists():
-        raise Problem(503, "Viewer not installed", "maplibre-gl is missing: run `npm ci` (make setup)")
-    return FileResponse(path, media_type=VENDOR[name], headers={"Cache-Control": "public, max-age=86400"})
+        raise Problem(503, "Viewer not installed", f"{relative} is missing: run `npm ci` (make setup)")
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/styles/plan.json", summary="MapLibre style of the plan (labels in Vietnamese, or English)")
-async def style(request: Request, lang: Literal["vi", "en"] = Query("vi", description="Label language")) -> Response:
+async def style(request: Request, lang: Literal["vi", "en"] = Query("vi", description="Label language"),
+                pmtiles: str | None = Query(None, description="Use this archive under /pmtiles/ as the tile source "
+                                            "(the viewer's static mode; needs the pmtiles:// protocol)")) -> Response:
     base = str(request.base_url).rstrip("/")
-    body = plan_style(tilejson_url=f"{base}/tiles/WebMercatorQuad/tilejson.json", lang=lang,
+    if pmtiles is not None and not PMTILES_NAME.match(pmtiles):
+        raise Problem(400, "Invalid parameter", "pmtiles must be an archive name like plan.pmtiles",
+                      parameter="pmtiles")
+    source = f"pmtiles://{base}/pmtiles/{pmtiles}" if pmtiles else f"{base}/tiles/WebMercatorQuad/tilejson.json"
+    body = plan_style(tilejson_url=source, lang=lang,
                       basemap_url=request.app.state.settings.basemap_url)
     return Response(dumps(body), media_type="application/json")

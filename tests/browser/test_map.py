@@ -26,14 +26,17 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
-def _open_map(browser, url: str, errors: list[str], external: list[str]):
+def _open_map(browser, url: str, errors: list[str], external: list[str], query: str = "",
+              requests: list[str] | None = None):
     page = browser.new_page(viewport={"width": 1100, "height": 800})
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     host = url.split("//", 1)[1]
     page.on("request", lambda r: external.append(r.url)
             if not r.url.split("//", 1)[-1].startswith(host) and not r.url.startswith(("data:", "blob:")) else None)
-    page.goto(f"{url}/map#view=10/{TAN_AN[1]}/{TAN_AN[0]}", wait_until="load")
+    if requests is not None:
+        page.on("request", lambda r: requests.append(r.url))
+    page.goto(f"{url}/map{query}#view=10/{TAN_AN[1]}/{TAN_AN[0]}", wait_until="load")
     page.wait_for_function("window.lapis && window.lapis.ready === true", timeout=60_000)
     return page
 
@@ -96,3 +99,22 @@ def test_english_switch_and_layer_toggle(browser, live_server_url: str) -> None:
     page.close()
 
 
+
+
+def test_map_from_a_pmtiles_export(browser, live_server_url: str, db_url: str, settings) -> None:
+    """Static mode: the viewer reads a PMTiles export through HTTP range requests, no tile endpoint."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from spatial.tiles.pmtiles_export import export_pmtiles
+
+    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API owns this thread's event loop
+        pool.submit(export_pmtiles, db_url, settings.pmtiles_path / "plan.pmtiles", minzoom=0, maxzoom=11).result()
+    errors: list[str] = []
+    external: list[str] = []
+    requests: list[str] = []
+    page = _open_map(browser, live_server_url, errors, external, "?pmtiles=plan.pmtiles", requests)
+    assert page.evaluate("window.lapis.map.queryRenderedFeatures({layers: ['admin-district-line']}).length") > 0
+    assert any("/pmtiles/plan.pmtiles" in r for r in requests)
+    assert not any("/tiles/WebMercatorQuad" in r for r in requests)
+    assert errors == [] and external == [], (errors, external)
+    page.close()

@@ -32,6 +32,11 @@
 
   const params = new URLSearchParams(location.search);
   let lang = params.get("lang") === "en" ? "en" : "vi";
+  const archive = params.get("pmtiles");  // static mode: tiles from a PMTiles export via HTTP range requests
+  if (archive) {
+    const protocol = new pmtiles.Protocol();
+    maplibregl.addProtocol("pmtiles", protocol.tile);
+  }
   const state = { map: null, ready: false, errors: [], lang };
   window.lapis = state;
 
@@ -198,7 +203,9 @@
   }
 
   async function loadStyle() {
-    const response = await fetch(`/styles/plan.json?lang=${lang}`);
+    const query = new URLSearchParams({ lang });
+    if (archive) query.set("pmtiles", archive);
+    const response = await fetch(`/styles/plan.json?${query}`);
     if (!response.ok) throw new Error(`style: HTTP ${response.status}`);
     return response.json();
   }

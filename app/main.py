@@ -6,14 +6,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
-from app.problems import install_problem_handlers
-from app.routers import health, landing, tiles, viewer
+from app.problems import install_problem_handlers, install_spatial_handlers
+from app.routers import docs, features, health, landing, planner, tiles, viewer
 from spatial.db import database_url
 from spatial.pool import Database
-from spatial.settings import Settings
+from spatial.settings import PROJECT_ROOT, Settings
 
-ROUTERS = (health.router, landing.router, tiles.router, viewer.router)
+ROUTERS = (health.router, landing.router, features.router, planner.router, docs.router, tiles.router, viewer.router)
+# OGC conformance classes, each declared by the router that implements it (listed at /conformance)
+CONFORMANCE: tuple[str, ...] = (*features.CONFORMANCE, *getattr(tiles, "CONFORMANCE", ()))
+SWAGGER_UI_DIR = PROJECT_ROOT / "node_modules" / "swagger-ui-dist"
 
 
 def create_app(settings: Settings | None = None, *, db_url: str | None = None) -> FastAPI:
@@ -33,12 +37,18 @@ def create_app(settings: Settings | None = None, *, db_url: str | None = None) -
         description="Long An provincial master plan 2021–2030, vision 2050 (Decision 686/QĐ-TTg): "
                     "plan layers as OGC API Features and Tiles, and plan-aware queries.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's default pages load Swagger UI from a CDN; /api.html serves it locally
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.conformance = CONFORMANCE
     install_problem_handlers(app)
+    install_spatial_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    if SWAGGER_UI_DIR.is_dir():
+        app.mount(docs.SWAGGER_PATH, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
     return app
 
 

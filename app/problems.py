@@ -91,3 +91,31 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.exception("unhandled error on %s", request.url.path)
         return problem_response(500, "Internal server error", "an unexpected error was logged",
                                 instance=request.url.path)
+
+
+SPATIAL_STATUS = {"invalid": (400, "Invalid parameter"), "not_found": (404, "Not found"),
+                  "invalid_geometry": (422, "Invalid geometry"), "too_large": (413, "Content too large"),
+                  "unsupported_format": (415, "Unsupported media type")}
+
+
+def install_spatial_handlers(app: FastAPI) -> None:
+    """Domain input errors from `spatial` (which knows no HTTP) → problem+json with their parameter."""
+    from spatial.errors import SpatialInputError
+    from spatial.layers import UnknownLayer
+
+    @app.exception_handler(SpatialInputError)
+    async def _spatial(request: Request, exc: SpatialInputError) -> Response:
+        status, title = SPATIAL_STATUS.get(exc.kind, (400, "Invalid parameter"))
+        return problem_response(status, title, exc.detail, parameter=exc.parameter, instance=request.url.path)
+
+    @app.exception_handler(UnknownLayer)
+    async def _unknown_layer(request: Request, exc: UnknownLayer) -> Response:
+        return problem_response(404, "Not found", f"no collection {exc.layer_id!r}", parameter="collectionId",
+                                instance=request.url.path)
+
+    @app.exception_handler(asyncpg.DataError)
+    async def _data(request: Request, exc: asyncpg.DataError) -> Response:
+        # a value the client sent that PostgreSQL rejects (division by zero in a filter, a date out of range…)
+        message = exc.args[0] if exc.args else str(exc)
+        return problem_response(400, "Invalid value", f"the database rejected a value: {message}",
+                                instance=request.url.path)

@@ -1,17 +1,22 @@
+"""The landing page (OGC API – Features `/`): links to everything, and each layer's count and extent."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from app import html
+from app.negotiate import HTML, JSON, base_url, output_format
 from spatial.catalog import layer_summaries
 from spatial.json import dumps
 
 router = APIRouter(tags=["landing"])
+OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
 
 
 @router.get("/", summary="Landing page: what LAPIS serves, with each layer's count and extent")
 async def landing(request: Request) -> Response:
-    base = str(request.base_url).rstrip("/")
+    base = base_url(request)
     async with request.app.state.db.acquire() as conn:
         summaries = await layer_summaries(conn)
     body = {
@@ -19,10 +24,17 @@ async def landing(request: Request) -> Response:
         "description": "Quy hoạch tỉnh Long An thời kỳ 2021–2030, tầm nhìn đến năm 2050 "
                        "(Quyết định 686/QĐ-TTg, 13/06/2023)",
         "links": [
-            {"rel": "self", "type": "application/json", "href": f"{base}/"},
-            {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
-             "href": f"{base}/openapi.json"},
-            {"rel": "data", "type": "application/json", "href": f"{base}/collections"},
+            {"rel": "self", "type": JSON, "title": "This document", "href": f"{base}/"},
+            {"rel": "alternate", "type": HTML, "title": "This document as HTML", "href": f"{base}/?f=html"},
+            {"rel": "service-desc", "type": OPENAPI_JSON, "title": "The API definition (OpenAPI 3.0)",
+             "href": f"{base}/api"},
+            {"rel": "service-doc", "type": HTML, "title": "The API documentation", "href": f"{base}/api.html"},
+            {"rel": "conformance", "type": JSON, "title": "Conformance classes", "href": f"{base}/conformance"},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/conformance", "type": JSON,
+             "title": "Conformance classes", "href": f"{base}/conformance"},
+            {"rel": "data", "type": JSON, "title": "Collections", "href": f"{base}/collections"},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/data", "type": JSON, "title": "Collections",
+             "href": f"{base}/collections"},
         ],
         "layers": [
             {
@@ -36,4 +48,11 @@ async def landing(request: Request) -> Response:
             for s in summaries
         ],
     }
-    return Response(dumps(body), media_type="application/json")
+    if output_format(request, ("json", "html")) == "html":
+        rows = [{"id": layer["id"], "title": layer["title"], "tên": layer["title_vi"], "features": layer["count"],
+                 "items": f"{base}/collections/{layer['id']}/items?f=html"} for layer in body["layers"]]
+        return Response(html.page(body["title"], f"<p>{body['description']}</p>" + html.table(rows),
+                                  [{"rel": link["rel"], "title": link["title"], "href": link["href"]}
+                                   for link in body["links"][1:7:1] if "opengis" not in link["rel"]]),
+                        media_type=HTML)
+    return Response(dumps(body), media_type=JSON)

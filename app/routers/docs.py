@@ -1,0 +1,73 @@
+"""The API definition at /api (OpenAPI 3.0 JSON) and its documentation page at /api.html, rendered by
+Swagger UI from node_modules (served by the app itself: no CDN)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from app.negotiate import base_url
+from spatial.json import dumps
+
+router = APIRouter(tags=["API definition"])
+SWAGGER_PATH = "/static/swagger-ui"
+
+
+def to_openapi30(node: Any) -> Any:
+    """FastAPI writes OpenAPI 3.1; OGC API – Features asks for 3.0. The differences in what FastAPI
+    emits are nullable unions (`anyOf [X, {type: null}]`) and `examples` lists in schemas."""
+    if isinstance(node, list):
+        return [to_openapi30(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: to_openapi30(v) for k, v in node.items()}
+    for key in ("anyOf", "oneOf"):
+        options = out.get(key)
+        if isinstance(options, list) and {"type": "null"} in options:
+            rest = [o for o in options if o != {"type": "null"}]
+            out.pop(key)
+            if len(rest) == 1:
+                out.update(rest[0])
+            else:
+                out[key] = rest
+            out["nullable"] = True
+    if out.get("type") == "null":
+        out.pop("type")
+        out["nullable"] = True
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    if "examples" in out and isinstance(out["examples"], list) and "schema" not in out:
+        examples = out.pop("examples")
+        if examples:
+            out["example"] = examples[0]
+    return out
+
+
+def openapi30(request: Request) -> dict[str, Any]:
+    cached = getattr(request.app.state, "openapi30", None)
+    if cached is None:
+        spec = to_openapi30(request.app.openapi())
+        spec["openapi"] = "3.0.3"
+        cached = request.app.state.openapi30 = spec
+    return {**cached, "servers": [{"url": base_url(request)}]}
+
+
+@router.get("/api", summary="The API definition (OpenAPI 3.0)")
+async def api(request: Request) -> Response:
+    if request.query_params.get("f") == "html" or (
+            "text/html" in request.headers.get("accept", "") and request.query_params.get("f") is None):
+        return await api_html(request)
+    return Response(dumps(openapi30(request)), media_type="application/vnd.oai.openapi+json;version=3.0")
+
+
+@router.get("/api.html", summary="The API documentation (Swagger UI, served locally)")
+async def api_html(request: Request) -> Response:
+    base = base_url(request)
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>LAPIS API</title>
+<link rel="stylesheet" href="{base}{SWAGGER_PATH}/swagger-ui.css"></head><body><div id="swagger-ui"></div>
+<script src="{base}{SWAGGER_PATH}/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({{url: "{base}/api?f=json", dom_id: "#swagger-ui"}});</script>
+</body></html>"""
+    return Response(page.encode(), media_type="text/html")

@@ -1,0 +1,197 @@
+"""Planner queries over HTTP: GET/POST /locate, POST /classify, GET /search. Parsing and responses only;
+the queries are in `spatial.queries` (one statement each, JSON built by PostgreSQL)."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path as FilePath
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response, StreamingResponse
+
+from app.negotiate import CSV, GEOJSON, JSON
+from app.problems import Problem
+from spatial.crs import parse_crs
+from spatial.queries import classify_input, locate, search
+from spatial.queries.classify import classify_stream
+
+router = APIRouter(tags=["planner"])
+
+LOCATE_EXAMPLE = {
+    "point": {"lon": 106.41, "lat": 10.535},
+    "admin_units": [{"id": 2, "code": "794", "name_vi": "Tân An", "name_en": "Tan An City", "level": "district",
+                     "gso_code": "794"}],
+    "zones": [{"id": 1, "code": "R1", "name_vi": "Vùng đô thị và công nghiệp", "name_en": "Urban and industrial region",
+               "kind": "region"}],
+    "corridors": [],
+    "nearest_axis": {"id": 3, "code": "TDL3", "name_vi": "Trục động lực song hành quốc lộ 62",
+                     "name_en": "Axis parallel to NH62", "distance_m": 3702.3},
+    "projects": [{"id": 9, "code": "DA-QL62", "name_vi": "Nâng cấp Quốc lộ 62", "name_en": "National Road 62 upgrade",
+                  "category": "national_road", "status": "planned", "distance_m": 553.1}],
+    "radius_m": 2000,
+}
+POLYGON_EXAMPLE = {"type": "Polygon", "coordinates": [[[106.40, 10.50], [106.45, 10.50], [106.45, 10.55],
+                                                       [106.40, 10.55], [106.40, 10.50]]]}
+JSON_BODY = ("application/json", "application/geo+json")
+
+
+def _json_text(text: str) -> Response:
+    return Response(text.encode(), media_type=JSON)
+
+
+@router.get("/locate", summary="What contains a point, the nearest axis and the projects nearby",
+            response_class=Response,
+            responses={200: {"content": {JSON: {"example": LOCATE_EXAMPLE}},
+                             "description": "admin_units (district first, then province), zones (regions, centre, "
+                                            "others), corridors, nearest_axis {distance_m}, projects within "
+                                            "radius_m {distance_m}; distances on the ellipsoid"}})
+async def locate_get(
+    request: Request,
+    lon: float = Query(..., description="Longitude (or easting in a projected crs)", allow_inf_nan=False),
+    lat: float = Query(..., description="Latitude (or northing in a projected crs)", allow_inf_nan=False),
+    crs: str | None = Query(None, description="CRS of lon/lat (OGC URI); default CRS84; e.g. EPSG 9210"),
+    radius: float = Query(locate.DEFAULT_RADIUS_M, gt=0, le=locate.MAX_RADIUS_M, allow_inf_nan=False,
+                          description="Radius for nearby projects, metres"),
+) -> Response:
+    point_crs = parse_crs(crs, "crs")
+    x, y = (lat, lon) if point_crs.lat_first else (lon, lat)
+    async with request.app.state.db.acquire() as conn:
+        return _json_text(await locate.locate_point(conn, x, y, point_crs, radius))
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Problem(413, "Content too large", f"body: more than {limit} bytes", parameter="body")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, "Content too large", f"body: more than {limit} bytes", parameter="body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def _json_body(request: Request, limit: int) -> Any:
+    if _media_type(request) not in JSON_BODY:
+        raise Problem(415, "Unsupported media type", "body: send application/geo+json or application/json",
+                      parameter="Content-Type")
+    try:
+        return orjson.loads(await _body(request, limit))
+    except orjson.JSONDecodeError as exc:
+        raise Problem(400, "Invalid body", f"body: not JSON: {exc}", parameter="body") from None
+
+
+@router.post("/locate", summary="Overlap of a parcel with admin units, zones and corridors",
+             response_class=Response,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 GEOJSON: {"schema": {"type": "object"}, "example": POLYGON_EXAMPLE},
+                 JSON: {"schema": {"type": "object"}, "example": POLYGON_EXAMPLE}}}},
+             responses={200: {"content": {JSON: {}}, "description": "area_m2 (ellipsoid), overlaps sorted by "
+                              "share_pct {layer, code, kind, area_m2, share_pct}, primary_region, "
+                              "primary_admin_unit"}})
+async def locate_post(
+    request: Request,
+    crs: str | None = Query(None, description="CRS of the body's coordinates (OGC URI); default CRS84"),
+) -> Response:
+    body_crs = parse_crs(crs, "crs")
+    geom = locate.parcel_geometry(await _json_body(request, request.app.state.settings.upload_max_bytes), body_crs)
+    async with request.app.state.db.acquire() as conn:
+        return _json_text(await locate.locate_geometry(conn, geom, body_crs))
+
+
+@router.post("/classify", summary="Classify many parcels: admin unit, primary region and shares for each",
+             response_class=StreamingResponse,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 GEOJSON: {"schema": {"type": "object"}},
+                 "multipart/form-data": {"schema": {"type": "object", "properties": {
+                     "file": {"type": "string", "format": "binary",
+                              "description": "zipped shapefile, GeoPackage or GeoJSON"}}}}}}},
+             responses={200: {"content": {GEOJSON: {}, CSV: {}},
+                              "description": "each input feature with lapis_admin_code/name, lapis_region_code/"
+                                             "name/share_pct, lapis_centre, lapis_corridors, lapis_shares"}})
+async def classify(
+    request: Request,
+    crs: str | None = Query(None, description="CRS of the input when it does not say (OGC URI)"),
+    f: str | None = Query(None, description="geojson (default) or csv"),
+) -> StreamingResponse:
+    settings = request.app.state.settings
+    fmt = (f or ("csv" if "text/csv" in request.headers.get("accept", "") else "geojson")).lower()
+    if fmt not in ("geojson", "json", "csv"):
+        raise Problem(400, "Invalid parameter", "f: geojson or csv", parameter="f")
+    fmt = "csv" if fmt == "csv" else "geojson"
+    in_crs = parse_crs(crs, "crs") if crs else None
+    media = _media_type(request)
+    cap = settings.classify_max_features
+    if media == "multipart/form-data":
+        data = await _read_upload(request, cap, in_crs)
+    elif media in JSON_BODY:
+        obj = await _json_body(request, settings.upload_max_bytes)
+        data = classify_input.from_feature_collection(obj, in_crs or parse_crs(None), cap)
+    else:
+        raise Problem(415, "Unsupported media type", "body: send a GeoJSON FeatureCollection "
+                      "(application/geo+json) or a file (multipart/form-data, field 'file')", parameter="Content-Type")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        async with request.app.state.db.acquire() as conn:
+            async for chunk in classify_stream(conn, data, fmt):
+                yield chunk
+
+    stream = chunks()
+    first = await stream.__anext__()  # database errors surface here, before the response starts
+
+    async def rest() -> AsyncIterator[bytes]:
+        yield first
+        async for chunk in stream:
+            yield chunk
+
+    return StreamingResponse(rest(), media_type=CSV if fmt == "csv" else GEOJSON)
+
+
+async def _read_upload(request: Request, cap: int, in_crs: Any) -> classify_input.ClassifyInput:
+    limit = request.app.state.settings.upload_max_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Problem(413, "Content too large", f"file: more than {limit} bytes", parameter="file")
+    form = await request.form(max_files=1, max_fields=10)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise Problem(400, "Invalid body", "file: a multipart field 'file' is needed", parameter="file")
+    with tempfile.TemporaryDirectory(prefix="lapis-classify-") as tmp:
+        path = FilePath(tmp) / "upload"
+        size = 0
+        with path.open("wb") as out:
+            while chunk := await upload.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    raise Problem(413, "Content too large", f"file: more than {limit} bytes", parameter="file")
+                out.write(chunk)
+        kind = classify_input.sniff_format(path.open("rb").read(64))
+        if kind != "zip":
+            path = path.rename(path.with_suffix({"gpkg": ".gpkg", "geojson": ".geojson"}[kind]))
+        else:
+            path = path.rename(path.with_suffix(".zip"))
+        return classify_input.from_file(path, cap, in_crs)
+
+
+@router.get("/search", summary="Find features of any layer by name or code, diacritics ignored",
+            response_class=Response,
+            responses={200: {"content": {JSON: {"example": {"query": "vanh dai 3", "results": [
+                {"collection": "axes", "id": 1, "code": "TDL1", "name_vi": "Trục động lực Vành đai 3 – Vành đai 4",
+                 "name_en": "Ring Road 3–4 axis", "score": 3.0, "bbox": [106.39, 10.56, 106.73, 11.0]}]}}},
+                "description": "results best first: collection, id, code, name_vi, name_en, score, bbox (CRS84)"}})
+async def search_endpoint(
+    request: Request,
+    q: str = Query(..., min_length=1, max_length=200, description="Name or code; accents optional"),
+    limit: int = Query(10, ge=1, le=search.MAX_LIMIT),
+) -> Response:
+    async with request.app.state.db.acquire() as conn:
+        results = await search.search(conn, q, limit)
+    return Response(b'{"query":' + orjson.dumps(q) + b',"results":' + results.encode() + b"}", media_type=JSON)

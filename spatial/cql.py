@@ -1,0 +1,277 @@
+"""CQL2 filters (OGC API – Features Part 3) compiled to a SQL condition with bound parameters.
+
+Text and JSON are parsed by the `cql2` library (a maintained CQL2 implementation); both become the
+CQL2-JSON tree, which is compiled here. Property names must be the layer's queryables; every literal
+is a bound parameter; geometry literals are transformed to the storage CRS (the column never is),
+so the GiST index stays usable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import cql2
+import orjson
+
+from spatial.crs import SupportedCrs
+from spatial.errors import InvalidParameter
+from spatial.geometry import geometry_literal_sql
+from spatial.queryables import Queryable
+from spatial.sqlbuild import Params
+
+PARAM = "filter"
+
+COMPARISON = {"=": "=", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+SPATIAL = {
+    "s_intersects": "ST_Intersects", "s_within": "ST_Within", "s_contains": "ST_Contains",
+    "s_disjoint": "ST_Disjoint", "s_touches": "ST_Touches", "s_crosses": "ST_Crosses",
+    "s_overlaps": "ST_Overlaps", "s_equals": "ST_Equals",
+}
+ARITHMETIC = {"+": "+", "-": "-", "*": "*", "/": "/"}
+OPEN = ("..", "")
+
+
+def parse(text: str, lang: str) -> dict[str, Any]:
+    """CQL2 text or JSON → the CQL2-JSON tree. Syntax errors are InvalidParameter('filter')."""
+    lang = (lang or "cql2-text").lower()
+    try:
+        if lang == "cql2-text":
+            expr = cql2.parse_text(text)
+        elif lang == "cql2-json":
+            expr = cql2.parse_json(text)
+        else:
+            raise InvalidParameter(f"filter-lang: unsupported {lang!r}; use cql2-text or cql2-json",
+                                   parameter="filter-lang")
+        tree = expr.to_json()
+    except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
+        if isinstance(exc, InvalidParameter):
+            raise
+        message = " ".join(str(exc).split())
+        raise InvalidParameter(f"filter: CQL2 syntax error ({lang}): {message}", parameter=PARAM) from None
+    if not isinstance(tree, dict):
+        raise InvalidParameter("filter: a CQL2 filter must be a boolean expression", parameter=PARAM)
+    return tree
+
+
+class Compiler:
+    def __init__(self, fields: dict[str, Queryable], params: Params, filter_crs: SupportedCrs) -> None:
+        self.fields = fields
+        self.params = params
+        self.crs = filter_crs
+
+    # -- boolean expressions --------------------------------------------------------------------------
+    def condition(self, node: Any) -> str:
+        if isinstance(node, bool):
+            return "TRUE" if node else "FALSE"
+        if not isinstance(node, dict) or "op" not in node:
+            raise InvalidParameter(f"filter: expected a predicate, got {_short(node)}", parameter=PARAM)
+        op = str(node["op"]).lower()
+        args = node.get("args") or []
+        handler = self._handlers().get(op)
+        if handler is None:
+            if op in SPATIAL:
+                return self._spatial(op, args)
+            if op.startswith("t_"):
+                return self._temporal(op, args)
+            raise InvalidParameter(f"filter: unsupported CQL2 operator {node['op']!r}", parameter=PARAM)
+        return handler(args)
+
+    def _handlers(self) -> dict[str, Callable[[list[Any]], str]]:
+        return {
+            "and": lambda a: "(" + " AND ".join(self.condition(x) for x in a) + ")",
+            "or": lambda a: "(" + " OR ".join(self.condition(x) for x in a) + ")",
+            "not": lambda a: f"(NOT {self.condition(a[0])})",
+            **{op: (lambda a, sql=sql: self._compare(sql, a)) for op, sql in COMPARISON.items()},
+            "like": self._like,
+            "in": self._in,
+            "between": self._between,
+            "isnull": self._isnull,
+        }
+
+    def _compare(self, sql_op: str, args: list[Any]) -> str:
+        left, right = _two(args)
+        kind = self._kind_of(left) or self._kind_of(right) or "text"
+        return f"({self.scalar(left, kind)} {sql_op} {self.scalar(right, kind)})"
+
+    def _like(self, args: list[Any]) -> str:
+        left, right = _two(args)
+        return f"({self.scalar(left, 'text')}::text LIKE {self.scalar(right, 'text')})"
+
+    def _in(self, args: list[Any]) -> str:
+        left, values = _two(args)
+        if not isinstance(values, list):
+            raise InvalidParameter("filter: IN takes a list of values", parameter=PARAM)
+        kind = self._kind_of(left) or "text"
+        items = ", ".join(self.scalar(v, kind) for v in values)
+        return f"({self.scalar(left, kind)} IN ({items}))" if values else "FALSE"
+
+    def _between(self, args: list[Any]) -> str:
+        if len(args) != 3:
+            raise InvalidParameter("filter: BETWEEN takes a value, a low and a high bound", parameter=PARAM)
+        kind = self._kind_of(args[0]) or "number"
+        value, low, high = (self.scalar(a, kind) for a in args)
+        return f"({value} BETWEEN {low} AND {high})"
+
+    def _isnull(self, args: list[Any]) -> str:
+        return f"({self.scalar(args[0], None)} IS NULL)"
+
+    # -- spatial ---------------------------------------------------------------------------------------
+    def _spatial(self, op: str, args: list[Any]) -> str:
+        left, right = _two(args)
+        return f"{SPATIAL[op]}({self.geometry(left)}, {self.geometry(right)})"
+
+    def geometry(self, node: Any) -> str:
+        if isinstance(node, dict) and "property" in node:
+            field = self.field(node["property"])
+            if field.kind != "geometry":
+                raise InvalidParameter(f"filter: property {field.name!r} is not a geometry", parameter=PARAM)
+            return field.sql
+        if isinstance(node, dict) and ("type" in node or "bbox" in node):
+            return geometry_literal_sql(node, self.crs, self.params, PARAM)
+        raise InvalidParameter(f"filter: expected a geometry, got {_short(node)}", parameter=PARAM)
+
+    # -- temporal --------------------------------------------------------------------------------------
+    def _temporal(self, op: str, args: list[Any]) -> str:
+        (a0, a1), (b0, b1) = (self._instant_or_interval(x) for x in _two(args))
+        rules = {
+            "t_before": f"{a1} < {b0}",
+            "t_after": f"{a0} > {b1}",
+            "t_intersects": f"{a0} <= {b1} AND {a1} >= {b0}",
+            "t_disjoint": f"NOT ({a0} <= {b1} AND {a1} >= {b0})",
+            "t_equals": f"{a0} = {b0} AND {a1} = {b1}",
+            "t_during": f"{a0} > {b0} AND {a1} < {b1}",
+            "t_contains": f"{a0} < {b0} AND {a1} > {b1}",
+            "t_starts": f"{a0} = {b0} AND {a1} < {b1}",
+            "t_startedby": f"{a0} = {b0} AND {a1} > {b1}",
+            "t_finishes": f"{a1} = {b1} AND {a0} > {b0}",
+            "t_finishedby": f"{a1} = {b1} AND {a0} < {b0}",
+            "t_meets": f"{a1} = {b0}",
+            "t_metby": f"{a0} = {b1}",
+            "t_overlaps": f"{a0} < {b0} AND {a1} > {b0} AND {a1} < {b1}",
+            "t_overlappedby": f"{b0} < {a0} AND {b1} > {a0} AND {b1} < {a1}",
+        }
+        if op not in rules:
+            raise InvalidParameter(f"filter: unsupported temporal operator {op!r}", parameter=PARAM)
+        return f"({rules[op]})"
+
+    def _instant_or_interval(self, node: Any) -> tuple[str, str]:
+        if isinstance(node, dict) and "property" in node:
+            field = self.field(node["property"])
+            if field.kind not in ("date", "timestamp"):
+                raise InvalidParameter(f"filter: property {field.name!r} is not temporal", parameter=PARAM)
+            return field.sql, field.sql
+        if isinstance(node, dict) and "interval" in node:
+            start, end = (node["interval"] + [None, None])[:2]
+            return self._instant(start, "-infinity"), self._instant(end, "infinity")
+        if isinstance(node, dict) and ("timestamp" in node or "date" in node):
+            value = self._temporal_literal(node)
+            return value, value
+        raise InvalidParameter(f"filter: expected a time instant or interval, got {_short(node)}", parameter=PARAM)
+
+    def _instant(self, value: Any, open_end: str) -> str:
+        if isinstance(value, dict) and "property" in value:
+            return self._instant_or_interval(value)[0]
+        if isinstance(value, dict):
+            return self._temporal_literal(value)
+        if value is None or value in OPEN:
+            return f"'{open_end}'::timestamptz"
+        return self._temporal_literal({"timestamp" if "T" in str(value) else "date": value})
+
+    def _temporal_literal(self, node: dict[str, Any]) -> str:
+        try:
+            if "timestamp" in node:
+                return self.params.add(datetime.fromisoformat(str(node["timestamp"]).replace("Z", "+00:00")),
+                                       "timestamptz")
+            return self.params.add(date.fromisoformat(str(node["date"])), "date")
+        except ValueError:
+            raise InvalidParameter(f"filter: bad date/time {_short(node)}", parameter=PARAM) from None
+
+    # -- scalars ---------------------------------------------------------------------------------------
+    def field(self, name: Any) -> Queryable:
+        field = self.fields.get(str(name))
+        if field is None:
+            raise InvalidParameter(
+                f"filter: unknown property {name!r}; queryables: {', '.join(self.fields)}", parameter=PARAM)
+        return field
+
+    def _kind_of(self, node: Any) -> str | None:
+        if isinstance(node, dict):
+            if "property" in node:
+                return self.field(node["property"]).kind
+            if "timestamp" in node:
+                return "timestamp"
+            if "date" in node:
+                return "date"
+            op = str(node.get("op", "")).lower()
+            if op in ARITHMETIC:
+                return "number"
+            if op in ("casei", "accenti", "lower", "upper"):
+                return "text"
+        return None
+
+    def scalar(self, node: Any, kind: str | None) -> str:
+        if isinstance(node, dict):
+            if "property" in node:
+                field = self.field(node["property"])
+                if field.kind == "geometry":
+                    raise InvalidParameter(f"filter: geometry property {field.name!r} used as a value",
+                                           parameter=PARAM)
+                return field.sql
+            if "timestamp" in node or "date" in node:
+                return self._temporal_literal(node)
+            op = str(node.get("op", "")).lower()
+            args = node.get("args") or []
+            if op in ARITHMETIC:
+                left, right = _two(args)
+                return f"({self.scalar(left, 'number')} {ARITHMETIC[op]} {self.scalar(right, 'number')})"
+            if op in ("casei", "lower"):
+                return f"lower({self.scalar(args[0], 'text')}::text)"
+            if op == "upper":
+                return f"upper({self.scalar(args[0], 'text')}::text)"
+            if op == "accenti":
+                return f"unaccent({self.scalar(args[0], 'text')}::text)"
+            raise InvalidParameter(f"filter: unsupported expression {_short(node)}", parameter=PARAM)
+        return self._literal(node, kind)
+
+    def _literal(self, value: Any, kind: str | None) -> str:
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return self.params.add(value, "boolean")
+        if isinstance(value, int | float):
+            if kind in ("text", "date", "timestamp"):
+                raise InvalidParameter(f"filter: {value!r} is a number but the property is {kind}", parameter=PARAM)
+            if kind == "integer" and float(value).is_integer():
+                return self.params.add(int(value), "bigint")
+            try:
+                return self.params.add(Decimal(str(value)), "numeric")
+            except InvalidOperation:
+                raise InvalidParameter(f"filter: bad number {value!r}", parameter=PARAM) from None
+        if isinstance(value, str):
+            if kind in ("integer", "number"):
+                raise InvalidParameter(f"filter: {value!r} is text but the property is a number", parameter=PARAM)
+            if kind == "date":
+                return self._temporal_literal({"date": value})
+            if kind == "timestamp":
+                return self._temporal_literal({"timestamp": value})
+            return self.params.add(value, "text")
+        raise InvalidParameter(f"filter: unsupported value {_short(value)}", parameter=PARAM)
+
+
+def compile_filter(tree: dict[str, Any], fields: dict[str, Queryable], params: Params,
+                   filter_crs: SupportedCrs) -> str:
+    return Compiler(fields, params, filter_crs).condition(tree)
+
+
+def _two(args: list[Any]) -> tuple[Any, Any]:
+    if not isinstance(args, list) or len(args) != 2:
+        raise InvalidParameter("filter: this operator takes two arguments", parameter=PARAM)
+    return args[0], args[1]
+
+
+def _short(node: Any) -> str:
+    text = orjson.dumps(node).decode() if not isinstance(node, str) else repr(node)
+    return text if len(text) <= 120 else text[:117] + "…"

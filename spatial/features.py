@@ -1,0 +1,235 @@
+"""Features of a layer, as OGC API – Features serves them: GeoJSON built by PostgreSQL, one statement
+per page, keyset paging on (sort keys…, id), literals reprojected (never the column).
+
+Python's part per page is joining the feature texts PostgreSQL returns; nothing is decoded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import asyncpg
+import orjson
+
+from spatial import cql
+from spatial.crs import DEFAULT, SupportedCrs
+from spatial.errors import InvalidParameter, NotFound
+from spatial.geometry import bbox_sql, from_storage_sql
+from spatial.layers import Layer
+from spatial.queryables import Queryable, queryables
+from spatial.sqlbuild import Params
+
+# numberMatched is computed with the page when the table is estimated at no more rows than this
+# (or when asked for); above it, a COUNT(*) per page would cost more than the page itself.
+CHEAP_COUNT_ROWS = 50_000
+
+
+@dataclass
+class ItemsRequest:
+    layer: Layer
+    limit: int = 10
+    bbox: tuple[float, float, float, float] | None = None
+    bbox_crs: SupportedCrs = DEFAULT
+    crs: SupportedCrs = DEFAULT
+    properties: tuple[str, ...] | None = None
+    sortby: tuple[tuple[str, bool], ...] = ()  # (property, descending)
+    equals: dict[str, str] = field(default_factory=dict)
+    filter: dict[str, Any] | None = None
+    filter_crs: SupportedCrs = DEFAULT
+    cursor: str | None = None
+    count: bool = False  # numberMatched even on a big table
+
+
+@dataclass
+class ItemsPage:
+    features: list[str]  # GeoJSON Feature texts, in order
+    next_cursor: str | None
+    prev_cursor: str | None
+    number_matched: int | None
+
+    def features_json(self) -> bytes:
+        return ("[" + ",".join(self.features) + "]").encode()
+
+
+def parse_sortby(layer: Layer, text: str | None) -> tuple[tuple[str, bool], ...]:
+    if not text:
+        return ()
+    fields = queryables(layer)
+    keys = []
+    for part in text.split(","):
+        part = part.strip()
+        descending = part.startswith("-")
+        name = part.lstrip("+-").strip()
+        if name not in fields or fields[name].kind == "geometry":
+            raise InvalidParameter(f"sortby: unknown property {name!r}; sortable: "
+                                   f"{', '.join(n for n, q in fields.items() if q.kind != 'geometry')}",
+                                   parameter="sortby")
+        keys.append((name, descending))
+    return tuple(keys)
+
+
+def parse_properties(layer: Layer, text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in layer.column_names]
+    if unknown:
+        raise InvalidParameter(f"properties: unknown {', '.join(unknown)}; known: {', '.join(layer.column_names)}",
+                               parameter="properties")
+    return names
+
+
+def typed_value(q: Queryable, raw: str, parameter: str) -> Any:
+    """A query-string value converted to the property's type (so a bad one is a 400, not a database error)."""
+    try:
+        if q.kind == "integer":
+            return int(raw)
+        if q.kind == "number":
+            return Decimal(raw)
+        if q.kind == "date":
+            return date.fromisoformat(raw)
+    except (ValueError, InvalidOperation):
+        raise InvalidParameter(f"{parameter}: {raw!r} is not a valid {q.kind}", parameter=parameter) from None
+    return raw
+
+
+def feature_sql(layer: Layer, crs: SupportedCrs, properties: tuple[str, ...] | None) -> str:
+    """SQL text of one GeoJSON Feature for the row `t`."""
+    names = properties if properties is not None else layer.column_names
+    pairs = ", ".join(f"'{n}', t.{n}" for n in names)
+    props = f"json_build_object({pairs})::text" if names else "'{}'"
+    if properties is None:  # extra attributes loaded into props come along, registry columns win
+        props = (f"CASE WHEN t.props = '{{}}'::jsonb THEN {props} "
+                 f"ELSE (t.props || jsonb_build_object({pairs}))::text END")
+    geometry = (f"COALESCE(ST_AsGeoJSON({from_storage_sql('t.geom', crs)}, {crs.digits}, 0), 'null')"
+                if layer.has_geometry else "'null'")
+    return (f"""'{{"type":"Feature","id":' || t.id || ',"geometry":' || {geometry} """
+            f"""|| ',"properties":' || {props} || '}}'""")
+
+
+def _encode_cursor(values: list[str | None], direction: str, signature: str) -> str:
+    raw = orjson.dumps({"v": values, "d": direction, "s": signature})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(token: str, signature: str, n_keys: int) -> tuple[list[str | None], str]:
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        values, direction, sig = data["v"], data["d"], data["s"]
+        assert direction in ("n", "p") and isinstance(values, list) and len(values) == n_keys
+        assert all(v is None or isinstance(v, str) for v in values)
+    except (ValueError, KeyError, TypeError, AssertionError, binascii.Error, orjson.JSONDecodeError):
+        raise InvalidParameter("cursor: not a cursor this server issued", parameter="cursor") from None
+    if sig != signature:
+        raise InvalidParameter("cursor: issued for another sort order; follow the links as given",
+                               parameter="cursor")
+    return values, direction
+
+
+def _conditions(req: ItemsRequest, params: Params) -> list[str]:
+    layer, fields = req.layer, queryables(req.layer)
+    where: list[str] = []
+    if req.bbox is not None:
+        if not layer.has_geometry:
+            raise InvalidParameter(f"bbox: collection {layer.id!r} has no geometry", parameter="bbox")
+        where.append(f"ST_Intersects(t.geom, (SELECT {bbox_sql(req.bbox, req.bbox_crs, params)}))")
+    for name, raw in req.equals.items():
+        q = fields[name]
+        where.append(f"{q.sql} = {params.add(typed_value(q, raw, name), q.cast)}")
+    if req.filter is not None:
+        where.append(cql.compile_filter(req.filter, fields, params, req.filter_crs))
+    return where
+
+
+async def fetch_items(conn: asyncpg.Connection, req: ItemsRequest) -> ItemsPage:
+    layer, fields = req.layer, queryables(req.layer)
+    params = Params()
+    where = _conditions(req, params)
+    count_where = list(where)
+
+    # sort keys: per sort property an "is null" key (nulls last) and the value; id last, unique
+    keys: list[tuple[str, bool, str]] = []  # (sql, descending, cast)
+    for name, descending in req.sortby:
+        q = fields[name]
+        if name != "id":
+            keys.append((f"({q.sql} IS NULL)", False, "boolean"))
+        keys.append((q.sql, descending, q.cast))
+        if name == "id":
+            break  # id is unique: later keys cannot matter
+    if all(sql != "t.id" for sql, _d, _c in keys):
+        keys.append(("t.id", False, "bigint"))
+    value_keys = [k for k in keys if k[2] != "boolean"]
+    signature = ",".join(f"{'-' if d else '+'}{n}" for n, d in req.sortby) or "id"
+
+    direction = "n"
+    if req.cursor:
+        values, direction = _decode_cursor(req.cursor, signature, len(value_keys))
+        bound = [params.add(v, "text") for v in values]  # one per value key
+        refs: list[str] = []
+        vi = 0
+        for _sql, _desc, cast in keys:
+            if cast == "boolean":  # the "is null" key of the value key that follows
+                refs.append(f"({bound[vi]} IS NULL)")
+            else:
+                refs.append(f"{bound[vi]}::{cast}")
+                vi += 1
+        terms = []
+        for i, (sql, desc, _cast) in enumerate(keys):
+            forward = not desc if direction == "n" else desc
+            op = ">" if forward else "<"
+            equal = [f"{keys[j][0]} IS NOT DISTINCT FROM {refs[j]}" for j in range(i)]
+            terms.append("(" + " AND ".join([*equal, f"{sql} {op} {refs[i]}"]) + ")")
+        where.append("(" + " OR ".join(terms) + ")")
+
+    backwards = direction == "p"
+    order = ", ".join(f"{sql} {'DESC' if desc != backwards else 'ASC'}" for sql, desc, _ in keys)
+    key_columns = "".join(f", {sql}::text" for sql, _d, _c in value_keys)
+    where_sql = " AND ".join(where) or "TRUE"
+    count_sql = " AND ".join(count_where) or "TRUE"
+    want_count = params.add(req.count, "boolean")
+    limit = params.add(req.limit + 1, "bigint")
+    sql = (
+        f"SELECT {feature_sql(layer, req.crs, req.properties)} AS f{key_columns}, "
+        f"CASE WHEN {want_count} OR (SELECT c.reltuples FROM pg_class c WHERE c.oid = '{layer.id}'::regclass) "
+        f"BETWEEN 0 AND {CHEAP_COUNT_ROWS} THEN (SELECT count(*) FROM {layer.id} t WHERE {count_sql}) END AS matched "
+        f"FROM {layer.id} t WHERE {where_sql} ORDER BY {order} LIMIT {limit}"
+    )
+    rows = await conn.fetch(sql, *params.values)
+    more = len(rows) > req.limit
+    rows = rows[: req.limit]
+    if backwards:
+        rows = rows[::-1]
+    matched: int | None = rows[0]["matched"] if rows else (0 if not req.cursor else None)
+    n_values = len(value_keys)
+
+    def cursor_of(row: asyncpg.Record, d: str) -> str:
+        return _encode_cursor([row[1 + i] for i in range(n_values)], d, signature)
+
+    next_cursor = prev_cursor = None
+    if rows:
+        has_next = more if not backwards else True
+        has_prev = (req.cursor is not None) if not backwards else more
+        if has_next:
+            next_cursor = cursor_of(rows[-1], "n")
+        if has_prev:
+            prev_cursor = cursor_of(rows[0], "p")
+    return ItemsPage([r[0] for r in rows], next_cursor, prev_cursor, matched)
+
+
+async def fetch_feature(conn: asyncpg.Connection, layer: Layer, feature_id: str, crs: SupportedCrs) -> str:
+    try:
+        fid = int(feature_id)
+    except ValueError:
+        fid = None
+    text = None
+    if fid is not None and -(2**63) <= fid < 2**63:
+        text = await conn.fetchval(f"SELECT {feature_sql(layer, crs, None)} FROM {layer.id} t WHERE t.id = $1",
+                                   fid)
+    if text is None:
+        raise NotFound(f"no feature {feature_id!r} in collection {layer.id!r}", parameter="featureId")
+    return text

@@ -1,0 +1,103 @@
+"""Geometry input: GeoJSON literals and bounding boxes checked in Python (shape, validity, range), then
+bound as parameters and transformed to the storage CRS in SQL — the literal, never the column."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import shapely
+from shapely.geometry import shape
+
+from spatial.crs import STORAGE_SRID, SupportedCrs, check_in_range
+from spatial.errors import InvalidGeometry, InvalidParameter
+from spatial.sqlbuild import Params
+
+GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
+                  "GeometryCollection"}
+
+
+def to_storage_sql(geom_sql: str, crs: SupportedCrs) -> str:
+    """SQL turning a geometry written in `crs` (SRID not yet set) into the storage CRS."""
+    if crs.is_storage_order:
+        return f"ST_SetSRID({geom_sql}, {STORAGE_SRID})"
+    if crs.lat_first:
+        return f"ST_FlipCoordinates(ST_SetSRID({geom_sql}, {STORAGE_SRID}))"
+    return f"ST_Transform(ST_SetSRID({geom_sql}, {crs.srid}), {STORAGE_SRID})"
+
+
+def from_storage_sql(column: str, crs: SupportedCrs) -> str:
+    """SQL for a stored geometry expressed in `crs` (for output)."""
+    if crs.is_storage_order:
+        return column
+    if crs.lat_first:
+        return f"ST_FlipCoordinates({column})"
+    return f"ST_Transform({column}, {crs.srid})"
+
+
+def parse_bbox(values: Sequence[float], crs: SupportedCrs,
+               parameter: str = "bbox") -> tuple[float, float, float, float]:
+    if len(values) not in (4, 6):
+        raise InvalidParameter(f"{parameter}: 4 or 6 numbers expected, got {len(values)}", parameter=parameter)
+    if len(values) == 6:
+        values = (values[0], values[1], values[3], values[4])
+    x0, y0, x1, y1 = (float(v) for v in values)
+    if not all(map(_finite, (x0, y0, x1, y1))):
+        raise InvalidParameter(f"{parameter}: numbers must be finite", parameter=parameter)
+    if y0 > y1 or (x0 > x1 and crs.projected):
+        raise InvalidParameter(f"{parameter}: lower corner above or right of the upper corner", parameter=parameter)
+    check_in_range(crs, [x0, x1], [y0, y1], parameter)
+    return x0, y0, x1, y1
+
+
+def bbox_sql(bbox: tuple[float, float, float, float], crs: SupportedCrs, params: Params) -> str:
+    x0, y0, x1, y1 = bbox
+    env = (f"ST_MakeEnvelope({params.add(x0, 'float8')}, {params.add(y0, 'float8')}, "
+           f"{params.add(x1, 'float8')}, {params.add(y1, 'float8')})")
+    return to_storage_sql(env, crs)
+
+
+def parse_geojson_geometry(obj: Any, crs: SupportedCrs, parameter: str) -> shapely.Geometry:
+    """A GeoJSON geometry (or Feature) → a valid shapely geometry, or InvalidParameter/InvalidGeometry."""
+    if isinstance(obj, dict) and obj.get("type") == "Feature":
+        obj = obj.get("geometry")
+    if not isinstance(obj, dict) or obj.get("type") not in GEOMETRY_TYPES:
+        raise InvalidGeometry(f"{parameter}: not a GeoJSON geometry or Feature (type must be one of "
+                              f"{', '.join(sorted(GEOMETRY_TYPES))})", parameter=parameter)
+    try:
+        geom = shape(obj)
+    except Exception as exc:  # shapely raises several types for malformed coordinates
+        raise InvalidGeometry(f"{parameter}: malformed GeoJSON geometry: {exc}", parameter=parameter) from None
+    if geom.is_empty:
+        raise InvalidGeometry(f"{parameter}: the geometry is empty", parameter=parameter)
+    coords = shapely.get_coordinates(geom)
+    if not _all_finite(coords):
+        raise InvalidGeometry(f"{parameter}: coordinates must be finite numbers", parameter=parameter)
+    check_in_range(crs, coords[:, 0].tolist(), coords[:, 1].tolist(), parameter)
+    if not geom.is_valid:
+        raise InvalidGeometry(f"{parameter}: invalid geometry: {shapely.is_valid_reason(geom)}", parameter=parameter)
+    return geom
+
+
+def geometry_literal_sql(node: dict[str, Any], crs: SupportedCrs, params: Params, parameter: str) -> str:
+    """A CQL2 geometry literal (GeoJSON or {"bbox": [...]}) as SQL in the storage CRS."""
+    if "bbox" in node:
+        return bbox_sql(parse_bbox(node["bbox"], crs, parameter), crs, params)
+    geom = parse_geojson_geometry(node, crs, parameter)
+    wkb = shapely.to_wkb(geom)
+    return to_storage_sql(f"ST_GeomFromWKB({params.add(wkb, 'bytea')})", crs)
+
+
+def _finite(value: float) -> bool:
+    return value == value and value not in (float("inf"), float("-inf"))
+
+
+def _all_finite(coords: Any) -> bool:
+    import numpy as np
+
+    return bool(np.isfinite(coords).all())
+
+
+def geojson_bytes(geom: shapely.Geometry) -> bytes:
+    return orjson.dumps(shapely.geometry.mapping(geom))

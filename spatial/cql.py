@@ -61,6 +61,7 @@ class Compiler:
         self.fields = fields
         self.params = params
         self.crs = filter_crs
+        self.context = "the property"  # the property a literal is compared with, for error messages
 
     # -- boolean expressions --------------------------------------------------------------------------
     def condition(self, node: Any) -> str:
@@ -94,6 +95,7 @@ class Compiler:
     def _compare(self, sql_op: str, args: list[Any]) -> str:
         left, right = _two(args)
         kind = self._kind_of(left) or self._kind_of(right) or "text"
+        self._set_context(left, right)
         return f"({self.scalar(left, kind)} {sql_op} {self.scalar(right, kind)})"
 
     def _like(self, args: list[Any]) -> str:
@@ -105,6 +107,7 @@ class Compiler:
         if not isinstance(values, list):
             raise InvalidParameter("filter: IN takes a list of values", parameter=PARAM)
         kind = self._kind_of(left) or "text"
+        self._set_context(left)
         items = ", ".join(self.scalar(v, kind) for v in values)
         return f"({self.scalar(left, kind)} IN ({items}))" if values else "FALSE"
 
@@ -112,8 +115,15 @@ class Compiler:
         if len(args) != 3:
             raise InvalidParameter("filter: BETWEEN takes a value, a low and a high bound", parameter=PARAM)
         kind = self._kind_of(args[0]) or "number"
+        self._set_context(args[0])
         value, low, high = (self.scalar(a, kind) for a in args)
         return f"({value} BETWEEN {low} AND {high})"
+
+    def _set_context(self, *nodes: Any) -> None:
+        for node in nodes:
+            if isinstance(node, dict) and "property" in node:
+                self.context = f"property {node['property']!r}"
+                return
 
     def _isnull(self, args: list[Any]) -> str:
         return f"({self.scalar(args[0], None)} IS NULL)"
@@ -243,7 +253,7 @@ class Compiler:
             return self.params.add(value, "boolean")
         if isinstance(value, int | float):
             if kind in ("text", "date", "timestamp"):
-                raise InvalidParameter(f"filter: {value!r} is a number but the property is {kind}", parameter=PARAM)
+                raise InvalidParameter(f"filter: {value!r} is a number but {self.context} is {kind}", parameter=PARAM)
             if kind == "integer" and float(value).is_integer():
                 return self.params.add(int(value), "bigint")
             try:
@@ -252,7 +262,7 @@ class Compiler:
                 raise InvalidParameter(f"filter: bad number {value!r}", parameter=PARAM) from None
         if isinstance(value, str):
             if kind in ("integer", "number"):
-                raise InvalidParameter(f"filter: {value!r} is text but the property is a number", parameter=PARAM)
+                raise InvalidParameter(f"filter: {value!r} is text but {self.context} is a number", parameter=PARAM)
             if kind == "date":
                 return self._temporal_literal({"date": value})
             if kind == "timestamp":

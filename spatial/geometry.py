@@ -62,7 +62,7 @@ def parse_geojson_geometry(obj: Any, crs: SupportedCrs, parameter: str) -> shape
     """A GeoJSON geometry (or Feature) → a valid shapely geometry, or InvalidParameter/InvalidGeometry."""
     if isinstance(obj, dict) and obj.get("type") == "Feature":
         obj = obj.get("geometry")
-    if not isinstance(obj, dict) or obj.get("type") not in GEOMETRY_TYPES:
+    if not isinstance(obj, dict) or not isinstance(obj.get("type"), str) or obj["type"] not in GEOMETRY_TYPES:
         raise InvalidGeometry(f"{parameter}: not a GeoJSON geometry or Feature (type must be one of "
                               f"{', '.join(sorted(GEOMETRY_TYPES))})", parameter=parameter)
     try:

@@ -36,6 +36,10 @@ def to_openapi30(node: Any) -> Any:
     if out.get("type") == "null":
         out.pop("type")
         out["nullable"] = True
+    for bound, limit in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(out.get(bound), int | float) and not isinstance(out.get(bound), bool):
+            out[limit] = out.pop(bound)
+            out[bound] = True
     if "const" in out:
         out["enum"] = [out.pop("const")]
     if "examples" in out and isinstance(out["examples"], list) and "schema" not in out:

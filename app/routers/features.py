@@ -121,7 +121,7 @@ async def collections(request: Request) -> Response:
 
 
 @router.get("/collections/{collectionId}", summary="One collection: extent, CRS list, links")
-async def collection(request: Request, collectionId: str = Path(...)) -> Response:  # noqa: N803
+async def collection(request: Request, collectionId: str = Path(..., examples=["zones"])) -> Response:  # noqa: N803
     layer = _layer(collectionId)
     async with request.app.state.db.acquire() as conn:
         summary = await layer_summary(conn, layer)
@@ -133,7 +133,7 @@ async def collection(request: Request, collectionId: str = Path(...)) -> Respons
 
 
 @router.get("/collections/{collectionId}/queryables", summary="Queryable properties (JSON Schema)")
-async def collection_queryables(request: Request, collectionId: str = Path(...)) -> Response:  # noqa: N803
+async def collection_queryables(request: Request, collectionId: str = Path(..., examples=["zones"])) -> Response:  # noqa: N803
     layer = _layer(collectionId)
     schema = json_schema(layer, f"{base_url(request)}/collections/{layer.id}/queryables")
     if output_format(request, ("json", "html")) == "html":
@@ -154,7 +154,8 @@ def _split_numbers(text: str, parameter: str) -> list[float]:
             response_class=Response, responses=GEOJSON_RESPONSE)
 async def items(
     request: Request,
-    collectionId: str = Path(..., description="Collection id (a layer: zones, admin_units, …)"),  # noqa: N803
+    collectionId: str = Path(..., description="Collection id (a layer: zones, admin_units, …)",
+                              examples=["zones"]),  # noqa: N803
     limit: int | None = Query(None, ge=1, description="Page size (default 10; larger values are capped)"),
     bbox: str | None = Query(None, description="minx,miny,maxx,maxy (or 6 numbers), in bbox-crs"),
     bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS of bbox (default CRS84)"),
@@ -228,8 +229,8 @@ async def items(
             response_class=Response, responses=GEOJSON_RESPONSE)
 async def item(
     request: Request,
-    collectionId: str = Path(...),  # noqa: N803
-    featureId: str = Path(...),  # noqa: N803
+    collectionId: str = Path(..., examples=["zones"]),  # noqa: N803
+    featureId: str = Path(..., examples=["1"]),  # noqa: N803
     crs: str | None = Query(None, description="Output CRS URI"),
     f: str | None = Query(None, description="json | geojson | html"),
 ) -> Response:

@@ -36,6 +36,20 @@ LOCATE_EXAMPLE = {
 POLYGON_EXAMPLE = {"type": "Polygon", "coordinates": [[[106.40, 10.50], [106.45, 10.50], [106.45, 10.55],
                                                        [106.40, 10.55], [106.40, 10.50]]]}
 JSON_BODY = ("application/json", "application/geo+json")
+POSITION = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3}
+POLYGON_SCHEMA = {
+    "type": "object", "required": ["type", "coordinates"],
+    "properties": {"type": {"type": "string", "enum": ["Polygon"]},
+                   "coordinates": {"type": "array", "items": {"type": "array", "items": POSITION}}},
+}
+FEATURE_COLLECTION_SCHEMA = {
+    "type": "object", "required": ["type", "features"],
+    "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
+                   "features": {"type": "array", "items": {
+                       "type": "object", "required": ["type", "geometry"],
+                       "properties": {"type": {"type": "string", "enum": ["Feature"]},
+                                      "properties": {"type": "object"}, "geometry": POLYGON_SCHEMA}}}},
+}
 
 
 def _json_text(text: str) -> Response:
@@ -92,8 +106,8 @@ async def _json_body(request: Request, limit: int) -> Any:
 @router.post("/locate", summary="Overlap of a parcel with admin units, zones and corridors",
              response_class=Response,
              openapi_extra={"requestBody": {"required": True, "content": {
-                 GEOJSON: {"schema": {"type": "object"}, "example": POLYGON_EXAMPLE},
-                 JSON: {"schema": {"type": "object"}, "example": POLYGON_EXAMPLE}}}},
+                 GEOJSON: {"schema": POLYGON_SCHEMA, "example": POLYGON_EXAMPLE},
+                 JSON: {"schema": POLYGON_SCHEMA, "example": POLYGON_EXAMPLE}}}},
              responses={200: {"content": {JSON: {}}, "description": "area_m2 (ellipsoid), overlaps sorted by "
                               "share_pct {layer, code, kind, area_m2, share_pct}, primary_region, "
                               "primary_admin_unit"}})
@@ -110,7 +124,7 @@ async def locate_post(
 @router.post("/classify", summary="Classify many parcels: admin unit, primary region and shares for each",
              response_class=StreamingResponse,
              openapi_extra={"requestBody": {"required": True, "content": {
-                 GEOJSON: {"schema": {"type": "object"}},
+                 GEOJSON: {"schema": FEATURE_COLLECTION_SCHEMA},
                  "multipart/form-data": {"schema": {"type": "object", "properties": {
                      "file": {"type": "string", "format": "binary",
                               "description": "zipped shapefile, GeoPackage or GeoJSON"}}}}}}},

@@ -62,9 +62,10 @@ def test_owslib_lists_collections_and_items(live_server_url: str) -> None:
 
 
 def test_schemathesis_finds_no_server_error(live_server_url: str, tmp_path: Path) -> None:
+    # one worker: CPython 3.11.7 ast.parse is not thread-safe (gh-106905) and hypothesis calls it
     st = shutil.which("schemathesis") or str(Path(__file__).resolve().parents[2] / ".venv/bin/schemathesis")
     result = subprocess.run(
         [st, "run", f"{live_server_url}/api", "--checks", "not_a_server_error", "--phases", "examples,coverage,fuzzing",
-         "--max-examples", "25", "--workers", "2", "--seed", "1", "--suppress-health-check", "all"],
+         "--max-examples", "25", "--workers", "1", "--seed", "1", "--suppress-health-check", "all"],
         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from spatial.db import database_url, embedded_cluster
 from spatial.embedded import EmbeddedError
+from spatial.json import dumps as json_dumps
 from spatial.settings import Settings
 
 cli = typer.Typer(help="LAPIS — Long An Planning Information System", no_args_is_help=True,
@@ -161,6 +162,127 @@ def tiles_export(
             raise fail(str(exc)) from None
     console.print(f"{result.written} tiles (of {result.planned} planned, the rest empty) written to "
                   f"{result.path} ({result.bytes / 1024:.0f} KiB), z{minzoom}–{maxzoom}")
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    pairs = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise fail(f"{option} {item!r}: expected NAME=VALUE")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+@cli.command()
+def load(
+    path: Path = typer.Argument(..., help="Shapefile (.shp, .zip or a folder of several), .gpkg, .geojson, .fgb, .csv"),
+    layer: str = typer.Option(..., "--layer", help="Target layer (table)"),
+    source_layer: str = typer.Option(None, "--source-layer", help="Layer inside a GeoPackage"),
+    crs: str = typer.Option(None, "--crs", help="CRS of the input, overriding/declaring its .prj (e.g. EPSG:9210)"),
+    encoding: str = typer.Option("auto", "--encoding", help="auto | utf-8 | cp1258 | tcvn3 | vni | latin-1"),
+    mode: str = typer.Option("append", "--mode", help="append | replace | upsert"),
+    key: str = typer.Option("code", "--key", help="Column matched by --mode upsert"),
+    set_: list[str] = typer.Option([], "--set", help="FIELD=VALUE given to every loaded feature"),
+    map_: list[str] = typer.Option([], "--map", help="SRC=DEST: source field SRC feeds layer column DEST"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Do everything, report, then roll back"),
+    strict: bool = typer.Option(False, "--strict", help="Reject invalid geometries instead of repairing; "
+                                "features outside the province's extent are an error"),
+    report: Path = typer.Option(None, "--report", help="Write the report as JSON to this file"),
+) -> None:
+    """Load a file into a layer: all-or-nothing, one transaction, with a report."""
+    import psycopg
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from spatial.io.encodings import ENCODINGS
+    from spatial.io.errors import LoadError
+    from spatial.io.loader import LoadOptions
+    from spatial.io.loader import load as run_load
+    from spatial.layers import UnknownLayer
+
+    if encoding != "auto" and encoding not in ENCODINGS:
+        raise fail(f"--encoding {encoding!r}: use auto, {', '.join(ENCODINGS)}")
+    if mode not in ("append", "replace", "upsert"):
+        raise fail(f"--mode {mode!r}: use append, replace or upsert")
+    options = LoadOptions(layer=layer, mode=mode, key=key, crs=crs, encoding=encoding,  # type: ignore[arg-type]
+                          set_values=_pairs(set_, "--set"), field_map=_pairs(map_, "--map"),
+                          source_layer=source_layer, dry_run=dry_run, strict=strict)
+    url = _url(Settings())
+    progress = Progress(TextColumn("loading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=console, disable=not console.is_terminal, transient=True)
+    task = progress.add_task("load", total=None)
+    try:
+        with progress:
+            result = run_load(url, path, options, progress=lambda n: progress.advance(task, n),
+                              on_total=lambda total: progress.update(task, total=total))
+    except (LoadError, UnknownLayer) as exc:
+        raise fail(f"{exc}\nnothing was loaded; the layer is unchanged") from None
+    except psycopg.Error as exc:
+        diag = exc.diag
+        detail = f" ({diag.message_detail})" if diag.message_detail else ""
+        constraint = f" [constraint {diag.constraint_name}]" if diag.constraint_name else ""
+        raise fail(f"the database refused the load: {diag.message_primary or exc}{detail}{constraint}\n"
+                   "nothing was loaded; the layer is unchanged") from None
+    _print_report(result)
+    if report is not None:
+        report.write_bytes(json_dumps(result.as_dict()))
+        console.print(f"report written to {report}")
+
+
+def _print_report(r: object) -> None:
+    from spatial.io.loader import LoadReport
+
+    assert isinstance(r, LoadReport)
+    title = f"lapis load → {r.layer} ({r.mode}{', DRY RUN: rolled back' if r.dry_run else ''})"
+    table = Table("", "", title=title, show_header=False)
+    for s in r.sources:
+        table.add_row("source", f"{s.source} [{s.driver}], {s.features} features")
+        table.add_row("  CRS in → out", f"{s.crs_in} → {s.crs_out} ({s.crs_how})")
+        table.add_row("  transformation", str(s.transformation))
+        table.add_row("  encoding", f"{s.encoding}: {s.encoding_reason}")
+    table.add_row("mapping", ", ".join(f"{k} ← {v}" for k, v in r.mapping.items()) or "-")
+    table.add_row("props", ", ".join(r.props_fields) or "-")
+    table.add_row("code", r.code_rule)
+    table.add_row("read", str(r.read))
+    table.add_row("loaded", f"{r.loaded} (inserted {r.inserted}, updated {r.updated}, unchanged {r.unchanged}"
+                  f"{f', deleted first {r.deleted}' if r.deleted else ''})")
+    table.add_row("repaired", str(r.repaired))
+    table.add_row("rejected", str(r.rejected))
+    for x in r.rejects[:20]:
+        table.add_row("", f"{x['source']} row {x['row']} ({x['code']}): {x['reason']}")
+    if r.rejected > 20:
+        table.add_row("", f"… {r.rejected - 20} more (see --report)")
+    for w in r.warnings:
+        table.add_row("[yellow]warning[/]", w)
+    table.add_row("elapsed", f"{r.elapsed_s:.2f} s ({r.read / max(r.elapsed_s, 1e-9):,.0f} features/s)")
+    console.print(table)
+
+
+@cli.command()
+def export(
+    layer: str = typer.Argument(..., help="Layer to export"),
+    out: Path = typer.Argument(..., help="Output file: .gpkg, .shp, .geojson, .fgb or .csv"),
+    crs: str = typer.Option(None, "--crs", help="Output CRS (default EPSG:4326), e.g. EPSG:9210"),
+    filter_: str = typer.Option(None, "--filter", help="CQL2 text, e.g. \"level = 'district'\""),
+    bbox: str = typer.Option(None, "--bbox", help="minlon,minlat,maxlon,maxlat (EPSG:4326)"),
+) -> None:
+    """Export a layer to a file (shapefiles with .cpg UTF-8 and .prj)."""
+    from spatial.io.errors import LoadError
+    from spatial.io.export import export_layer
+    from spatial.layers import UnknownLayer
+
+    box = None
+    if bbox:
+        try:
+            box = tuple(float(v) for v in bbox.split(","))
+        except ValueError:
+            raise fail(f"--bbox {bbox!r}: four numbers separated by commas") from None
+        if len(box) != 4:
+            raise fail(f"--bbox {bbox!r}: four numbers separated by commas")
+    try:
+        result = export_layer(_url(Settings()), layer, out, crs=crs, cql2=filter_, bbox=box)  # type: ignore[arg-type]
+    except (LoadError, UnknownLayer) as exc:
+        raise fail(str(exc)) from None
+    console.print(f"exported {result.features} features of {result.layer} to {result.path} "
+                  f"({result.driver}, {result.crs})")
 
 
 def main() -> None:

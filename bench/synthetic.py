@@ -63,6 +63,8 @@ def synthetic_parcels(n: int, seed: int = 686) -> gpd.GeoDataFrame:
             "name_vi": np.char.add("Thửa đất số ", numbers.astype(str)),
             "land_use": rng.choice(LAND_USES, n),
             "area_m2": np.round(width * depth, 1),
+            "source": "synthetic (bench)",
+            "accuracy": "unknown",
         },
         geometry=polygons,
         crs="EPSG:4326",

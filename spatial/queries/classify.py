@@ -34,7 +34,7 @@ WITH zl AS (
   UNION ALL SELECT 'zones', code, name_vi, kind, geom FROM zones
   UNION ALL SELECT 'corridors', code, name_vi, 'corridor', geom FROM corridors
 ),
-hits AS (
+hits AS MATERIALIZED (  -- each share computed once, not once per aggregate that reads it
   SELECT i.idx, zl.layer, zl.code, zl.name_vi, zl.kind,
          CASE WHEN ST_Covers(zl.geom, i.g) THEN 1.0
               ELSE ST_Area(ST_Intersection(zl.geom, i.g)::geography) / nullif(ST_Area(i.g::geography), 0)
@@ -42,26 +42,30 @@ hits AS (
   FROM zl JOIN {TABLE} i ON ST_Intersects(zl.geom, i.g)
 ),
 agg AS (
+  -- the hits arrive sorted (idx, share DESC, code), so each plain aggregate sees a parcel's largest share first:
+  -- one sort for all, instead of one per ordered aggregate per parcel
   SELECT idx,
-    (array_agg(code ORDER BY share DESC, code) FILTER (WHERE layer = 'admin_units'))[1] AS admin_code,
-    (array_agg(name_vi ORDER BY share DESC, code) FILTER (WHERE layer = 'admin_units'))[1] AS admin_name,
-    (array_agg(code ORDER BY share DESC, code) FILTER (WHERE kind = 'region'))[1] AS region_code,
-    (array_agg(name_vi ORDER BY share DESC, code) FILTER (WHERE kind = 'region'))[1] AS region_name,
+    (array_agg(code) FILTER (WHERE layer = 'admin_units'))[1] AS admin_code,
+    (array_agg(name_vi) FILTER (WHERE layer = 'admin_units'))[1] AS admin_name,
+    (array_agg(code) FILTER (WHERE kind = 'region'))[1] AS region_code,
+    (array_agg(name_vi) FILTER (WHERE kind = 'region'))[1] AS region_name,
     round((100 * max(share) FILTER (WHERE kind = 'region'))::numeric, 2) AS region_share,
-    string_agg(code, ';' ORDER BY code) FILTER (WHERE kind = 'centre') AS centre_codes,
-    string_agg(code, ';' ORDER BY code) FILTER (WHERE layer = 'corridors') AS corridor_codes,
-    json_object_agg(code, round((100 * share)::numeric, 2) ORDER BY share DESC, code) AS shares
-  FROM hits WHERE share > 0 GROUP BY idx
+    string_agg(code, ';') FILTER (WHERE kind = 'centre') AS centre_codes,
+    string_agg(code, ';') FILTER (WHERE layer = 'corridors') AS corridor_codes,
+    json_object_agg(code, round((100 * share)::numeric, 2)) AS shares
+  FROM (SELECT * FROM hits WHERE share > 0 ORDER BY idx, share DESC, code) sorted GROUP BY idx
 )
 """
 
+# Properties are spliced as text (the input's JSON object, then LAPIS's keys): no jsonb round trip per row.
 GEOJSON_SQL = RESULT_CTE + f"""
-SELECT '{{"type":"Feature","id":' || i.idx || ',"geometry":' || ST_AsGeoJSON(i.g, 7, 0) || ',"properties":' ||
-  (i.props::jsonb || jsonb_build_object(
+SELECT '{{"type":"Feature","id":' || i.idx || ',"geometry":' || ST_AsGeoJSON(i.g, 7, 0) || ',"properties":'
+  || CASE WHEN i.props = '{{}}' THEN '{{' ELSE left(i.props, -1) || ',' END
+  || substr(json_build_object(
     'lapis_admin_code', a.admin_code, 'lapis_admin_name', a.admin_name,
     'lapis_region_code', a.region_code, 'lapis_region_name', a.region_name, 'lapis_region_share_pct', a.region_share,
     'lapis_centre', a.centre_codes, 'lapis_corridors', a.corridor_codes,
-    'lapis_shares', coalesce(a.shares::jsonb, '{{}}'::jsonb)))::text || '}}'
+    'lapis_shares', coalesce(a.shares, '{{}}'::json))::text, 2) || '}}'
 FROM {TABLE} i LEFT JOIN agg a USING (idx) ORDER BY i.idx
 """
 

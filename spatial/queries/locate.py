@@ -64,6 +64,11 @@ def point_sql(crs: SupportedCrs) -> str:
 _POINT_SQL = {c.uri: LOCATE_POINT_SQL.format(point=point_sql(c)) for c in SUPPORTED}
 
 
+def locate_point_sql(crs: SupportedCrs = DEFAULT) -> str:
+    """The statement `locate_point` runs ($1 x, $2 y, $3 radius in metres), for benchmarks and EXPLAIN."""
+    return _POINT_SQL[crs.uri]
+
+
 async def locate_point(conn: asyncpg.Connection, x: float, y: float, crs: SupportedCrs = DEFAULT,
                        radius_m: float = DEFAULT_RADIUS_M) -> str:
     """JSON text: what contains the point (x, y in the CRS's axis order) and what is near it."""

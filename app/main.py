@@ -30,6 +30,8 @@ def create_app(settings: Settings | None = None, *, db_url: str | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         await db.close()
+        if (tiles := getattr(app.state, "tiles", None)) is not None:
+            await tiles.db.close()
 
     app = FastAPI(
         title="LAPIS — Long An Planning Information System",

@@ -19,12 +19,13 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 class Database:
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10, statement_timeout_ms: int = 30_000,
-                 connect_timeout: float = 5.0) -> None:
+                 connect_timeout: float = 5.0, server_settings: dict[str, str] | None = None) -> None:
         self.url = normalise_url(url)
         self.min_size = min_size
         self.max_size = max_size
         self.statement_timeout_ms = statement_timeout_ms
         self.connect_timeout = connect_timeout
+        self.server_settings = server_settings or {}
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
 
@@ -36,7 +37,7 @@ class Database:
                         self.url, min_size=self.min_size, max_size=self.max_size, init=_init_connection,
                         timeout=self.connect_timeout, command_timeout=None,
                         server_settings={"statement_timeout": str(self.statement_timeout_ms),
-                                         "application_name": "lapis", "jit": "off"},
+                                         "application_name": "lapis", "jit": "off", **self.server_settings},
                     )
         return self._pool
 

@@ -11,6 +11,7 @@ from starlette.responses import FileResponse, Response
 
 from app.problems import Problem
 from spatial.json import dumps
+from spatial.pool import Database
 from spatial.tiles.cache import RenderedTile
 from spatial.tiles.grid import CRS_URI, TMS_ID, TMS_URI, Tile, TileOutOfRange, tile_matrix_set
 from spatial.tiles.layers import TileLayer
@@ -27,13 +28,19 @@ X = Annotated[int, Path(description="Column (tileCol)")]
 
 
 def tile_service(request: Request) -> TileService:
-    """The app's TileService, made on first use from its settings and pool."""
+    """The app's TileService, made on first use from its settings, with a pool of its own that plans each tile
+    query for its own zoom (the best index differs between a z8 and a z14 tile)."""
     service = getattr(request.app.state, "tiles", None)
     if service is None:
         settings = request.app.state.settings
-        service = TileService(request.app.state.db, cache=settings.tile_cache_enabled,
+        app_db = request.app.state.db
+        db = Database(app_db.url, min_size=1, max_size=settings.pool_max_size,
+                      statement_timeout_ms=settings.statement_timeout_ms,
+                      server_settings={"plan_cache_mode": "force_custom_plan"})
+        service = TileService(db, cache=settings.tile_cache_enabled,
                               cache_size=settings.tile_cache_size,
-                              cache_dir=settings.tile_cache_dir if settings.tile_cache_enabled else None)
+                              cache_dir=settings.tile_cache_dir if settings.tile_cache_enabled else None,
+                              min_feature_px=settings.tile_min_feature_px)
         request.app.state.tiles = service
     return service
 

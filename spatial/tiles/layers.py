@@ -3,7 +3,10 @@
 Each SQL reads the indexed, stored `geom_3857` (no per-row reprojection), filters with `&&` on the tile
 envelope plus the MVT buffer (ST_AsMVTGeom clips anyway), generalises with a tolerance derived from the tile
 resolution (Douglas–Peucker, then repeated points removed), and drops lines and polygons smaller than half a
-display pixel, which would draw nothing. Table and column names come from the layer registry only.
+display pixel, which would draw nothing — through the `lapis_feature_size` index (migration 0003), so a low-zoom
+tile never reads the many small features it leaves out. Statements are planned per call (the pool sets
+`plan_cache_mode = force_custom_plan`): the best index depends on the zoom's size threshold.
+Table and column names come from the layer registry only.
 """
 
 from __future__ import annotations
@@ -41,9 +44,7 @@ FROM (
                         env.tile, {extent}, {buffer}, true) AS geom
     FROM {table} AS f, env
     WHERE f.geom_3857 && env.box
-      AND (ST_Dimension(f.geom_3857) = 0
-           OR greatest(ST_XMax(f.geom_3857) - ST_XMin(f.geom_3857),
-                       ST_YMax(f.geom_3857) - ST_YMin(f.geom_3857)) >= $5::float8)
+      AND lapis_feature_size(f.geom_3857) >= $5::float8
 ) AS t
 WHERE t.geom IS NOT NULL
 """
@@ -76,13 +77,13 @@ class TileLayer:
         return out
 
 
-def generalisation(tile: Tile) -> tuple[float, float]:
+def generalisation(tile: Tile, min_feature_px: float = 0.5) -> tuple[float, float]:
     """(simplification tolerance, minimum feature size) in metres for a tile.
 
     The tolerance is one MVT extent unit (finer than ST_AsMVTGeom's own grid snap, so nothing visible
-    moves); a feature narrower than half a 256-pixel display pixel is dropped.
+    moves); by default a feature narrower than half a 256-pixel display pixel is dropped.
     """
-    return tile.width / EXTENT, tile.width / TILE_SIZE / 2
+    return tile.width / EXTENT, tile.width / TILE_SIZE * min_feature_px
 
 
 def _tile_layer(layer: Layer) -> TileLayer:

@@ -43,7 +43,8 @@ def plan_tiles(boxes: Sequence[tuple[float, float, float, float]], minzoom: int,
 
 async def _export(db_url: str, path: Path, layers: tuple[TileLayer, ...], minzoom: int, maxzoom: int,
                   progress: Progress | None, concurrency: int) -> ExportResult:
-    db = Database(db_url, min_size=1, max_size=max(2, concurrency))
+    db = Database(db_url, min_size=1, max_size=max(2, concurrency),
+                  server_settings={"plan_cache_mode": "force_custom_plan"})
     try:
         service = TileService(db, cache=False)
         versions = await service.versions()

@@ -83,6 +83,7 @@ def db_time(url: str, sql: str, params: list[dict], connections: int = 2) -> tup
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("SET jit = off")
             conn.execute("SET plan_cache_mode = force_custom_plan")  # as LAPIS's tile pool
+            conn.execute("SET max_parallel_workers_per_gather = 0")
             conn.execute(sql, work[0], prepare=True)  # plan once, as a server's prepared statement
             while True:
                 with lock:
@@ -107,7 +108,7 @@ def db_time(url: str, sql: str, params: list[dict], connections: int = 2) -> tup
     return len(params) / elapsed, statistics.median(timings) * 1000
 
 
-def lapis_params(tiles: list[Tile], min_px: float = 0.5) -> list[dict]:
+def lapis_params(tiles: list[Tile], min_px: float = 1.0) -> list[dict]:
     out = []
     for t in tiles:
         tol, size = generalisation(t, min_px)

@@ -36,8 +36,8 @@ class Settings(BaseSettings):
     tile_cache: str = Field(default="on", description="'off' disables every tile cache (LAPIS_TILE_CACHE).")
     tile_cache_size: int = 20_000
     tile_cache_dir: Path | None = None
-    tile_min_feature_px: float = Field(default=0.5, description="Lines/polygons narrower than this many 256-px "
-                                       "display pixels are left out of a tile (0 keeps every feature)")
+    tile_min_feature_px: float = Field(default=1.0, description="Below z13, lines/polygons smaller than this many "
+                                       "256-px display pixels are left out of a tile (0 keeps every feature)")
     basemap_url: str | None = None
     pmtiles_dir: Path | None = Field(default=None, description="PMTiles archives served at /pmtiles/{name} "
                                      "(default: <data_dir>/pmtiles)")

@@ -15,7 +15,7 @@ from spatial.pool import Database
 from spatial.tiles.cache import RenderedTile
 from spatial.tiles.grid import CRS_URI, TMS_ID, TMS_URI, Tile, TileOutOfRange, tile_matrix_set
 from spatial.tiles.layers import TileLayer
-from spatial.tiles.service import TileService, UnknownTileLayer, tile_layers
+from spatial.tiles.service import TILE_SERVER_SETTINGS, TileService, UnknownTileLayer, tile_layers
 from spatial.tiles.tilejson import tilejson
 
 router = APIRouter(tags=["tiles"])
@@ -36,7 +36,7 @@ def tile_service(request: Request) -> TileService:
         app_db = request.app.state.db
         db = Database(app_db.url, min_size=1, max_size=settings.pool_max_size,
                       statement_timeout_ms=settings.statement_timeout_ms,
-                      server_settings={"plan_cache_mode": "force_custom_plan"})
+                      server_settings=TILE_SERVER_SETTINGS)
         service = TileService(db, cache=settings.tile_cache_enabled,
                               cache_size=settings.tile_cache_size,
                               cache_dir=settings.tile_cache_dir if settings.tile_cache_enabled else None,

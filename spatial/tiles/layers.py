@@ -1,12 +1,14 @@
 """Which plan layers are tiled, with which attributes, and the one SQL text per layer that renders a tile.
 
-Each SQL reads the indexed, stored `geom_3857` (no per-row reprojection), filters with `&&` on the tile
-envelope plus the MVT buffer (ST_AsMVTGeom clips anyway), generalises with a tolerance derived from the tile
-resolution (Douglas–Peucker, then repeated points removed), and drops lines and polygons smaller than half a
-display pixel, which would draw nothing — through the `lapis_feature_size` index (migration 0003), so a low-zoom
-tile never reads the many small features it leaves out. Statements are planned per call (the pool sets
-`plan_cache_mode = force_custom_plan`): the best index depends on the zoom's size threshold.
-Table and column names come from the layer registry only.
+Each SQL reads the indexed, stored `geom_3857` (no per-row reprojection), filters with `&&` on the tile envelope
+plus the MVT buffer (ST_AsMVTGeom clips anyway), generalises with a tolerance derived from the tile resolution
+(Douglas–Peucker, which also removes repeated points; ST_AsMVTGeom then snaps to the tile grid and removes the
+points that snapping repeats), and, below z13, drops lines and polygons smaller than a display pixel, which would
+draw nothing — through the `lapis_feature_size` index (migration 0003), so a low-zoom tile never reads the many small
+features it leaves out. Rows whose geometry clips away are skipped by ST_AsMVT itself: no outer `WHERE geom IS NOT
+NULL`, which PostgreSQL would push down and so run ST_AsMVTGeom twice. Statements are planned per call (the pool
+sets `plan_cache_mode = force_custom_plan`): the best index depends on the zoom's size threshold. Table and column
+names come from the layer registry only.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ COMPOSITE_ORDER = ("admin_units", "zones", "corridors", "parcels", "axes", "proj
 COMPOSITE_MIN_ZOOM = {"parcels": 13}
 MAX_ZOOM = {"parcels": 16}  # the zoom past which a layer holds no more detail (TileJSON maxzoom)
 DEFAULT_MAX_ZOOM = 14
+DROP_BELOW_ZOOM = 13  # tiny features are dropped below this zoom only; from here on every feature is kept
 
 TILE_SQL = """
 WITH env AS (
@@ -40,13 +43,11 @@ WITH env AS (
 SELECT ST_AsMVT(t, '{layer}', {extent}, 'geom', 'id')
 FROM (
     SELECT f.id, {columns},
-           ST_AsMVTGeom(ST_RemoveRepeatedPoints(ST_Simplify(f.geom_3857, $4::float8), $4::float8),
-                        env.tile, {extent}, {buffer}, true) AS geom
+           ST_AsMVTGeom(ST_Simplify(f.geom_3857, $4::float8), env.tile, {extent}, {buffer}, true) AS geom
     FROM {table} AS f, env
     WHERE f.geom_3857 && env.box
-      AND lapis_feature_size(f.geom_3857) >= $5::float8
+      AND ($5::float8 <= 0 OR lapis_feature_size(f.geom_3857) >= $5::float8)
 ) AS t
-WHERE t.geom IS NOT NULL
 """
 
 EXTENT_SQL = """
@@ -77,13 +78,15 @@ class TileLayer:
         return out
 
 
-def generalisation(tile: Tile, min_feature_px: float = 0.5) -> tuple[float, float]:
+def generalisation(tile: Tile, min_feature_px: float = 1.0) -> tuple[float, float]:
     """(simplification tolerance, minimum feature size) in metres for a tile.
 
     The tolerance is one MVT extent unit (finer than ST_AsMVTGeom's own grid snap, so nothing visible
-    moves); by default a feature narrower than half a 256-pixel display pixel is dropped.
+    moves). Below DROP_BELOW_ZOOM a line or polygon whose bounding-box diagonal is under `min_feature_px`
+    256-pixel display pixels is dropped; 0 means keep everything (and, planned per call, costs nothing).
     """
-    return tile.width / EXTENT, tile.width / TILE_SIZE * min_feature_px
+    drop = tile.z < DROP_BELOW_ZOOM and min_feature_px > 0
+    return tile.width / EXTENT, tile.width / TILE_SIZE * min_feature_px if drop else 0.0
 
 
 def _tile_layer(layer: Layer) -> TileLayer:

@@ -17,7 +17,7 @@ from pmtiles.writer import Writer
 from spatial.pool import Database
 from spatial.tiles.grid import Tile, tiles_covering
 from spatial.tiles.layers import TileLayer
-from spatial.tiles.service import TileService, tile_layers
+from spatial.tiles.service import TILE_SERVER_SETTINGS, TileService, tile_layers
 from spatial.tiles.tilejson import ATTRIBUTION, lonlat_bounds, tilejson
 
 Progress = Callable[[int, int], None]  # (tiles done, tiles planned)
@@ -44,7 +44,7 @@ def plan_tiles(boxes: Sequence[tuple[float, float, float, float]], minzoom: int,
 async def _export(db_url: str, path: Path, layers: tuple[TileLayer, ...], minzoom: int, maxzoom: int,
                   progress: Progress | None, concurrency: int) -> ExportResult:
     db = Database(db_url, min_size=1, max_size=max(2, concurrency),
-                  server_settings={"plan_cache_mode": "force_custom_plan"})
+                  server_settings=TILE_SERVER_SETTINGS)
     try:
         service = TileService(db, cache=False)
         versions = await service.versions()

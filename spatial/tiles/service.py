@@ -15,6 +15,9 @@ from spatial.tiles.layers import COMPOSITE_ORDER, TILE_LAYERS, TileLayer, genera
 from spatial.tiles.versions import VERSIONS_SQL, VersionReader, Versions, version_tag
 
 Box = tuple[float, float, float, float]
+# Session settings of the tile pool: plan each tile query for its own zoom (the best index differs between a z8
+# and a z14 tile), and no parallel workers (on a small machine, concurrent tiles already use every core).
+TILE_SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan", "max_parallel_workers_per_gather": "0"}
 
 
 class UnknownTileLayer(UnknownLayer):
@@ -34,7 +37,7 @@ def tile_layers(ids: Sequence[str] | None) -> tuple[TileLayer, ...]:
 
 class TileService:
     def __init__(self, db: Database, *, cache: bool = True, cache_size: int = 20_000,
-                 cache_dir: Path | None = None, min_feature_px: float = 0.5) -> None:
+                 cache_dir: Path | None = None, min_feature_px: float = 1.0) -> None:
         self.db = db
         self.min_feature_px = min_feature_px
         self.cache = TileCache(cache_size, cache_dir) if cache else None

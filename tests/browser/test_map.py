@@ -42,14 +42,6 @@ def _open_map(browser, url: str, errors: list[str], external: list[str], query: 
 
 
 def test_map_loads_renders_and_locates_tan_an(browser, live_server_url: str) -> None:
-    import urllib.error
-    import urllib.request
-
-    try:
-        urllib.request.urlopen(f"{live_server_url}/locate?lon={TAN_AN[0]}&lat={TAN_AN[1]}", timeout=10)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:
-            pytest.skip("GET /locate (issue 3) is not on this branch yet")
     errors: list[str] = []
     external: list[str] = []
     page = _open_map(browser, live_server_url, errors, external)

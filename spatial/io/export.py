@@ -101,7 +101,9 @@ def _batches(url: str, layer: Layer, where: sql.Composable, params: list[Any], t
     columns = [*layer.column_names, "props"]
     select = [sql.SQL("t.{}").format(sql.Identifier(c)) if c != "props" else sql.SQL("t.props::text")
               for c in columns]
-    if layer.has_geometry:
+    if layer.has_geometry:  # the plan by its code, so that loading the export links the same plan
+        columns.append("plan_code")
+        select.append(sql.SQL("(SELECT p.code FROM plans p WHERE p.id = t.plan_id)"))
         select.append(sql.SQL("ST_AsBinary(t.geom)"))
     query = sql.SQL("SELECT {} FROM {} t WHERE {} ORDER BY t.id").format(
         sql.SQL(", ").join(select), sql.Identifier(layer.id), where)
@@ -194,5 +196,5 @@ def _empty_batch(layer: Layer) -> pa.RecordBatch:
         fields.append(pa.field(c.name, t))
     fields.append(pa.field("props", pa.string()))
     if layer.has_geometry:
-        fields.append(pa.field("geometry", pa.binary()))
+        fields += [pa.field("plan_code", pa.string()), pa.field("geometry", pa.binary())]
     return pa.RecordBatch.from_pylist([], schema=pa.schema(fields))

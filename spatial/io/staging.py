@@ -369,12 +369,16 @@ def apply_stage(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: 
         raise ValueError(f"--key {key!r} is not a column of {layer.id}")
     count = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(STAGE_TABLE))
     result.staged = conn.execute(count).fetchone()[0]
-    if mode == "replace":
-        result.deleted = conn.execute(sql.SQL("DELETE FROM {}").format(table)).rowcount
     rebuild: list[tuple[str, str]] = []
     empty = sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(table)
-    if result.staged >= bulk_threshold and mode != "upsert" and (
-            mode == "replace" or conn.execute(empty).fetchone()[0]):
+    bulk = result.staged >= bulk_threshold and mode != "upsert" and (
+        mode == "replace" or conn.execute(empty).fetchone()[0])
+    if mode == "replace":
+        result.deleted = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()[0]
+        # bulk: TRUNCATE (transactional; the table is locked anyway while its indexes are rebuilt) leaves
+        # no dead rows for the index builds to scan; otherwise DELETE keeps readers unblocked
+        conn.execute(sql.SQL("TRUNCATE {}" if bulk else "DELETE FROM {}").format(table))
+    if bulk:
         rebuild = conn.execute(SECONDARY_INDEXES, (layer.id,)).fetchall()
         for name, _ in rebuild:
             conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))

@@ -1,7 +1,8 @@
 """The coordinate reference systems LAPIS accepts and serves, named by OGC URIs (OGC API – Features Part 2).
 
 VN-2000 matters here: EPSG:3405 (UTM 48N) and EPSG:9210 (TM-3 105°45′, Long An's local system) are
-transformed by PostGIS/PROJ with the EPSG:6960 7-parameter Helmert (see migration 0002). EPSG:4326
+transformed by PostGIS/PROJ with the EPSG:6960 7-parameter Helmert, through SRIDs 903405/909210 that pin
+it (migration 0003: asked by EPSG code, PROJ would pick EPSG:5194 in Long An, 0.8 m away). EPSG:4326
 is latitude-first by its definition, so coordinates in it are swapped on the way in and out;
 CRS84 is the same datum with longitude first (GeoJSON's order and the storage order).
 """
@@ -21,10 +22,15 @@ STORAGE_SRID = 4326
 @dataclass(frozen=True)
 class SupportedCrs:
     uri: str
-    srid: int  # PostGIS SRID used for ST_Transform
+    srid: int  # PostGIS SRID used for ST_Transform (VN-2000: LAPIS's rows pinning EPSG:6960, migration 0003)
     title: str
     lat_first: bool = False  # axis order of the CRS definition (EPSG:4326 is lat, lon)
     projected: bool = False
+    epsg: int | None = None  # the EPSG code it is (when srid is not it)
+
+    @property
+    def code(self) -> int:
+        return self.epsg or self.srid
 
     @property
     def digits(self) -> int:
@@ -39,7 +45,7 @@ class SupportedCrs:
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         """Valid range of the (first, second) coordinate as written in this CRS's axis order."""
-        x0, y0, x1, y1 = _bounds(self.srid)
+        x0, y0, x1, y1 = _bounds(self.code)
         return (y0, x0, y1, x1) if self.lat_first else (x0, y0, x1, y1)
 
 
@@ -47,8 +53,8 @@ SUPPORTED: tuple[SupportedCrs, ...] = (
     SupportedCrs(CRS84, 4326, "WGS 84 longitude/latitude (OGC CRS84)"),
     SupportedCrs(EPSG_URI.format(4326), 4326, "WGS 84 (latitude, longitude)", lat_first=True),
     SupportedCrs(EPSG_URI.format(3857), 3857, "WGS 84 / Pseudo-Mercator", projected=True),
-    SupportedCrs(EPSG_URI.format(3405), 3405, "VN-2000 / UTM zone 48N", projected=True),
-    SupportedCrs(EPSG_URI.format(9210), 9210, "VN-2000 / TM-3 105-45 (Long An)", projected=True),
+    SupportedCrs(EPSG_URI.format(3405), 903405, "VN-2000 / UTM zone 48N", projected=True, epsg=3405),
+    SupportedCrs(EPSG_URI.format(9210), 909210, "VN-2000 / TM-3 105-45 (Long An)", projected=True, epsg=9210),
 )
 BY_URI = {crs.uri: crs for crs in SUPPORTED}
 DEFAULT = BY_URI[CRS84]

@@ -8,12 +8,21 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pyproj import Transformer
+from pyproj.transformer import TransformerGroup
 
 from spatial.crs import CRS84, EPSG_URI
 
 GEOJSON = "application/geo+json"
 PROBLEM = "application/problem+json"
 OGC = "http://www.opengis.net/spec"
+
+
+def transformer(source: str, target: str) -> Transformer:
+    """pyproj's transformer; for VN-2000 the EPSG:6960 one ("VN-2000 to WGS 84 (2)"), which LAPIS pins.
+    (Left to choose, PROJ takes EPSG:5194 "(1)" inside Long An, about 0.8 m away.)"""
+    group = TransformerGroup(source, target, always_xy=True)
+    pinned = [t for t in group.transformers if "VN-2000 to WGS 84 (2)" in t.description]
+    return pinned[0] if pinned else Transformer.from_crs(source, target, always_xy=True)
 
 
 def follow(client: TestClient, url: str, rel: str = "next") -> list[dict[str, Any]]:
@@ -165,7 +174,7 @@ def test_bbox_filters_and_validates(client: TestClient) -> None:
 
 
 def test_bbox_crs_vn2000_equals_crs84(client: TestClient) -> None:
-    to_vn = Transformer.from_crs("EPSG:4326", "EPSG:9210", always_xy=True)
+    to_vn = transformer("EPSG:4326", "EPSG:9210")
     x0, y0 = to_vn.transform(106.40, 10.53)
     x1, y1 = to_vn.transform(106.42, 10.54)
     vn = client.get(f"/collections/admin_units/items?bbox={x0},{y0},{x1},{y1}"
@@ -211,7 +220,7 @@ def test_output_crs_matches_pyproj(client: TestClient, code: int) -> None:
     response = client.get(f"/collections/axes/items?rank=1&crs={EPSG_URI.format(code)}")
     assert response.headers["content-crs"] == f"<{EPSG_URI.format(code)}>"
     projected = response.json()["features"][0]
-    to_projected = Transformer.from_crs("EPSG:4326", f"EPSG:{code}", always_xy=True)
+    to_projected = transformer("EPSG:4326", f"EPSG:{code}")
     for (lon, lat), (x, y) in zip(crs84["geometry"]["coordinates"][0], projected["geometry"]["coordinates"][0],
                                   strict=True):
         ex, ey = to_projected.transform(lon, lat)
@@ -284,7 +293,7 @@ def test_cql2_answers_are_right(client: TestClient) -> None:
     assert codes == {"DA-VD3", "DA-VD4"}
     assert _filtered_ids(client, "plans", filter="T_AFTER(decision_date, DATE('2024-01-01'))") == []
     # filter-crs: the same point in VN-2000
-    x, y = Transformer.from_crs("EPSG:4326", "EPSG:9210", always_xy=True).transform(106.41, 10.535)
+    x, y = transformer("EPSG:4326", "EPSG:9210").transform(106.41, 10.535)
     vn = _filtered_ids(client, "admin_units", filter=f"S_INTERSECTS(geometry, POINT({x} {y}))",
                        **{"filter-crs": EPSG_URI.format(9210)})
     assert vn == at_tan_an

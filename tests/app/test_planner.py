@@ -20,7 +20,7 @@ from shapely.geometry import box, mapping, shape
 from app.main import create_app
 from spatial.crs import EPSG_URI
 from spatial.settings import PROJECT_ROOT
-from tests.app.test_features import assert_problem
+from tests.app.test_features import assert_problem, transformer
 from tests.conftest import make_settings
 
 TAN_AN = (106.41, 10.535)
@@ -78,11 +78,14 @@ def test_locate_radius_and_corridor(client: TestClient) -> None:
 
 def test_locate_vn2000_lands_within_half_a_metre_of_pyproj(client: TestClient) -> None:
     x, y = 574_321.25, 1_164_876.5
-    lon, lat = Transformer.from_crs("EPSG:9210", "EPSG:4326", always_xy=True).transform(x, y)
+    lon, lat = transformer("EPSG:9210", "EPSG:4326").transform(x, y)
     body = client.get("/locate", params={"lon": x, "lat": y, "crs": EPSG_URI.format(9210)}).json()
     _, _, metres = GEOD.inv(lon, lat, body["point"]["lon"], body["point"]["lat"])
     assert metres < 0.5
-    utm = Transformer.from_crs("EPSG:4326", "EPSG:3405", always_xy=True).transform(*TAN_AN)
+    assert metres < 0.01  # EPSG:6960 exactly, not PROJ's own pick (EPSG:5194, ~0.8 m away here)
+    default = Transformer.from_crs("EPSG:9210", "EPSG:4326", always_xy=True).transform(x, y)
+    assert GEOD.inv(*default, lon, lat)[2] > 0.5  # so this test can tell the two apart
+    utm = transformer("EPSG:4326", "EPSG:3405").transform(*TAN_AN)
     by_utm = client.get("/locate", params={"lon": utm[0], "lat": utm[1], "crs": "EPSG:3405"}).json()
     assert by_utm["admin_units"][0]["code"] == "794"
 
@@ -122,7 +125,7 @@ def test_post_locate_parcel_straddling_two_districts(client: TestClient) -> None
 
 
 def test_post_locate_in_vn2000(client: TestClient) -> None:
-    to_vn = Transformer.from_crs("EPSG:4326", "EPSG:9210", always_xy=True)
+    to_vn = transformer("EPSG:4326", "EPSG:9210")
     square = box(TAN_AN[0] - 0.001, TAN_AN[1] - 0.001, TAN_AN[0] + 0.001, TAN_AN[1] + 0.001)
     vn = shapely.transform(square, lambda xy: list(zip(*to_vn.transform(xy[:, 0], xy[:, 1]), strict=True)))
     body = client.post(f"/locate?crs={EPSG_URI.format(9210)}", json=mapping(vn)).json()

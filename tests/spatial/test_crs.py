@@ -14,7 +14,7 @@ def test_crs84_spellings(text: str | None) -> None:
 @pytest.mark.parametrize("code", [4326, 3857, 3405, 9210])
 def test_epsg_spellings(code: int) -> None:
     for text in (EPSG_URI.format(code), f"EPSG:{code}", f"[EPSG:{code}]", f"urn:ogc:def:crs:EPSG::{code}"):
-        assert parse_crs(text).srid == code
+        assert parse_crs(text).code == code
 
 
 def test_unknown_crs_names_the_parameter() -> None:

@@ -1,7 +1,8 @@
 """Reading the features to classify: a GeoJSON FeatureCollection (already parsed) or a file — a zipped
 shapefile, a GeoPackage or a GeoJSON file — read with pyogrio (Arrow, no per-feature Python objects).
 
-Note: kept here, small, until the loaders' readers (`spatial/io`) cover uploads; then this should call them.
+Files go through the loaders' reader (`spatial.io.reader`), so uploads get the same encoding detection
+(TCVN3/VNI/cp1258) and VN-2000 recognition as `lapis load`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import orjson
 import pyarrow as pa
 import shapely
 
-from spatial.crs import BY_URI, DEFAULT, EPSG_URI, SupportedCrs, check_in_range
+from spatial.crs import DEFAULT, SupportedCrs, check_in_range
 from spatial.errors import InvalidGeometry, InvalidParameter, TooLarge, UnsupportedFormat
 
 POLYGONAL = ("Polygon", "MultiPolygon")
@@ -97,56 +98,44 @@ def sniff_format(head: bytes) -> str:
     raise UnsupportedFormat("file: not a zipped shapefile, a GeoPackage or GeoJSON", parameter="file")
 
 
-def _crs_of(meta_crs: str | None, override: SupportedCrs | None) -> SupportedCrs:
-    if override is not None:
-        return override
-    if not meta_crs:
-        return DEFAULT
-    from pyproj import CRS
-
-    try:
-        epsg = CRS.from_user_input(meta_crs).to_epsg()
-    except Exception:  # pyproj raises CRSError and others for odd definitions
-        epsg = None
-    if epsg == 4326:
-        return DEFAULT  # GDAL reads in GIS (lon, lat) order
-    supported = BY_URI.get(EPSG_URI.format(epsg)) if epsg else None
-    if supported is None:
-        raise InvalidParameter(f"file: its CRS ({meta_crs}) is not one LAPIS reads; reproject to EPSG:4326, "
-                               "EPSG:3405 or EPSG:9210, or say which CRS it is with crs=", parameter="file")
-    return supported
-
-
 def from_file(path: Path, max_features: int, crs: SupportedCrs | None = None) -> ClassifyInput:
-    """Read polygons and attributes from a file with pyogrio (Arrow)."""
+    """Read polygons and attributes from a file through the loaders' reader (`spatial.io`): legacy
+    Vietnamese encodings decoded, VN-2000 .prj recognised, geometry as WKB in EPSG:4326 (EPSG:6960)."""
     import time
 
-    import pyogrio
+    from spatial.io.crs import CrsError
+    from spatial.io.errors import LoadError
+    from spatial.io.reader import GEOMETRY, prepare, read_batches
+    from spatial.io.sources import open_sources
 
     started = time.perf_counter()
-    kind = sniff_format(path.open("rb").read(64))
-    source = f"/vsizip/{path}" if kind == "zip" else str(path)
+    sniff_format(path.open("rb").read(64))
     try:
-        info = pyogrio.read_info(source)
-        count = info.get("features", -1)
-        if count is not None and count > max_features:
-            raise TooLarge(f"file: {count} features; at most {max_features} per request", parameter="file")
-        meta, table = pyogrio.read_arrow(source)
-    except (TooLarge, InvalidParameter):
-        raise
-    except Exception as exc:  # pyogrio.errors.DataSourceError and friends: a file GDAL cannot read
-        raise UnsupportedFormat(f"file: cannot read it as {kind}: {exc}", parameter="file") from None
+        with open_sources(path) as sources:
+            if len(sources) != 1:
+                raise InvalidParameter(f"file: holds {len(sources)} layers or files; send one",
+                                       parameter="file")
+            prepared = prepare(sources[0], f"EPSG:{crs.code}" if crs is not None else None, "auto")
+            if not prepared.has_geometry:
+                raise InvalidGeometry("file: no geometry", parameter="file")
+            if prepared.features is not None and prepared.features > max_features:
+                raise TooLarge(f"file: {prepared.features} features; at most {max_features} per request",
+                               parameter="file")
+            batches = list(read_batches(prepared))
+    except CrsError as exc:
+        raise InvalidParameter(f"crs: {exc}", parameter="crs") from None
+    except LoadError as exc:
+        raise UnsupportedFormat(f"file: {exc}", parameter="file") from None
+    table = pa.Table.from_batches(batches) if batches else None
+    if table is None or table.num_rows == 0:
+        raise InvalidGeometry("file: no features", parameter="file")
     if table.num_rows > max_features:
         raise TooLarge(f"file: {table.num_rows} features; at most {max_features} per request", parameter="file")
-    if table.num_rows == 0:
-        raise InvalidGeometry("file: no features", parameter="file")
-    geometry_name = meta.get("geometry_name") or "wkb_geometry"
-    geoms = shapely.from_wkb(np.asarray(table.column(geometry_name).to_numpy(zero_copy_only=False)))
-    attributes = table.drop_columns([geometry_name])
-    target = _crs_of(meta.get("crs"), crs)
-    _check(geoms, target, "file")
+    geoms = shapely.from_wkb(np.asarray(table.column(GEOMETRY).to_numpy(zero_copy_only=False)))
+    attributes = table.drop_columns([GEOMETRY])
+    _check(geoms, DEFAULT, "file")
     props = _rows_json(attributes)
-    return ClassifyInput(geoms, props, attributes.column_names, target, time.perf_counter() - started)
+    return ClassifyInput(geoms, props, attributes.column_names, DEFAULT, time.perf_counter() - started)
 
 
 def _rows_json(table: pa.Table) -> list[bytes]:

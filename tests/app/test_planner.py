@@ -220,6 +220,24 @@ def test_classify_uploaded_file(client: TestClient, tmp_path: Path, kind: str) -
     check_classified(response.json()["features"])
 
 
+def test_classify_shapefile_without_prj_needs_crs(client: TestClient, tmp_path: Path) -> None:
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    parcels().to_crs("EPSG:9210").to_file(folder / "thua.shp", encoding="utf-8")
+    (folder / "thua.prj").unlink()
+    path = tmp_path / "thua.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for part in folder.iterdir():
+            archive.write(part, part.name)
+    with path.open("rb") as upload:
+        body = assert_problem(client.post("/classify", files={"file": ("thua.zip", upload)}), 400, "crs")
+    assert "VN-2000" in body["detail"]
+    with path.open("rb") as upload:
+        response = client.post(f"/classify?crs={EPSG_URI.format(9210)}", files={"file": ("thua.zip", upload)})
+    assert response.status_code == 200, response.text
+    check_classified(response.json()["features"])
+
+
 def test_classify_rejects_bad_input(client: TestClient, tmp_path: Path) -> None:
     bad = tmp_path / "notes.txt"
     bad.write_text("hello")

@@ -6,16 +6,16 @@ delta block, Long An included — about 0.8 m from EPSG:6960. PostGIS 3.3 has no
 EPSG:6960 parameters explicitly (+towgs84, position-vector form); `spatial.crs` transforms VN-2000 through
 them. Stored geometry is never in these SRIDs; they only serve ST_Transform of literals and output.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-26
 """
 
 from alembic import op
 from sqlalchemy import text
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -17,6 +17,7 @@ from spatial.tiles.grid import CRS_URI, TMS_ID, TMS_URI, Tile, TileOutOfRange, t
 from spatial.tiles.layers import TileLayer
 from spatial.tiles.service import TILE_SERVER_SETTINGS, TileService, UnknownTileLayer, tile_layers
 from spatial.tiles.tilejson import tilejson
+from spatial.tiles.versions import version_tag
 
 router = APIRouter(tags=["tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
@@ -95,8 +96,9 @@ def _gzip_etag(tile: RenderedTile) -> str:
 
 async def _tile_response(request: Request, service: TileService, layers: tuple[TileLayer, ...], tile: Tile,
                          *, composite: bool) -> Response:
-    rendered = await service.render(layers, tile, composite=composite)
-    current = await service.data_version(layers)
+    versions = await service.versions()
+    rendered = await service.render(layers, tile, composite=composite, versions=versions)
+    current = version_tag(versions, [layer.id for layer in layers])
     versioned = request.query_params.get("v") == current
     headers = {
         "Cache-Control": "public, max-age=31536000, immutable" if versioned else "public, no-cache",

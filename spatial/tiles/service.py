@@ -66,11 +66,13 @@ class TileService:
             self._bounds[key] = None if row is None or row[0] is None else (row[0], row[1], row[2], row[3])
         return self._bounds[key]
 
-    async def render(self, layers: Sequence[TileLayer], tile: Tile, *, composite: bool = False) -> RenderedTile:
-        """The MVT of `layers` at `tile`. A composite tile leaves out layers below their composite min zoom."""
+    async def render(self, layers: Sequence[TileLayer], tile: Tile, *, composite: bool = False,
+                     versions: Versions | None = None) -> RenderedTile:
+        """The MVT of `layers` at `tile`. A composite tile leaves out layers below their composite min zoom.
+        Pass `versions` read for this request to spare a second read."""
         if composite:
             layers = [layer for layer in layers if tile.z >= layer.composite_min_zoom]
-        versions = await self.versions()
+        versions = versions if versions is not None else await self.versions()
         key: CacheKey = (tuple(layer.id for layer in layers), tile,
                          tuple(versions.get(layer.id, 0) for layer in layers))
         if self.cache is not None and (hit := self.cache.get(key)) is not None:

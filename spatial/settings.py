@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     tile_cache: str = Field(default="on", description="'off' disables every tile cache (LAPIS_TILE_CACHE).")
     tile_cache_size: int = 20_000
     tile_cache_dir: Path | None = None
-    tile_min_feature_px: float = Field(default=1.0, description="Below z13, lines/polygons smaller than this many "
+    tile_min_feature_px: float = Field(default=2.0, description="Below z13, lines/polygons smaller than this many "
                                        "256-px display pixels are left out of a tile (0 keeps every feature)")
     basemap_url: str | None = None
     pmtiles_dir: Path | None = Field(default=None, description="PMTiles archives served at /pmtiles/{name} "

@@ -3,12 +3,12 @@
 Each SQL reads the indexed, stored `geom_3857` (no per-row reprojection), filters with `&&` on the tile envelope
 plus the MVT buffer (ST_AsMVTGeom clips anyway), generalises with a tolerance derived from the tile resolution
 (Douglas–Peucker, which also removes repeated points; ST_AsMVTGeom then snaps to the tile grid and removes the
-points that snapping repeats), and, below z13, drops lines and polygons smaller than a display pixel, which would
-draw nothing — through the `lapis_feature_size` index (migration 0003), so a low-zoom tile never reads the many small
-features it leaves out. Rows whose geometry clips away are skipped by ST_AsMVT itself: no outer `WHERE geom IS NOT
-NULL`, which PostgreSQL would push down and so run ST_AsMVTGeom twice. Statements are planned per call (the pool
-sets `plan_cache_mode = force_custom_plan`): the best index depends on the zoom's size threshold. Table and column
-names come from the layer registry only.
+points that snapping repeats), and, below z13, drops lines and polygons under 2 display pixels across, which would
+draw a speck at most — through the `lapis_feature_size` index (migration 0003), so a low-zoom tile never reads the
+many small features it leaves out. Rows whose geometry clips away are skipped by ST_AsMVT itself: no outer `WHERE
+geom IS NOT NULL`, which PostgreSQL would push down and so run ST_AsMVTGeom twice. Statements are planned per call
+(the pool sets `plan_cache_mode = force_custom_plan`): the best index depends on the zoom's size threshold. Table
+and column names come from the layer registry only.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class TileLayer:
         return out
 
 
-def generalisation(tile: Tile, min_feature_px: float = 1.0) -> tuple[float, float]:
+def generalisation(tile: Tile, min_feature_px: float = 2.0) -> tuple[float, float]:
     """(simplification tolerance, minimum feature size) in metres for a tile.
 
     The tolerance is one MVT extent unit (finer than ST_AsMVTGeom's own grid snap, so nothing visible

@@ -37,7 +37,7 @@ def tile_layers(ids: Sequence[str] | None) -> tuple[TileLayer, ...]:
 
 class TileService:
     def __init__(self, db: Database, *, cache: bool = True, cache_size: int = 20_000,
-                 cache_dir: Path | None = None, min_feature_px: float = 1.0) -> None:
+                 cache_dir: Path | None = None, min_feature_px: float = 2.0) -> None:
         self.db = db
         self.min_feature_px = min_feature_px
         self.cache = TileCache(cache_size, cache_dir) if cache else None

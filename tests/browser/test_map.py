@@ -110,3 +110,20 @@ def test_map_from_a_pmtiles_export(browser, live_server_url: str, db_url: str, s
     assert not any("/tiles/WebMercatorQuad" in r for r in requests)
     assert errors == [] and external == [], (errors, external)
     page.close()
+
+
+def test_search_box_flies_to_the_result(browser, live_server_url: str) -> None:
+    errors: list[str] = []
+    external: list[str] = []
+    page = _open_map(browser, live_server_url, errors, external)
+    page.evaluate("window.lapis.map.jumpTo({center: [106.0, 10.9], zoom: 8})")
+    page.fill("#search-input", "tan an")  # no accents: search ignores diacritics
+    first = page.locator("#search-results li").first
+    first.wait_for(timeout=15_000)
+    assert "Tân An" in first.inner_text()
+    first.click()
+    page.wait_for_function("""() => { const c = window.lapis.map.getCenter();
+        return Math.abs(c.lng - 106.39) < 0.1 && Math.abs(c.lat - 10.54) < 0.1 && !window.lapis.map.isMoving(); }""",
+                           timeout=15_000)
+    assert errors == [] and external == [], (errors, external)
+    page.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -93,6 +93,8 @@ def typed_value(q: Queryable, raw: str, parameter: str) -> Any:
             return Decimal(raw)
         if q.kind == "date":
             return date.fromisoformat(raw)
+        if q.kind == "timestamp":
+            return datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except (ValueError, InvalidOperation):
         raise InvalidParameter(f"{parameter}: {raw!r} is not a valid {q.kind}", parameter=parameter) from None
     return raw

@@ -192,6 +192,9 @@ def test_properties_and_equality_filters(client: TestClient) -> None:
     assert all(set(f["properties"]) == {"code", "kind"} for f in body["features"])
     assert client.get("/collections/axes/items?rank=3").json()["features"][0]["properties"]["code"] == "TDL3"
     assert_problem(client.get("/collections/axes/items?rank=three"), 400, "rank")
+    assert_problem(client.get("/collections/axes/items?updated_at=soon"), 400, "updated_at")
+    assert client.get("/collections/axes/items?updated_at=2001-01-01T00:00:00Z").json()["features"] == []
+    assert len(client.get("/collections/plans/items?decision_date=2023-06-13").json()["features"]) == 1
     assert_problem(client.get("/collections/zones/items?colour=red"), 400, "colour")
     assert_problem(client.get("/collections/zones/items?properties=code,nope"), 400, "properties")
 

@@ -12,6 +12,7 @@ import os
 import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from spatial.tiles.grid import Tile
@@ -20,13 +21,16 @@ from spatial.tiles.grid import Tile
 @dataclass(frozen=True)
 class RenderedTile:
     data: bytes  # the MVT (empty: no feature in the tile)
-    gzipped: bytes
     etag: str  # strong validator of the raw bytes, quoted
 
     @classmethod
     def of(cls, data: bytes) -> RenderedTile:
-        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-        return cls(data, gzip.compress(data, 6, mtime=0) if data else b"", f'"{digest}"')
+        return cls(data, f'"{hashlib.blake2b(data, digest_size=16).hexdigest()}"')
+
+    @cached_property
+    def gzipped(self) -> bytes:
+        """Compressed on first use only (an uncached tile for a client without gzip never pays for it)."""
+        return gzip.compress(self.data, 6, mtime=0) if self.data else b""
 
     @property
     def empty(self) -> bool:

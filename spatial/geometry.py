@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 import shapely
 from shapely.geometry import shape
 
@@ -98,6 +97,3 @@ def _all_finite(coords: Any) -> bool:
 
     return bool(np.isfinite(coords).all())
 
-
-def geojson_bytes(geom: shapely.Geometry) -> bytes:
-    return orjson.dumps(shapely.geometry.mapping(geom))

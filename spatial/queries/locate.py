@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-import orjson
 import shapely
 
 from spatial.crs import DEFAULT, SUPPORTED, SupportedCrs, check_in_range
@@ -131,6 +130,3 @@ async def locate_geometry(conn: asyncpg.Connection, geom: shapely.Geometry, crs:
     """JSON text: overlaps of a (validated) parcel with admin units, zones and corridors."""
     return await conn.fetchval(_GEOMETRY_SQL[crs.uri], shapely.to_wkb(geom))
 
-
-def loads(text: str) -> dict[str, Any]:
-    return orjson.loads(text)

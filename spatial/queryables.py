@@ -79,3 +79,19 @@ def json_schema(layer: Layer, schema_id: str) -> dict[str, Any]:
         "properties": props,
         "additionalProperties": False,
     }
+
+
+# What `datetime` (OGC API – Features Core) is matched against: a layer's own time where it has one (plans:
+# the decision date; projects: start year … end year, open where unknown), otherwise when the record changed.
+TEMPORAL_EXTENT: dict[str, tuple[str, str]] = {
+    "plans": ("(t.decision_date::timestamp AT TIME ZONE 'UTC')",  # the whole day, in UTC
+              "((t.decision_date + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond')"),
+    "projects": ("make_timestamptz(t.start_year, 1, 1, 0, 0, 0, 'UTC')",
+                 "make_timestamptz(t.end_year, 12, 31, 23, 59, 59.999, 'UTC')"),
+}
+DEFAULT_TEMPORAL = ("t.updated_at", "t.updated_at")
+
+
+def temporal_extent(layer: Layer) -> tuple[str, str]:
+    """SQL (start, end) of a feature's time for `datetime` filtering (NULL = open)."""
+    return TEMPORAL_EXTENT.get(layer.id, DEFAULT_TEMPORAL)

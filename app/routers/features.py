@@ -22,7 +22,14 @@ from app.problems import Problem
 from spatial import cql
 from spatial.catalog import LayerSummary, layer_summaries, layer_summary
 from spatial.crs import CRS84, URIS, parse_crs
-from spatial.features import ItemsRequest, fetch_feature, fetch_items, parse_properties, parse_sortby
+from spatial.features import (
+    ItemsRequest,
+    fetch_feature,
+    fetch_items,
+    parse_datetime,
+    parse_properties,
+    parse_sortby,
+)
 from spatial.geometry import parse_bbox
 from spatial.json import dumps
 from spatial.layers import Layer, get_layer
@@ -54,7 +61,7 @@ CONFORMANCE = (
     f"{OGC}/cql2/1.0/conf/arithmetic",
 )
 ITEMS_PARAMS = {"f", "limit", "bbox", "bbox-crs", "crs", "properties", "sortby", "filter", "filter-lang",
-                "filter-crs", "cursor", "numberMatched"}
+                "filter-crs", "cursor", "numberMatched", "datetime"}
 GEOJSON_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {GEOJSON: {}, HTML: {}, CSV: {}}}}
 
 
@@ -167,6 +174,9 @@ async def items(
     filter_crs: str | None = Query(None, alias="filter-crs", description="CRS of geometries in the filter"),
     cursor: str | None = Query(None, description="Paging cursor (follow the next/prev links)"),
     number_matched: bool = Query(False, alias="numberMatched", description="Count all matches even if costly"),
+    datetime_: str | None = Query(None, alias="datetime", description=(
+        "Instant or interval (RFC 3339, `start/end`, `..` open). Matched against plans' decision date, projects' "
+        "start–end years, and for other layers when the feature last changed")),
     f: str | None = Query(None, description="json | geojson | html | csv"),
 ) -> Response:
     layer = _layer(collectionId)
@@ -196,6 +206,7 @@ async def items(
         filter_crs=parse_crs(filter_crs, "filter-crs"),
         cursor=cursor,
         count=number_matched,
+        datetime=parse_datetime(datetime_),
     )
     if bbox_crs is not None and bbox is None:
         raise Problem(400, "Invalid parameter", "bbox-crs: given without bbox", parameter="bbox-crs")

@@ -323,3 +323,36 @@ def test_filter_lang_must_be_known(client: TestClient) -> None:
 def test_filter_with_paging(client: TestClient) -> None:
     pages = follow(client, "/collections/admin_units/items?limit=4&filter=level%3D'district'&sortby=-code")
     assert len(ids(pages)) == 15 and pages[0]["numberMatched"] == 15
+
+
+# -- datetime (Core) -----------------------------------------------------------------------------------------
+def test_datetime_on_plans_and_projects(client: TestClient) -> None:
+    def count(layer: str, value: str) -> int:
+        response = client.get(f"/collections/{layer}/items", params={"datetime": value, "limit": "1000"})
+        assert response.status_code == 200, response.text
+        return response.json()["numberReturned"]
+
+    assert count("plans", "2023-06-13") == 1
+    assert count("plans", "2023-06-13T12:00:00Z") == 1
+    assert count("plans", "2024-01-01/..") == 0
+    assert count("plans", "../2023-12-31") == 1
+    projects = client.get("/collections/projects/items?limit=1000").json()["features"]
+
+    def active(year: int) -> int:
+        n = 0
+        for f in projects:
+            start, end = f["properties"]["start_year"], f["properties"]["end_year"]
+            if (start is not None or end is not None) and (start is None or start <= year) \
+                    and (end is None or end >= year):
+                n += 1
+        return n
+
+    for year in (2022, 2024, 2027):
+        assert count("projects", f"{year}-01-01/{year}-12-31") == active(year)
+    assert active(2024) > 0
+    assert count("zones", "../2000-01-01") == 0 and count("zones", "2000-01-01/..") == 6
+
+
+@pytest.mark.parametrize("value", ["soon", "2024-13-01", "2024/2023", "../..", ""])
+def test_bad_datetime_is_400(client: TestClient, value: str) -> None:
+    assert_problem(client.get("/collections/plans/items", params={"datetime": value}), 400, "datetime")

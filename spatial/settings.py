@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     tile_cache_dir: Path | None = None
     tile_min_feature_px: float = Field(default=2.0, description="Below z13, lines/polygons smaller than this many "
                                        "256-px display pixels are left out of a tile (0 keeps every feature)")
+    tile_max_features: int = Field(default=10_000, ge=1, description="At most this many features per layer in a "
+                                   "tile, the largest first (as tipg's TIPG_MAX_FEATURES_PER_TILE)")
     basemap_url: str | None = None
     pmtiles_dir: Path | None = Field(default=None, description="PMTiles archives served at /pmtiles/{name} "
                                      "(default: <data_dir>/pmtiles)")

@@ -41,7 +41,8 @@ def tile_service(request: Request) -> TileService:
         service = TileService(db, cache=settings.tile_cache_enabled,
                               cache_size=settings.tile_cache_size,
                               cache_dir=settings.tile_cache_dir if settings.tile_cache_enabled else None,
-                              min_feature_px=settings.tile_min_feature_px)
+                              min_feature_px=settings.tile_min_feature_px,
+                              max_features=settings.tile_max_features)
         request.app.state.tiles = service
     return service
 

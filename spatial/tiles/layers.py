@@ -5,10 +5,13 @@ plus the MVT buffer (ST_AsMVTGeom clips anyway), generalises with a tolerance de
 (Douglas–Peucker, which also removes repeated points; ST_AsMVTGeom then snaps to the tile grid and removes the
 points that snapping repeats), and, below z13, drops lines and polygons under 2 display pixels across, which would
 draw a speck at most — through the `lapis_feature_size` index (migration 0003), so a low-zoom tile never reads the
-many small features it leaves out. Rows whose geometry clips away are skipped by ST_AsMVT itself: no outer `WHERE
-geom IS NOT NULL`, which PostgreSQL would push down and so run ST_AsMVTGeom twice. Statements are planned per call
-(the pool sets `plan_cache_mode = force_custom_plan`): the best index depends on the zoom's size threshold. Table
-and column names come from the layer registry only.
+many small features it leaves out. A tile holds at most `max_features` features (as tipg's
+TIPG_MAX_FEATURES_PER_TILE): the largest first, so a capped tile is still a good map — on a dense low-zoom tile
+the planner reads them straight off the size index. Rows whose geometry clips away are skipped by ST_AsMVT
+itself: no outer `WHERE geom IS NOT NULL`, which PostgreSQL would push down and so run ST_AsMVTGeom twice.
+Statements are planned per call (the pool sets `plan_cache_mode = force_custom_plan`): the best index depends on
+the zoom's size threshold and on how many features the envelope holds. Table and column names come from the layer
+registry only.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ FROM (
     FROM {table} AS f, env
     WHERE f.geom_3857 && env.box
       AND ($5::float8 <= 0 OR lapis_feature_size(f.geom_3857) >= $5::float8)
+    ORDER BY lapis_feature_size(f.geom_3857) DESC
+    LIMIT $6::int
 ) AS t
 """
 

@@ -37,9 +37,11 @@ def tile_layers(ids: Sequence[str] | None) -> tuple[TileLayer, ...]:
 
 class TileService:
     def __init__(self, db: Database, *, cache: bool = True, cache_size: int = 20_000,
-                 cache_dir: Path | None = None, min_feature_px: float = 2.0) -> None:
+                 cache_dir: Path | None = None, min_feature_px: float = 2.0,
+                 max_features: int = 10_000) -> None:
         self.db = db
         self.min_feature_px = min_feature_px
+        self.max_features = max_features
         self.cache = TileCache(cache_size, cache_dir) if cache else None
         self._versions = VersionReader(self._fetch_versions)
         self._bounds: dict[tuple[str, int], Box | None] = {}
@@ -106,5 +108,6 @@ class TileService:
     async def _layer_tile(self, layer: TileLayer, tile: Tile) -> bytes:
         tolerance, min_size = generalisation(tile, self.min_feature_px)
         async with self.db.acquire() as conn:
-            data = await conn.fetchval(layer.sql, tile.z, tile.x, tile.y, tolerance, min_size)
+            data = await conn.fetchval(layer.sql, tile.z, tile.x, tile.y, tolerance, min_size,
+                                       self.max_features)
         return data or b""

@@ -92,3 +92,35 @@ def test_generalisation_drops_subpixel_features(fresh_db_url: str) -> None:
 
     assert [f["properties"]["code"] for f in asyncio.run(run(16))["parcels"]["features"]] == ["P1"]
     assert asyncio.run(run(8)) == {}
+
+
+def test_feature_cap_keeps_the_largest(fresh_db_url: str) -> None:
+    """With max_features=2 a tile over five parcels of growing size holds the two largest, and only those."""
+    with psycopg.connect(fresh_db_url, autocommit=True) as conn:
+        for i in range(1, 6):
+            d = 0.0002 * i
+            conn.execute("""INSERT INTO parcels (code, name_vi, geom) VALUES (%s, %s,
+                ST_Multi(ST_MakeEnvelope(106.413 + %s, 10.535, 106.413 + %s + %s, 10.535 + %s, 4326)))""",
+                         (f"S{i}", f"Thửa {i}", 0.001 * i, 0.001 * i, d, d))
+
+    async def run(max_features: int) -> list[str]:
+        db = Database(fresh_db_url)
+        service = TileService(db, cache=False, min_feature_px=0, max_features=max_features)
+        rendered = await service.render((TILE_LAYERS["parcels"],), lonlat_to_tile(106.4155, 10.5355, 14))
+        await db.close()
+        return sorted(f["properties"]["code"] for f in mapbox_vector_tile.decode(rendered.data)["parcels"]["features"])
+
+    assert asyncio.run(run(10_000)) == ["S1", "S2", "S3", "S4", "S5"]
+    assert asyncio.run(run(2)) == ["S4", "S5"]
+
+
+def test_feature_size_is_inlined_and_indexed(db_url: str) -> None:
+    """lapis_feature_size() is inlined into queries (no per-row SQL-function call) and still matches its index."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(r[0] for r in conn.execute(
+            "EXPLAIN (VERBOSE) SELECT id FROM parcels WHERE lapis_feature_size(geom_3857) > 1e9"))
+        size = conn.execute("SELECT lapis_feature_size(ST_MakeEnvelope(0, 0, 3, 4, 3857)), "
+                            "lapis_feature_size(ST_MakePoint(1, 2))").fetchone()
+    assert "lapis_feature_size(" not in plan and "parcels_feature_size_idx" in plan
+    assert size == (5.0, float("inf"))

@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, *, db_url: str | None = None) -
     install_spatial_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    tiles.install_fast_path(app)  # well-formed tile requests skip FastAPI's per-request machinery
     if SWAGGER_UI_DIR.is_dir():
         app.mount(docs.SWAGGER_PATH, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
     return app

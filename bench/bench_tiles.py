@@ -41,6 +41,7 @@ PARCELS = int(os.environ.get("BENCH_PARCELS", "200000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 PROPERTIES = "code,name_vi,land_use,area_m2"
+MAX_FEATURES = 10_000  # tipg's TIPG_MAX_FEATURES_PER_TILE default, and LAPIS_TILE_MAX_FEATURES's
 
 # tipg's tile query shape: reproject every row, no generalisation, clip in ST_AsMVTGeom (tipg/collections.py).
 TIPG_SHAPE_SQL = """
@@ -109,17 +110,17 @@ def db_time(url: str, sql: str, params: list[dict], connections: int = 2) -> tup
     return len(params) / elapsed, statistics.median(timings) * 1000
 
 
-def lapis_params(tiles: list[Tile], min_px: float = 2.0) -> list[dict]:
+def lapis_params(tiles: list[Tile], min_px: float = 2.0, cap: int = MAX_FEATURES) -> list[dict]:
     out = []
     for t in tiles:
         tol, size = generalisation(t, min_px)
-        out.append({"z": t.z, "x": t.x, "y": t.y, "tol": tol, "size": size})
+        out.append({"z": t.z, "x": t.x, "y": t.y, "tol": tol, "size": size, "cap": cap})
     return out
 
 
 def lapis_sql(layer: str) -> str:
     sql = TILE_LAYERS[layer].sql
-    for i, name in enumerate(("z", "x", "y", "tol", "size"), start=1):
+    for i, name in enumerate(("z", "x", "y", "tol", "size", "cap"), start=1):
         sql = sql.replace(f"${i}", f"%({name})s")
     return sql
 

@@ -17,15 +17,23 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Pool `reset` for connections whose session state is never changed (see Database.reset_on_release)."""
+
+
 class Database:
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10, statement_timeout_ms: int = 30_000,
-                 connect_timeout: float = 5.0, server_settings: dict[str, str] | None = None) -> None:
+                 connect_timeout: float = 5.0, server_settings: dict[str, str] | None = None,
+                 reset_on_release: bool = True) -> None:
         self.url = normalise_url(url)
         self.min_size = min_size
         self.max_size = max_size
         self.statement_timeout_ms = statement_timeout_ms
         self.connect_timeout = connect_timeout
         self.server_settings = server_settings or {}
+        # asyncpg resets a connection on every release (one more round trip: unlock advisory locks, close
+        # cursors, UNLISTEN, RESET ALL). A pool that only ever runs single read-only statements can skip it.
+        self.reset_on_release = reset_on_release
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
 
@@ -36,6 +44,7 @@ class Database:
                     self._pool = await asyncpg.create_pool(
                         self.url, min_size=self.min_size, max_size=self.max_size, init=_init_connection,
                         timeout=self.connect_timeout, command_timeout=None,
+                        reset=None if self.reset_on_release else _keep_session,
                         server_settings={"statement_timeout": str(self.statement_timeout_ms),
                                          "application_name": "lapis", "jit": "off", **self.server_settings},
                     )

@@ -17,6 +17,7 @@ from spatial.tiles.versions import VERSIONS_SQL, VersionReader, Versions, versio
 Box = tuple[float, float, float, float]
 # Session settings of the tile pool: plan each tile query for its own zoom (the best index differs between a z8
 # and a z14 tile), and no parallel workers (on a small machine, concurrent tiles already use every core).
+# The tile pool runs single read-only statements only, so its connections skip asyncpg's reset on release.
 TILE_SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan", "max_parallel_workers_per_gather": "0"}
 
 
@@ -96,12 +97,25 @@ class TileService:
         finally:
             del self._inflight[key]
 
-    async def _render(self, layers: Sequence[TileLayer], tile: Tile, versions: Versions) -> bytes:
+    async def render_fresh(self, layers: Sequence[TileLayer], tile: Tile, *, composite: bool = False) -> RenderedTile:
+        """The MVT straight from the database: no version read, no cache, no sharing with a render already in
+        flight (which may have started before the latest write), no extent shortcut (an extent remembered without
+        a version could be stale). What a server with its cache off serves: always the committed data."""
+        if composite:
+            layers = [layer for layer in layers if tile.z >= layer.composite_min_zoom]
+        return RenderedTile.of(await self._render(layers, tile, None))
+
+    async def _render(self, layers: Sequence[TileLayer], tile: Tile, versions: Versions | None) -> bytes:
         margin = BUFFER / EXTENT
-        wanted = [layer for layer in layers
-                  if (box := await self.bounds(layer, versions)) is not None and tile.intersects(box, margin)]
+        if versions is None:
+            wanted = list(layers)
+        else:
+            wanted = [layer for layer in layers
+                      if (box := await self.bounds(layer, versions)) is not None and tile.intersects(box, margin)]
         if not wanted:
             return b""
+        if len(wanted) == 1:
+            return await self._layer_tile(wanted[0], tile)
         parts = await asyncio.gather(*(self._layer_tile(layer, tile) for layer in wanted))
         return b"".join(parts)
 

@@ -173,3 +173,38 @@ def test_whole_province_tiles_stay_small(client: TestClient) -> None:
         sizes[z] = len(body)
         assert 0 < len(body) < 64 * 1024, sizes
     print("composite tile bytes by zoom:", sizes)
+
+
+def _without_fast_path(app):
+    from app.routers.tiles import TileFastPath
+
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not TileFastPath]
+    return app
+
+
+def test_fast_path_answers_exactly_as_the_routes(settings) -> None:
+    """Tile requests served by TileFastPath and by the FastAPI routes are byte-for-byte the same responses."""
+    from app.main import create_app
+
+    tile = lonlat_to_tile(*TAN_AN, 12)
+    paths = [f"/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}",
+             f"/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}?collections=zones,admin_units",
+             f"/collections/zones/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}",
+             f"/collections/zones/tiles/WebMercatorQuad/{tile.z + 4}/0/0",  # outside the data: 204
+             "/collections/zones/tiles/WebMercatorQuad/3/9/0",  # out of range: a problem
+             f"/collections/nope/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}",
+             f"/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}?collections=nope"]
+    with TestClient(create_app(settings)) as fast, TestClient(_without_fast_path(create_app(settings))) as slow:
+        version = fast.get(paths[0]).headers["x-data-version"]
+        paths.append(f"{paths[0]}?v={version}")
+        for path in paths:
+            for headers in ({"Accept-Encoding": "gzip"}, {"Accept-Encoding": "identity"}):
+                a, b = fast.get(path, headers=headers), slow.get(path, headers=headers)
+                assert (a.status_code, a.content) == (b.status_code, b.content), path
+                assert {k: v for k, v in a.headers.items() if k != "date"} == \
+                       {k: v for k, v in b.headers.items() if k != "date"}, path
+                if a.status_code == 200:
+                    again = fast.get(path, headers={**headers, "If-None-Match": a.headers["etag"]})
+                    assert again.status_code == 304 and again.headers["etag"] == a.headers["etag"]
+        assert fast.get(paths[0]).headers["cache-control"] == "public, no-cache"
+        assert fast.get(paths[-1]).headers["cache-control"] == "public, max-age=31536000, immutable"

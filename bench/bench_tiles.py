@@ -3,14 +3,18 @@
     python -m bench tiles            (env: BENCH_PARCELS=200000, BENCH_SECONDS=10, BENCH_CONNECTIONS=8)
 
 A throwaway PostGIS cluster gets the plan plus synthetic parcels. A fixed list of ~200 tiles at z8–z14 over the
-province (seeded, parcel-weighted) is requested with wrk:
-  * per-collection `parcels` tiles — LAPIS uncached (LAPIS_TILE_CACHE=off) and cached, tipg (its defaults,
-    asked for the same four attributes LAPIS serves: code, name_vi, land_use, area_m2);
-  * LAPIS keeping every feature (LAPIS_TILE_MIN_FEATURE_PX=0: no sub-pixel drop), for a like-for-like look,
-    and dropping features under 1 display pixel instead of 2 (the generalisation lever);
+province (seeded, parcel-weighted) is requested with wrk (the slowest allowed answer is 30 s, so a slow tile is
+latency, not an error):
+  * per-collection `parcels` tiles, tipg (its defaults: at most 10,000 features a tile, every feature, asked for
+    the four attributes LAPIS serves: code, name_vi, land_use, area_m2) against LAPIS uncached configured to serve
+    the same — every feature (LAPIS_TILE_MIN_FEATURE_PX=0), the same cap (LAPIS_TILE_MAX_FEATURES=10000, largest
+    first), the same attributes: the headline comparison;
+  * LAPIS uncached with its default generalisation (features under 2 display pixels dropped below z13), and cached;
+  * what each server actually sends: the densest listed tile of each zoom, decoded (features, size, attributes);
   * the composite plan tile (LAPIS only; tipg has none), uncached and cached;
-  * the raw database: LAPIS's tile SQL for the same tiles on 2 connections, no HTTP (the limit), and tipg's SQL
-    shape (per-row ST_Transform, no generalisation) for reference.
+  * the raw database: LAPIS's tile SQL for the same tiles on 2 connections, no HTTP — in both configurations, the
+    limit the server's overhead is measured against — and tipg's SQL shape for reference;
+  * the CPU (cores) the server, PostgreSQL and wrk each used during every measurement: all share the 2 cores.
 Each line prints tiles/s, p50/p99 and the ratio to tipg measured in this run.
 """
 
@@ -21,11 +25,16 @@ import statistics
 import tempfile
 import threading
 import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import mapbox_vector_tile
 import numpy as np
 import psycopg
 
+from bench.cpu import CpuUse, cpu_use
 from bench.lapis_ref import lapis_server
 from bench.load import LoadResult, measure, ratio
 from bench.synthetic import load_parcels, synthetic_parcels
@@ -43,7 +52,8 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 PROPERTIES = "code,name_vi,land_use,area_m2"
 MAX_FEATURES = 10_000  # tipg's TIPG_MAX_FEATURES_PER_TILE default, and LAPIS_TILE_MAX_FEATURES's
 
-# tipg's tile query shape: reproject every row, no generalisation, clip in ST_AsMVTGeom (tipg/collections.py).
+# tipg's tile query (tipg/collections.py, 1.x): reproject every row, no generalisation, intersect the tile itself
+# (no margin) in the table's CRS, first 10,000 features by id, MVT buffer 256.
 TIPG_SHAPE_SQL = """
 WITH b AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS env)
 SELECT ST_AsMVT(t, 'default', 4096, 'geom') FROM (
@@ -51,6 +61,7 @@ SELECT ST_AsMVT(t, 'default', 4096, 'geom') FROM (
            ST_AsMVTGeom(ST_Transform(geom, 3857), b.env, 4096, 256, true) AS geom
     FROM parcels, b
     WHERE ST_Intersects(geom, ST_Transform(b.env, 4326))
+    ORDER BY id
     LIMIT 10000
 ) AS t
 """
@@ -75,39 +86,38 @@ def tile_list(parcels, n: int = 203, seed: int = 4) -> list[Tile]:
     return tiles
 
 
-def db_time(url: str, sql: str, params: list[dict], connections: int = 2) -> tuple[float, float]:
-    """(tiles/s on `connections` connections, median ms per tile) running `sql` once per tile."""
-    timings: list[float] = []
-    lock = threading.Lock()
-    work = list(params)
+def db_time(url: str, sql: str, params: list[dict], connections: int = 2,
+            seconds: float | None = None) -> tuple[float, float]:
+    """(tiles/s, median ms per tile) running `sql` for the listed tiles on `connections` connections for
+    `seconds`, each connection cycling through the list from its own offset as wrk's connections do (so the
+    slow low-zoom tiles are spread over the run, not left to one connection at the end). Results come back
+    binary (no hex-decoding of the tile in the client), statements prepared once per connection."""
+    seconds = SECONDS if seconds is None else seconds
+    timings: list[list[float]] = [[] for _ in range(connections)]
 
-    def worker() -> None:
+    def worker(k: int, deadline: float) -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("SET jit = off")
             conn.execute("SET plan_cache_mode = force_custom_plan")  # as LAPIS's tile pool
             conn.execute("SET max_parallel_workers_per_gather = 0")
-            conn.execute(sql, work[0], prepare=True)  # plan once, as a server's prepared statement
-            while True:
-                with lock:
-                    if not work:
-                        return
-                    p = work.pop()
-                started = time.perf_counter()
-                conn.execute(sql, p, prepare=True).fetchone()
-                with lock:
-                    timings.append(time.perf_counter() - started)
+            i = k * len(params) // connections
+            while (started := time.perf_counter()) < deadline:
+                conn.execute(sql, params[i % len(params)], prepare=True, binary=True).fetchone()
+                timings[k].append(time.perf_counter() - started)
+                i += 1
 
-    for _ in range(2):  # warm the buffer cache, then measure
-        work = list(params)
-        timings.clear()
-        threads = [threading.Thread(target=worker) for _ in range(connections)]
-        started = time.perf_counter()
+    for duration in (min(2.0, seconds), seconds):  # warm the buffer cache and the plans, then measure
+        for t in timings:
+            t.clear()
+        start = time.perf_counter()
+        threads = [threading.Thread(target=worker, args=(k, start + duration)) for k in range(connections)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        elapsed = time.perf_counter() - started
-    return len(params) / elapsed, statistics.median(timings) * 1000
+        elapsed = time.perf_counter() - start
+    done = [x for t in timings for x in t]
+    return len(done) / elapsed, statistics.median(done) * 1000
 
 
 def lapis_params(tiles: list[Tile], min_px: float = 2.0, cap: int = MAX_FEATURES) -> list[dict]:
@@ -125,9 +135,57 @@ def lapis_sql(layer: str) -> str:
     return sql
 
 
-def line(label: str, result: LoadResult, reference: float | None) -> None:
+def line(label: str, result: LoadResult, reference: float | None, cpu: CpuUse | None = None) -> None:
     suffix = f"  {ratio(result.requests_per_s, reference)} tipg" if reference else ""
-    print(f"  {label:<44} {result.row()}{suffix}", flush=True)
+    print(f"  {label:<40} {result.row()}{suffix}", flush=True)
+    if cpu is not None:
+        print(f"  {'':<40} {cpu.row(SECONDS)}", flush=True)
+
+
+def load(base: str, paths: list[str], db_port: int, *, headers: dict[str, str] | None = None,
+         warm: int = 2) -> tuple[LoadResult, CpuUse]:
+    """Warm up, then measure with wrk, recording the CPU each side used during the measurement."""
+    measure(base, paths, seconds=warm, connections=CONNECTIONS, headers=headers)
+    with cpu_use(db_port, urlsplit(base).port) as cpu:
+        result = measure(base, paths, seconds=SECONDS, connections=CONNECTIONS, headers=headers)
+    return result, cpu
+
+
+def fetch(url: str) -> bytes:
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "identity"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return response.read()
+
+
+def content(body: bytes) -> tuple[int, tuple[str, ...]]:
+    """(feature count, attribute names) of a one-layer MVT."""
+    layers = mapbox_vector_tile.decode(body) if body else {}
+    features = [f for layer in layers.values() for f in layer["features"]]
+    return len(features), tuple(sorted({k for f in features for k in f["properties"]}))
+
+
+def compare_content(tiles: list[Tile], sources: dict[str, tuple[str, Callable[[Tile], str]]]) -> None:
+    """Decode the densest listed tile of each zoom from every server: features sent and attributes."""
+    print("\nwhat each server sends (densest listed tile per zoom; features / KiB):", flush=True)
+    names = list(sources)
+    print(f"  {'tile':<16}" + "".join(f"{name:>24}" for name in names))
+    attributes: dict[str, set[tuple[str, ...]]] = {name: set() for name in names}
+    for z in sorted({t.z for t in tiles}):
+        tile = max((t for t in tiles if t.z == z), key=lambda t: DENSITY.get(t, 0))
+        cells = []
+        for name in names:
+            base, path = sources[name]
+            body = fetch(base + path(tile))
+            count, keys = content(body)
+            if count:
+                attributes[name].add(keys)
+            cells.append(f"{count:>7} / {len(body) / 1024:7.1f}")
+        print(f"  {f'{tile.z}/{tile.x}/{tile.y}':<16}" + "".join(f"{c:>24}" for c in cells), flush=True)
+    for name in names:
+        print(f"  attributes, {name}: {' | '.join(', '.join(k) for k in sorted(attributes[name]))}")
+
+
+DENSITY: dict[Tile, int] = {}
 
 
 def main() -> None:
@@ -141,60 +199,82 @@ def main() -> None:
 
 
 def run(url: str) -> None:
-    print(f"tiles benchmark: {PARCELS} synthetic parcels, wrk {SECONDS}s × {CONNECTIONS} connections, "
-          f"tipg {tipg_version()}", flush=True)
+    print(f"tiles benchmark: {PARCELS} synthetic parcels, wrk {SECONDS}s × {CONNECTIONS} connections (1 thread), "
+          f"tipg {tipg_version()}; {os.cpu_count()} cores shared, unpinned, by PostgreSQL, the server and wrk",
+          flush=True)
     migrate.upgrade(url)
     seed(url, PROJECT_ROOT / "data" / "geojson")
     parcels = synthetic_parcels(PARCELS)
     load_parcels(url, parcels)
+    db_port = urlsplit(url).port
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
-    tiles = tile_list(parcels)
-    print(f"{len(tiles)} tiles at z8–z14", flush=True)
+        tiles = tile_list(parcels)
+        for t in tiles:
+            DENSITY[t] = conn.execute("SELECT count(*) FROM parcels WHERE geom_3857 && ST_TileEnvelope(%s, %s, %s)",
+                                      (t.z, t.x, t.y)).fetchone()[0]
+    print(f"{len(tiles)} tiles at z8–z14; parcels per tile envelope (median by zoom): "
+          + ", ".join(f"z{z} {statistics.median(DENSITY[t] for t in tiles if t.z == z):.0f}"
+                      for z in sorted({t.z for t in tiles})), flush=True)
     ours = [f"/collections/parcels/tiles/WebMercatorQuad/{t.z}/{t.y}/{t.x}" for t in tiles]
     composite = [f"/tiles/WebMercatorQuad/{t.z}/{t.y}/{t.x}" for t in tiles]
     theirs = [f"/collections/public.parcels/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}?properties={PROPERTIES}"
               for t in tiles]
     gz = {"Accept-Encoding": "gzip"}
+    fair_env = {"LAPIS_TILE_CACHE": "off", "LAPIS_TILE_MIN_FEATURE_PX": "0",
+                "LAPIS_TILE_MAX_FEATURES": str(MAX_FEATURES)}
+    default_env = {"LAPIS_TILE_CACHE": "off"}
 
-    print("\nraw database (no HTTP), 2 connections:", flush=True)
-    db_rate, db_ms = db_time(url, lapis_sql("parcels"), lapis_params(tiles))
-    print(f"  LAPIS tile SQL (stored 3857, generalised)    {db_rate:9.1f} tiles/s  median {db_ms:6.2f} ms")
-    db_all_rate, db_all_ms = db_time(url, lapis_sql("parcels"), lapis_params(tiles, 0.0))
-    print(f"  LAPIS tile SQL, every feature kept          {db_all_rate:9.1f} tiles/s  median {db_all_ms:6.2f} ms")
-    tipg_db_rate, tipg_db_ms = db_time(url, TIPG_SHAPE_SQL, [{"z": t.z, "x": t.x, "y": t.y} for t in tiles])
-    print(f"  tipg's SQL shape (per-row ST_Transform)     {tipg_db_rate:9.1f} tiles/s  median {tipg_db_ms:6.2f} ms")
+    print(f"\nraw database (no HTTP): the same tiles and SQL, {SECONDS} s on 2 and on {CONNECTIONS} connections "
+          "(as the servers' pools run them), prepared:", flush=True)
+    tipg_params = [{"z": t.z, "x": t.x, "y": t.y} for t in tiles]
+    raw = {}
+    for label, sql, params in (("LAPIS SQL, like tipg (every feature, cap)", lapis_sql("parcels"),
+                                lapis_params(tiles, 0.0)),
+                               ("LAPIS SQL, default (< 2 px dropped < z13)", lapis_sql("parcels"), lapis_params(tiles)),
+                               ("tipg's SQL shape (per-row ST_Transform)", TIPG_SHAPE_SQL, tipg_params)):
+        two, two_ms = db_time(url, sql, params, 2)
+        many, many_ms = db_time(url, sql, params, CONNECTIONS)
+        raw[label] = max(two, many)
+        print(f"  {label:<42} {two:8.1f} tiles/s (median {two_ms:6.2f} ms) on 2, {many:8.1f} on {CONNECTIONS}",
+              flush=True)
+    db_fair, db_default, tipg_db = raw.values()
 
+    with tipg_server(url) as tipg_base, lapis_server(url, extra_env=fair_env) as fair_base, \
+            lapis_server(url, extra_env=default_env) as default_base:
+        compare_content(tiles, {
+            "tipg": (tipg_base, lambda t: theirs[tiles.index(t)]),
+            "LAPIS like tipg": (fair_base, lambda t: ours[tiles.index(t)]),
+            "LAPIS default": (default_base, lambda t: ours[tiles.index(t)]),
+        })
+
+    print("\nper-collection parcels tiles over HTTP (1 server process each):", flush=True)
     with tipg_server(url) as base:
-        measure(base, theirs, seconds=2, connections=CONNECTIONS)
-        tipg = measure(base, theirs, seconds=SECONDS, connections=CONNECTIONS)
-    print("\nper-collection parcels tiles over HTTP:", flush=True)
-    line("tipg (reference)", tipg, None)
+        tipg, tipg_cpu = load(base, theirs, db_port)
+    line("tipg (reference)", tipg, None, tipg_cpu)
     ref = tipg.requests_per_s
-
-    with lapis_server(url, extra_env={"LAPIS_TILE_CACHE": "off"}) as base:
-        measure(base, ours, seconds=2, connections=CONNECTIONS)
-        uncached = measure(base, ours, seconds=SECONDS, connections=CONNECTIONS)
-        composite_uncached = measure(base, composite, seconds=SECONDS, connections=CONNECTIONS)
-    line("LAPIS uncached", uncached, ref)
-    with lapis_server(url, extra_env={"LAPIS_TILE_CACHE": "off", "LAPIS_TILE_MIN_FEATURE_PX": "0"}) as base:
-        measure(base, ours, seconds=2, connections=CONNECTIONS)
-        keep_all = measure(base, ours, seconds=SECONDS, connections=CONNECTIONS)
-    line("LAPIS uncached, every feature kept", keep_all, ref)
-    with lapis_server(url, extra_env={"LAPIS_TILE_CACHE": "off", "LAPIS_TILE_MIN_FEATURE_PX": "1"}) as base:
-        measure(base, ours, seconds=2, connections=CONNECTIONS)
-        coarser = measure(base, ours, seconds=SECONDS, connections=CONNECTIONS)
-    line("LAPIS uncached, drop under 1 px (finer)", coarser, ref)
+    with lapis_server(url, extra_env=fair_env) as base:
+        fair, fair_cpu = load(base, ours, db_port)
+    line("LAPIS uncached, like tipg", fair, ref, fair_cpu)
+    with lapis_server(url, extra_env=default_env) as base:
+        default, default_cpu = load(base, ours, db_port)
+        composite_uncached, _ = load(base, composite, db_port)
+    line("LAPIS uncached, default generalisation", default, ref, default_cpu)
     with lapis_server(url, extra_env={"LAPIS_TILE_CACHE": "on"}) as base:
         measure(base, ours + composite, seconds=3, connections=CONNECTIONS, headers=gz)  # fill the cache
-        cached = measure(base, ours, seconds=SECONDS, connections=CONNECTIONS, headers=gz)
-        composite_cached = measure(base, composite, seconds=SECONDS, connections=CONNECTIONS, headers=gz)
-    line("LAPIS cached (gzip)", cached, ref)
+        cached, cached_cpu = load(base, ours, db_port, headers=gz, warm=1)
+        composite_cached, _ = load(base, composite, db_port, headers=gz, warm=1)
+    line("LAPIS cached (gzip)", cached, ref, cached_cpu)
 
-    overhead = db_rate / uncached.requests_per_s - 1
-    print(f"\n  LAPIS uncached vs its own SQL in the database: server adds {overhead * 100:.0f} % "
-          f"(target ≤ 30 %); uncached {ratio(uncached.requests_per_s, ref)} tipg (target ≥ 1.5×); "
-          f"cached {ratio(cached.requests_per_s, ref)} tipg (target ≥ 20×)")
     print("\ncomposite plan tile (every layer; tipg has no equivalent):", flush=True)
     line("LAPIS composite uncached", composite_uncached, None)
     line("LAPIS composite cached (gzip)", composite_cached, None)
+
+    print("\nsummary:")
+    print(f"  uncached, like tipg: {ratio(fair.requests_per_s, ref)} tipg (target ≥ 1.5×); server adds "
+          f"{(db_fair / fair.requests_per_s - 1) * 100:.0f} % over the same SQL in the database (target ≤ 30 %)")
+    print(f"  uncached, default generalisation: {ratio(default.requests_per_s, ref)} tipg; server adds "
+          f"{(db_default / default.requests_per_s - 1) * 100:.0f} % over the same SQL in the database")
+    print(f"  cached: {ratio(cached.requests_per_s, ref)} tipg (target ≥ 20×)")
+    print(f"  tipg adds {(tipg_db / ref - 1) * 100:.0f} % over its SQL shape in the database")
+    print(f"  (server overhead: the raw database's best rate, on 2 or {CONNECTIONS} connections, over the server's)")

@@ -43,8 +43,9 @@ def _ms(value: str, unit: str) -> float:
 
 
 def measure(base_url: str, paths: list[str], *, seconds: int = 10, connections: int = 8, threads: int = 1,
-            headers: dict[str, str] | None = None) -> LoadResult:
-    """Run wrk against base_url cycling over `paths`; non-2xx/3xx responses count as errors."""
+            headers: dict[str, str] | None = None, timeout: int = 30) -> LoadResult:
+    """Run wrk against base_url cycling over `paths`; non-2xx/3xx responses count as errors, and so do
+    responses slower than `timeout` seconds (wrk's own default, 2 s, would turn slow tiles into errors)."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -55,7 +56,7 @@ def measure(base_url: str, paths: list[str], *, seconds: int = 10, connections: 
         script.write_text(LUA % {"paths": path_file, "headers": header_lines})
         out = subprocess.run(
             ["wrk", "-t", str(threads), "-c", str(max(connections, threads)), "-d", f"{seconds}s",
-             "--latency", "-s", str(script), base_url.rstrip("/")],
+             "--timeout", f"{timeout}s", "--latency", "-s", str(script), base_url.rstrip("/")],
             capture_output=True, text=True, check=True,
         ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))

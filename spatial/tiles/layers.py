@@ -3,12 +3,14 @@
 Each SQL reads the indexed, stored `geom_3857` (no per-row reprojection), filters with `&&` on the tile envelope
 plus the MVT buffer (ST_AsMVTGeom clips anyway), generalises with a tolerance derived from the tile resolution
 (Douglas–Peucker, which also removes repeated points; ST_AsMVTGeom then snaps to the tile grid and removes the
-points that snapping repeats), and, below z13, drops lines and polygons under 2 display pixels across, which would
-draw a speck at most — through the `lapis_feature_size` index (migration 0003), so a low-zoom tile never reads the
-many small features it leaves out. A tile holds at most `max_features` features (as tipg's
-TIPG_MAX_FEATURES_PER_TILE): the largest first, so a capped tile is still a good map — on a dense low-zoom tile
-the planner reads them straight off the size index. Rows whose geometry clips away are skipped by ST_AsMVT
-itself: no outer `WHERE geom IS NOT NULL`, which PostgreSQL would push down and so run ST_AsMVTGeom twice.
+points that snapping repeats) while keeping what it collapses (`preserveCollapsed`: whether a small feature
+survives is ST_AsMVTGeom's call, as in any ST_AsMVT server), and, below z13, drops lines and polygons under 2
+display pixels across, which would draw a speck at most — through the `lapis_feature_size` index (migration
+0003), so a low-zoom tile never reads the many small features it leaves out. A tile holds at most `max_features`
+features (as tipg's TIPG_MAX_FEATURES_PER_TILE): the largest first, so a capped tile is still a good map — on a
+dense low-zoom tile the planner reads them straight off the size index. Rows whose geometry clips away are
+skipped by ST_AsMVT itself: no outer `WHERE geom IS NOT NULL`, which PostgreSQL would push down and so run
+ST_AsMVTGeom twice.
 Statements are planned per call (the pool sets `plan_cache_mode = force_custom_plan`): the best index depends on
 the zoom's size threshold and on how many features the envelope holds. Table and column names come from the layer
 registry only.
@@ -46,7 +48,7 @@ WITH env AS (
 SELECT ST_AsMVT(t, '{layer}', {extent}, 'geom', 'id')
 FROM (
     SELECT f.id, {columns},
-           ST_AsMVTGeom(ST_Simplify(f.geom_3857, $4::float8), env.tile, {extent}, {buffer}, true) AS geom
+           ST_AsMVTGeom(ST_Simplify(f.geom_3857, $4::float8, true), env.tile, {extent}, {buffer}, true) AS geom
     FROM {table} AS f, env
     WHERE f.geom_3857 && env.box
       AND ($5::float8 <= 0 OR lapis_feature_size(f.geom_3857) >= $5::float8)

@@ -29,8 +29,7 @@ from spatial.io.staging import (
     Mapping,
     Mode,
     StageField,
-    apply_stage,
-    check_stage,
+    check_and_apply,
     copy_batches,
     create_stage,
 )
@@ -226,9 +225,14 @@ def load_into(conn: psycopg.Connection, path: Path, options: LoadOptions,
                 report.read += n
                 if progress is not None:
                     progress(n)
-        checks = check_stage(conn, layer, mapping, strict=options.strict, plausible=_plausible())
-        _report_checks(report, checks, sources, options)
-        result = apply_stage(conn, layer, mapping, options.mode, options.key, bulk_threshold=options.bulk_threshold)
+        warnings = list(report.warnings)
+
+        def inspect(checks: CheckResult) -> None:  # may run twice (see check_and_apply): the last one counts
+            report.warnings[:] = warnings
+            _report_checks(report, checks, sources, options)
+
+        _, result = check_and_apply(conn, layer, mapping, options.mode, options.key, strict=options.strict,
+                                    plausible=_plausible(), bulk_threshold=options.bulk_threshold, inspect=inspect)
     _report_result(report, result, mapping, prepared)
     report.txid = conn.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()[0]
     report.elapsed_s = round(time.perf_counter() - started, 3)
@@ -246,8 +250,9 @@ def apply_batches(conn: psycopg.Connection, layer: Layer, schema: pa.Schema, bat
     geometry = "geometry" if "geometry" in schema.names and layer.has_geometry else None
     for _ in copy_batches(conn, fields, 1, batches, geometry=geometry):
         pass
-    check_stage(conn, layer, mapping, strict=options.strict, plausible=None)
-    return apply_stage(conn, layer, mapping, options.mode, options.key, bulk_threshold=options.bulk_threshold)
+    _, result = check_and_apply(conn, layer, mapping, options.mode, options.key, strict=options.strict,
+                                plausible=None, bulk_threshold=options.bulk_threshold)
+    return result
 
 
 def _stem(source: Source) -> str:

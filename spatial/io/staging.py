@@ -10,7 +10,7 @@ the layer one new version.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -220,11 +220,18 @@ FROM (
         WHEN %(dimension)s::int IS NOT NULL AND ST_Dimension(s.geom) <> %(dimension)s::int
             AND NOT (GeometryType(s.geom) = 'GEOMETRYCOLLECTION')
             THEN 'geometry type ' || GeometryType(s.geom) || ' does not fit the layer (' || %(wanted)s || ')'
-        WHEN NOT ST_IsValid(s.geom) THEN 'invalid geometry: ' || ST_IsValidReason(s.geom)
+        WHEN %(validate)s AND NOT ST_IsValid(s.geom) THEN 'invalid geometry: ' || ST_IsValidReason(s.geom)
     END AS reason
     FROM lapis_stage s
 ) checked
 WHERE reason IS NOT NULL
+"""
+
+# the layer's own CHECK (ST_IsValid(geom)), which lets a load skip its validity pass when every row is valid
+VALIDITY_CONSTRAINT = """
+SELECT EXISTS (SELECT 1 FROM pg_constraint
+               WHERE conrelid = %s::regclass AND conname = %s AND contype = 'c' AND convalidated
+                 AND pg_get_constraintdef(oid) = 'CHECK (st_isvalid(geom))')
 """
 
 REPAIR_GEOMETRY = """
@@ -259,16 +266,20 @@ ISSUE_COUNTS = "SELECT kind, count(*) FROM lapis_stage_issues GROUP BY kind"
 
 
 def check_stage(conn: psycopg.Connection, layer: Layer, mapping: Mapping, *, strict: bool,
-                plausible: tuple[float, float, float, float] | None) -> CheckResult:
+                plausible: tuple[float, float, float, float] | None, validate: bool = True) -> CheckResult:
     """Validate staged rows: reject null/empty/wrong-type geometries and duplicate or empty codes, repair
-    invalid ones with ST_MakeValid (or reject them when strict), and find rows outside the plausible extent."""
+    invalid ones with ST_MakeValid (or reject them when strict), and find rows outside the plausible extent.
+
+    `validate=False` leaves out the validity test (ST_IsValid) and the repairs: only for a caller that
+    lets the layer's own CHECK constraint find invalid rows (see `check_and_apply`)."""
     result = CheckResult()
     code, code_params = code_expression(mapping)
     if layer.has_geometry:
         wanted = layer.geometry_type or "Geometry"
         dimension = _TYPE_DIMENSION.get(wanted)
-        conn.execute(CHECK_GEOMETRY, {"strict": strict, "dimension": dimension, "wanted": wanted})
-        if not strict:
+        conn.execute(CHECK_GEOMETRY, {"strict": strict, "dimension": dimension, "wanted": wanted,
+                                      "validate": validate})
+        if validate and not strict:
             conn.execute(REPAIR_GEOMETRY, {"extract": None if dimension is None else dimension + 1})
             conn.execute(MARK_REPAIRED)
     # empty and duplicate codes (the layer's UNIQUE, NOT NULL code): later duplicates are rejected
@@ -425,6 +436,40 @@ def apply_stage(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: 
         conn.execute(definition)  # the catalog's own CREATE INDEX text
     result.indexes_rebuilt = len(rebuild)
     return result
+
+
+def validity_constraint(layer: Layer) -> str:
+    return f"{layer.id}_geom_valid"
+
+
+def check_and_apply(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: Mode, key: str, *,
+                    strict: bool, plausible: tuple[float, float, float, float] | None, bulk_threshold: int,
+                    inspect: Callable[[CheckResult], None] | None = None) -> tuple[CheckResult, ApplyResult]:
+    """`check_stage` then `apply_stage`, with the validity test done once instead of twice when possible.
+
+    The layer's CHECK (ST_IsValid(geom)) tests every row the apply writes anyway, so the loader first tries
+    the load without its own validity pass, inside a savepoint: when every geometry is valid (the usual case)
+    that is the whole load, validated once. If the constraint rejects a row, the savepoint is rolled back
+    (stage and layer exactly as after the COPY) and the load runs again with the full check — validity
+    reasons, ST_MakeValid repairs or --strict rejections — so the report is the same either way.
+    `inspect` sees the check result before the apply (the caller may refuse the load there).
+    """
+    optimistic = layer.has_geometry and conn.execute(
+        VALIDITY_CONSTRAINT, (layer.id, validity_constraint(layer))).fetchone()[0]
+    if optimistic:
+        try:
+            with conn.transaction():  # a savepoint
+                checks = check_stage(conn, layer, mapping, strict=strict, plausible=plausible, validate=False)
+                if inspect is not None:
+                    inspect(checks)
+                return checks, apply_stage(conn, layer, mapping, mode, key, bulk_threshold=bulk_threshold)
+        except psycopg.errors.CheckViolation as exc:
+            if exc.diag.constraint_name != validity_constraint(layer):
+                raise
+    checks = check_stage(conn, layer, mapping, strict=strict, plausible=plausible)
+    if inspect is not None:
+        inspect(checks)
+    return checks, apply_stage(conn, layer, mapping, mode, key, bulk_threshold=bulk_threshold)
 
 
 # ---------------------------------------------------------------------------------------------------

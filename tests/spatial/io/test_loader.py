@@ -121,6 +121,38 @@ def test_invalid_polygons_repaired_and_counted_or_rejected_when_strict(fresh_db_
     assert any(r["row"] == 3 and r["reason"].startswith("invalid geometry") for r in strict.rejects)
 
 
+def _isvalid_calls(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        return conn.execute("SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions "
+                            "WHERE funcname = 'st_isvalid'").fetchone()[0]
+
+
+def test_valid_load_validates_once_and_an_invalid_row_gets_the_full_check(fresh_db_url: str, tmp_path: Path) -> None:
+    """The layer's CHECK (ST_IsValid) is the only validity pass when every geometry is valid; one invalid row
+    sends the load back (savepoint) through the full check, with the same report as a check-first load."""
+    with psycopg.connect(fresh_db_url, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE {conn.info.dbname} SET track_functions = 'all'")
+    before = _isvalid_calls(fresh_db_url)
+    report = load(fresh_db_url, shapefile(tmp_path / "valid.shp", squares(3), ["a", "b", "c"]),
+                  LoadOptions(layer="parcels"))
+    assert (report.loaded, report.repaired, report.rejected) == (3, 0, 0)
+    assert _isvalid_calls(fresh_db_url) - before == 3  # once per row: the table's CHECK
+    # a far-away invalid row: repaired, and the extent warning appears once although the checks ran twice
+    geoms = [*squares(2), shapely.affinity.translate(BOWTIE, 100.0, 40.0)]
+    path = shapefile(tmp_path / "mixed.shp", geoms, ["a", "b", "far bowtie"])
+    report = load(fresh_db_url, path, LoadOptions(layer="parcels", mode="replace"))
+    assert (report.read, report.loaded, report.repaired, report.rejected, report.outside_extent) == (3, 3, 1, 0, 1)
+    assert sum("outside Long An" in w for w in report.warnings) == 1
+    inside = shapefile(tmp_path / "inside.shp", [*squares(2), BOWTIE], ["a", "b", "bowtie"])
+    strict = load(fresh_db_url, inside, LoadOptions(layer="parcels", mode="replace", strict=True))
+    assert (strict.loaded, strict.repaired, strict.rejected) == (2, 0, 1)
+    assert strict.rejects[0]["reason"].startswith("invalid geometry: Self-intersection")
+    with psycopg.connect(fresh_db_url) as conn:
+        assert conn.execute("SELECT count(*), count(*) FILTER (WHERE NOT ST_IsValid(geom)) FROM parcels").fetchone() \
+            == (2, 0)
+
+
 def test_zipped_shapefile_and_folder_of_several(fresh_db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "several"
     folder.mkdir()

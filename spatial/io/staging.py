@@ -333,6 +333,15 @@ WHERE i.schemaname = current_schema() AND i.tablename = %s
 ORDER BY i.indexname
 """
 
+# primary key and unique constraints of a table no foreign key points at: dropped and added back (one sorted
+# index build each) around a bulk load instead of growing their btrees row by row
+KEY_CONSTRAINTS = """
+SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
+WHERE c.conrelid = %s::regclass AND c.contype IN ('p', 'u')
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.confrelid = c.conrelid)
+ORDER BY c.conname
+"""
+
 
 def _select(layer: Layer, mapping: Mapping) -> tuple[list[str], sql.Composable, list[Any]]:
     names, values, params = [], [], []
@@ -381,6 +390,7 @@ def apply_stage(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: 
     count = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(STAGE_TABLE))
     result.staged = conn.execute(count).fetchone()[0]
     rebuild: list[tuple[str, str]] = []
+    keys: list[tuple[str, str]] = []
     empty = sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(table)
     bulk = result.staged >= bulk_threshold and mode != "upsert" and (
         mode == "replace" or conn.execute(empty).fetchone()[0])
@@ -393,6 +403,10 @@ def apply_stage(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: 
         rebuild = conn.execute(SECONDARY_INDEXES, (layer.id,)).fetchall()
         for name, _ in rebuild:
             conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        # the stage checks made codes unique and present, so adding the keys back cannot fail on them
+        keys = conn.execute(KEY_CONSTRAINTS, (layer.id,)).fetchall()
+        for name, _ in keys:
+            conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, sql.Identifier(name)))
     names, select, params = _select(layer, mapping)
     columns = sql.SQL(", ").join(map(sql.Identifier, names))
     if mode == "upsert" and key != "code":
@@ -432,9 +446,12 @@ def apply_stage(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: 
         result.unchanged = result.staged - len(rows)
     else:
         result.inserted = conn.execute(insert, params).rowcount
+    for name, definition in keys:  # the catalog's own constraint text
+        conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+            table, sql.Identifier(name), sql.SQL(definition)))
     for _, definition in rebuild:
         conn.execute(definition)  # the catalog's own CREATE INDEX text
-    result.indexes_rebuilt = len(rebuild)
+    result.indexes_rebuilt = len(rebuild) + len(keys)
     return result
 
 

@@ -246,13 +246,25 @@ def test_duplicate_codes_rejected_with_reason(fresh_db_url: str, tmp_path: Path)
     assert report.loaded == 2 and report.rejects[0]["reason"] == "duplicate code 'X1' (first at row 1)"
 
 
+def _indexes_and_keys(url: str, layer: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT indexname, indexdef, NULL FROM pg_indexes WHERE tablename = %s "
+            "UNION ALL SELECT conname, pg_get_constraintdef(oid), contype::text FROM pg_constraint "
+            "WHERE conrelid = %s::regclass ORDER BY 1, 3", (layer, layer)).fetchall()
+
+
 def test_bulk_replace_rebuilds_indexes_in_the_transaction(fresh_db_url: str, tmp_path: Path) -> None:
     path = shapefile(tmp_path / "bulk.shp", squares(30), [f"p{i}" for i in range(30)], cpg="UTF-8")
     before = snapshot(fresh_db_url, "parcels")
+    definitions = _indexes_and_keys(fresh_db_url, "parcels")
     report = load(fresh_db_url, path, LoadOptions(layer="parcels", mode="replace", bulk_threshold=10))
-    assert report.indexes_rebuilt >= 3 and report.inserted == 30
+    assert report.indexes_rebuilt >= 5 and report.inserted == 30
     after = snapshot(fresh_db_url, "parcels")
     assert after[-1] == before[-1], "every index is back"
+    assert _indexes_and_keys(fresh_db_url, "parcels") == definitions, "indexes, keys and checks as before"
+    with psycopg.connect(fresh_db_url) as conn, pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute("INSERT INTO parcels (code, name_vi, geom) SELECT code, name_vi, geom FROM parcels LIMIT 1")
 
 
 @pytest.mark.parametrize("broken", ["missing_shx", "truncated_shp", "not_a_zip", "zip_slip", "bad_wkt"])

@@ -333,13 +333,14 @@ WHERE i.schemaname = current_schema() AND i.tablename = %s
 ORDER BY i.indexname
 """
 
-# primary key and unique constraints of a table no foreign key points at: dropped and added back (one sorted
-# index build each) around a bulk load instead of growing their btrees row by row
+# primary key and unique constraints of a table no foreign key points at, and the table's own foreign keys:
+# dropped and added back around a bulk load — one sorted index build per key and one set-based check per
+# foreign key, instead of growing btrees row by row and firing an RI trigger per row (even for NULLs)
 KEY_CONSTRAINTS = """
 SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
-WHERE c.conrelid = %s::regclass AND c.contype IN ('p', 'u')
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.confrelid = c.conrelid)
-ORDER BY c.conname
+WHERE c.conrelid = %s::regclass AND (c.contype = 'f' OR c.contype IN ('p', 'u') AND NOT EXISTS (
+        SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.confrelid = c.conrelid))
+ORDER BY c.contype = 'f', c.conname
 """
 
 
@@ -403,7 +404,8 @@ def apply_stage(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: 
         rebuild = conn.execute(SECONDARY_INDEXES, (layer.id,)).fetchall()
         for name, _ in rebuild:
             conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-        # the stage checks made codes unique and present, so adding the keys back cannot fail on them
+        # the stage checks made codes unique and present and plan codes are looked up in `plans`, so adding
+        # the constraints back cannot fail on the loaded rows
         keys = conn.execute(KEY_CONSTRAINTS, (layer.id,)).fetchall()
         for name, _ in keys:
             conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, sql.Identifier(name)))

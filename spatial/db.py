@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import psycopg
-from sqlalchemy import Engine, create_engine
 
 from spatial.embedded import EmbeddedCluster
 from spatial.settings import Settings
+
+if TYPE_CHECKING:  # SQLAlchemy is imported only where an engine is made: CLI commands start faster
+    from sqlalchemy import Engine
 
 
 def embedded_cluster(settings: Settings) -> EmbeddedCluster:
@@ -43,6 +46,8 @@ def sqlalchemy_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
+    from sqlalchemy import create_engine
+
     return create_engine(sqlalchemy_url(url), pool_pre_ping=True, future=True)
 
 

@@ -335,7 +335,9 @@ ORDER BY i.indexname
 
 # primary key and unique constraints of a table no foreign key points at, and the table's own foreign keys:
 # dropped and added back around a bulk load — one sorted index build per key and one set-based check per
-# foreign key, instead of growing btrees row by row and firing an RI trigger per row (even for NULLs)
+# foreign key, instead of growing btrees row by row and firing an RI trigger per row (even for NULLs). Dropping
+# and adding a foreign key locks `plans` against writes (not reads) until commit, so two bulk loads into
+# different layers run one after the other; they never deadlock (both take the layer first, then `plans`)
 KEY_CONSTRAINTS = """
 SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
 WHERE c.conrelid = %s::regclass AND (c.contype = 'f' OR c.contype IN ('p', 'u') AND NOT EXISTS (

@@ -7,6 +7,7 @@ Files go through the loaders' reader (`spatial.io.reader`), so uploads get the s
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,10 @@ import shapely
 
 from spatial.crs import DEFAULT, SupportedCrs, check_in_range
 from spatial.errors import InvalidGeometry, InvalidParameter, TooLarge, UnsupportedFormat
+from spatial.io.crs import CrsError
+from spatial.io.errors import LoadError
+from spatial.io.reader import GEOMETRY, prepare, read_batches
+from spatial.io.sources import open_sources
 
 POLYGONAL = ("Polygon", "MultiPolygon")
 
@@ -101,13 +106,6 @@ def sniff_format(head: bytes) -> str:
 def from_file(path: Path, max_features: int, crs: SupportedCrs | None = None) -> ClassifyInput:
     """Read polygons and attributes from a file through the loaders' reader (`spatial.io`): legacy
     Vietnamese encodings decoded, VN-2000 .prj recognised, geometry as WKB in EPSG:4326 (EPSG:6960)."""
-    import time
-
-    from spatial.io.crs import CrsError
-    from spatial.io.errors import LoadError
-    from spatial.io.reader import GEOMETRY, prepare, read_batches
-    from spatial.io.sources import open_sources
-
     started = time.perf_counter()
     sniff_format(path.open("rb").read(64))
     try:

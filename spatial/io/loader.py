@@ -232,7 +232,8 @@ def load_into(conn: psycopg.Connection, path: Path, options: LoadOptions,
             _report_checks(report, checks, sources, options)
 
         _, result = check_and_apply(conn, layer, mapping, options.mode, options.key, strict=options.strict,
-                                    plausible=_plausible(), bulk_threshold=options.bulk_threshold, inspect=inspect)
+                                    plausible=_plausible(), bulk_threshold=options.bulk_threshold, inspect=inspect,
+                                    copied=report.read)
     _report_result(report, result, mapping, prepared)
     report.txid = conn.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()[0]
     report.elapsed_s = round(time.perf_counter() - started, 3)

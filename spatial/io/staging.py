@@ -379,7 +379,7 @@ def _geometry_expression(layer: Layer) -> sql.Composable:
 
 
 def apply_stage(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: Mode = "upsert",
-                key: str = "code", *, bulk_threshold: int = 50_000) -> ApplyResult:
+                key: str = "code", *, bulk_threshold: int = 50_000, staged: int | None = None) -> ApplyResult:
     """Move the staged rows into the layer table: one INSERT (plus a DELETE for replace).
 
     A big load into an empty or replaced table drops the secondary indexes and builds them again after
@@ -391,7 +391,8 @@ def apply_stage(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: 
     if layer.column(key) is None:
         raise ValueError(f"--key {key!r} is not a column of {layer.id}")
     count = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(STAGE_TABLE))
-    result.staged = conn.execute(count).fetchone()[0]
+    # `staged`: the caller's count of the stage's rows (COPY's row count minus rejections) saves a scan
+    result.staged = conn.execute(count).fetchone()[0] if staged is None else staged
     rebuild: list[tuple[str, str]] = []
     keys: list[tuple[str, str]] = []
     empty = sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(table)
@@ -465,7 +466,8 @@ def validity_constraint(layer: Layer) -> str:
 
 def check_and_apply(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: Mode, key: str, *,
                     strict: bool, plausible: tuple[float, float, float, float] | None, bulk_threshold: int,
-                    inspect: Callable[[CheckResult], None] | None = None) -> tuple[CheckResult, ApplyResult]:
+                    inspect: Callable[[CheckResult], None] | None = None,
+                    copied: int | None = None) -> tuple[CheckResult, ApplyResult]:
     """`check_stage` then `apply_stage`, with the validity test done once instead of twice when possible.
 
     The layer's CHECK (ST_IsValid(geom)) tests every row the apply writes anyway, so the loader first tries
@@ -473,7 +475,8 @@ def check_and_apply(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mo
     that is the whole load, validated once. If the constraint rejects a row, the savepoint is rolled back
     (stage and layer exactly as after the COPY) and the load runs again with the full check — validity
     reasons, ST_MakeValid repairs or --strict rejections — so the report is the same either way.
-    `inspect` sees the check result before the apply (the caller may refuse the load there).
+    `inspect` sees the check result before the apply (the caller may refuse the load there); `copied` is the
+    number of rows the COPY wrote, when the caller counted them.
     """
     optimistic = layer.has_geometry and conn.execute(
         VALIDITY_CONSTRAINT, (layer.id, validity_constraint(layer))).fetchone()[0]
@@ -483,14 +486,16 @@ def check_and_apply(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mo
                 checks = check_stage(conn, layer, mapping, strict=strict, plausible=plausible, validate=False)
                 if inspect is not None:
                     inspect(checks)
-                return checks, apply_stage(conn, layer, mapping, mode, key, bulk_threshold=bulk_threshold)
+                return checks, apply_stage(conn, layer, mapping, mode, key, bulk_threshold=bulk_threshold,
+                                           staged=None if copied is None else copied - checks.rejected)
         except psycopg.errors.CheckViolation as exc:
             if exc.diag.constraint_name != validity_constraint(layer):
                 raise
     checks = check_stage(conn, layer, mapping, strict=strict, plausible=plausible)
     if inspect is not None:
         inspect(checks)
-    return checks, apply_stage(conn, layer, mapping, mode, key, bulk_threshold=bulk_threshold)
+    return checks, apply_stage(conn, layer, mapping, mode, key, bulk_threshold=bulk_threshold,
+                               staged=None if copied is None else copied - checks.rejected)
 
 
 # ---------------------------------------------------------------------------------------------------

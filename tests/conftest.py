@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -25,15 +28,36 @@ TEMPLATE_DB = "lapis_template"
 _copies = itertools.count(1)
 
 
+@contextmanager
+def cluster_folder() -> Iterator[Path]:
+    """A folder for a test cluster, outside pytest's temp root: every pytest session resets
+    /tmp/pytest-of-<user> to 0700, which would lock the unprivileged server user out of the clusters
+    of any other session running at the same time (several developers' or CI runs on one machine)."""
+    folder = Path(tempfile.mkdtemp(prefix="lapis-test-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture()
+def cluster_home() -> Iterator[Path]:
+    """A fresh folder of this test's own for an embedded cluster (removed afterwards)."""
+    with cluster_folder() as folder:
+        yield folder
+
+
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCluster]:
-    cluster = EmbeddedCluster(tmp_path_factory.mktemp("pg") / ".data", TEMPLATE_DB, throwaway=True)
-    cluster.start()
-    yield cluster
-    if os.environ.get("LAPIS_TEST_KEEP_CLUSTER"):
-        cluster.stop()
-    else:
-        cluster.destroy()
+def cluster() -> Iterator[EmbeddedCluster]:
+    with cluster_folder() as folder:
+        cluster = EmbeddedCluster(folder / ".data", TEMPLATE_DB, throwaway=True)
+        cluster.start()
+        yield cluster
+        if os.environ.get("LAPIS_TEST_KEEP_CLUSTER"):
+            cluster.stop()
+            shutil.copytree(folder, Path(tempfile.gettempdir()) / f"lapis-kept-{folder.name}", symlinks=True)
+        else:
+            cluster.destroy()
 
 
 @pytest.fixture(scope="session")

@@ -16,9 +16,9 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
     return subprocess.run([*LAPIS, *args], capture_output=True, text=True, env=env, timeout=180, check=False)
 
 
-def test_db_lifecycle_through_the_cli(tmp_path: Path) -> None:
+def test_db_lifecycle_through_the_cli(cluster_home: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["LAPIS_DATA_DIR"] = str(tmp_path / ".data")
+    env["LAPIS_DATA_DIR"] = str(cluster_home / ".data")
     try:
         status = run(["db", "status"], env)
         assert status.returncode == 1 and "not running" in status.stderr

@@ -30,12 +30,12 @@ def test_landing_lists_layers_with_counts_and_extent(client: TestClient) -> None
     assert layers["plans"]["bbox"] is None
 
 
-def test_health_503_when_database_stops(tmp_path: Path) -> None:
-    cluster = EmbeddedCluster(tmp_path / ".data", "lapis", throwaway=True)
+def test_health_503_when_database_stops(cluster_home: Path) -> None:
+    cluster = EmbeddedCluster(cluster_home / ".data", "lapis", throwaway=True)
     try:
         url = cluster.start().url
         migrate.upgrade(url)
-        with TestClient(create_app(make_settings(url, tmp_path))) as client:
+        with TestClient(create_app(make_settings(url, cluster_home))) as client:
             assert client.get("/health").status_code == 200
             cluster.stop()
             response = client.get("/health")

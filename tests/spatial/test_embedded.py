@@ -12,11 +12,11 @@ from spatial.embedded import EmbeddedCluster
 
 
 @pytest.fixture()
-def own_cluster(tmp_path: Path) -> Iterator[EmbeddedCluster]:
-    cluster = EmbeddedCluster(tmp_path / ".data", "lapis", throwaway=True)
+def own_cluster(cluster_home: Path) -> Iterator[EmbeddedCluster]:
+    cluster = EmbeddedCluster(cluster_home / ".data", "lapis", throwaway=True)
     yield cluster
     cluster.destroy()
-    assert not (tmp_path / ".data").exists()
+    assert not (cluster_home / ".data").exists()
 
 
 def _answers(url: str) -> bool:
@@ -68,8 +68,8 @@ def test_recovers_from_pid_file_naming_a_foreign_process(own_cluster: EmbeddedCl
     assert own_cluster.start().running
 
 
-def test_stop_touches_only_our_cluster(own_cluster: EmbeddedCluster, tmp_path: Path) -> None:
-    other = EmbeddedCluster(tmp_path / "other" / ".data", "lapis", throwaway=True)
+def test_stop_touches_only_our_cluster(own_cluster: EmbeddedCluster, cluster_home: Path) -> None:
+    other = EmbeddedCluster(cluster_home / "other" / ".data", "lapis", throwaway=True)
     try:
         other_url = other.start().url
         own_cluster.start()

@@ -6,14 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.servers import server_process
 from spatial.db import normalise_url
-from spatial.embedded import free_port
 
 VENV = Path(__file__).resolve().parent / ".venv-tipg"
 
@@ -40,7 +38,6 @@ def tipg_version() -> str:
 def tipg_server(db_url: str, *, workers: int = 1, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Run tipg on 127.0.0.1:<free port> against db_url; yields its base URL."""
     bin_dir = ensure_tipg()
-    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": normalise_url(db_url),
@@ -50,29 +47,7 @@ def tipg_server(db_url: str, *, workers: int = 1, extra_env: dict[str, str] | No
         "TIPG_DEFAULT_FEATURES_LIMIT": "10",
         **(extra_env or {}),
     }
-    process = subprocess.Popen(
-        [str(bin_dir / "uvicorn"), "tipg.main:app", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/collections", process)
+    argv = [str(bin_dir / "uvicorn"), "tipg.main:app", "--host", "127.0.0.1", "--port", "{port}",
+            "--workers", str(workers), "--log-level", "warning"]
+    with server_process(argv, env, "/collections") as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read().decode(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")

@@ -70,3 +70,9 @@ def test_cache_off(fresh_db_url: str, tmp_path: Path, monkeypatch) -> None:
         again = client.get(f"/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}",
                            headers={"If-None-Match": first.headers["etag"]})
         assert again.status_code == 304  # validators still work without a cache
+        assert "x-data-version" not in first.headers  # no version read at all with the cache off
+        url = f"/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}"
+        assert "Trung tâm Tân An" in _names(client, url)
+        with psycopg.connect(fresh_db_url, autocommit=True) as conn:
+            conn.execute("UPDATE zones SET name_vi = 'Trung tâm mới' WHERE code = 'C1'")
+        assert "Trung tâm mới" in _names(client, url)  # straight from the database, every time

@@ -13,8 +13,10 @@ latency, not an error):
   * LAPIS uncached with its default generalisation (features under 2 display pixels dropped below z13), and cached;
   * what each server actually sends: the densest listed tile of each zoom, decoded (features, size, attributes);
   * the composite plan tile (LAPIS only; tipg has none), uncached and cached;
-  * the raw database: LAPIS's tile SQL for the same tiles on 2 connections, no HTTP — in both configurations, the
-    limit the server's overhead is measured against — and tipg's SQL shape for reference;
+  * the raw database: LAPIS's tile SQL for the same tiles with pgbench (a C client; random listed tile per
+    transaction, bound parameters, the tile's length returned so no hex-encoding of bytea skews it) on 2 and on 8
+    connections — in both configurations, the limit the server's overhead is measured against — and tipg's SQL
+    shape for reference;
   * the CPU (cores) the server, PostgreSQL and wrk each used during every measurement: all share the 2 cores.
 Each line prints tiles/s, p50/p99 and the ratio to tipg measured in this run.
 """
@@ -22,10 +24,10 @@ Each line prints tiles/s, p50/p99 and the ratio to tipg measured in this run.
 from __future__ import annotations
 
 import os
+import re
 import statistics
+import subprocess
 import tempfile
-import threading
-import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -41,7 +43,7 @@ from bench.load import LoadResult, measure, ratio
 from bench.synthetic import load_parcels, synthetic_parcels
 from bench.tipg_ref import tipg_server, tipg_version
 from spatial import migrate
-from spatial.embedded import EmbeddedCluster
+from spatial.embedded import EmbeddedCluster, find_bindir
 from spatial.seed import seed
 from spatial.settings import PROJECT_ROOT
 from spatial.tiles.grid import Tile, lonlat_to_tile
@@ -88,38 +90,37 @@ def tile_list(parcels, n: int = 203, seed: int = 4) -> list[Tile]:
     return tiles
 
 
-def db_time(url: str, sql: str, params: list[dict], connections: int = 2,
-            seconds: float | None = None) -> tuple[float, float]:
-    """(tiles/s, median ms per tile) running `sql` for the listed tiles on `connections` connections for
-    `seconds`, each connection cycling through the list from its own offset as wrk's connections do (so the
-    slow low-zoom tiles are spread over the run, not left to one connection at the end). Results come back
-    binary (no hex-decoding of the tile in the client), statements prepared once per connection."""
-    seconds = SECONDS if seconds is None else seconds
-    timings: list[list[float]] = [[] for _ in range(connections)]
-
-    def worker(k: int, deadline: float) -> None:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("SET jit = off")
-            conn.execute("SET plan_cache_mode = force_custom_plan")  # as LAPIS's tile pool
-            conn.execute("SET max_parallel_workers_per_gather = 0")
-            i = k * len(params) // connections
-            while (started := time.perf_counter()) < deadline:
-                conn.execute(sql, params[i % len(params)], prepare=True, binary=True).fetchone()
-                timings[k].append(time.perf_counter() - started)
-                i += 1
-
-    for duration in (min(2.0, seconds), seconds):  # warm the buffer cache and the plans, then measure
-        for t in timings:
-            t.clear()
-        start = time.perf_counter()
-        threads = [threading.Thread(target=worker, args=(k, start + duration)) for k in range(connections)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - start
-    done = [x for t in timings for x in t]
-    return len(done) / elapsed, statistics.median(done) * 1000
+def pgbench_time(url: str, sql: str, params: list[dict], connections: int) -> tuple[float, float]:
+    """(tiles/s, mean ms per tile) from pgbench — a C client, so the reference is the database, not a Python
+    client: each transaction picks a listed tile at random and runs `sql` for it with bound parameters
+    (-M prepared), on `connections` connections for SECONDS, after a short warm-up."""
+    names = list(params[0])
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_tile_params")
+        conn.execute(f"CREATE TABLE bench_tile_params (i int PRIMARY KEY, {', '.join(f'{n} float8' for n in names)})")
+        with conn.cursor().copy(f"COPY bench_tile_params (i, {', '.join(names)}) FROM STDIN") as copy:
+            for i, p in enumerate(params):
+                copy.write_row([i, *(p[n] for n in names)])
+    body = sql
+    for n in names:
+        body = body.replace(f"%({n})s", f":{n}")
+    script = (f"\\set i random(0, {len(params) - 1})\n"
+              f"SELECT {', '.join(names)} FROM bench_tile_params WHERE i = :i \\gset\n"
+              f"SELECT length(({' '.join(body.split())}))::int;\n")
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as f:
+        f.write(script)
+        f.flush()
+        parts = urlsplit(url)
+        env = {**os.environ, "PGOPTIONS": "-c jit=off -c plan_cache_mode=force_custom_plan "
+                                          "-c max_parallel_workers_per_gather=0"}
+        base = [str(find_bindir() / "pgbench"), "-n", "-M", "prepared", "-h", parts.hostname, "-p", str(parts.port),
+                "-U", parts.username, "-c", str(connections), "-j", str(min(connections, 2)), "-f", f.name,
+                parts.path.lstrip("/")]
+        subprocess.run([*base, "-T", "2"], env=env, capture_output=True, text=True, check=True)
+        out = subprocess.run([*base, "-T", str(SECONDS)], env=env, capture_output=True, text=True, check=True).stdout
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    latency = float(re.search(r"latency average = ([\d.]+) ms", out).group(1))
+    return tps, latency
 
 
 def lapis_params(tiles: list[Tile], min_px: float = 2.0, cap: int = MAX_FEATURES) -> list[dict]:
@@ -227,18 +228,18 @@ def run(url: str) -> None:
                 "LAPIS_TILE_MAX_FEATURES": str(MAX_FEATURES)}
     default_env = {"LAPIS_TILE_CACHE": "off"}
 
-    print(f"\nraw database (no HTTP): the same tiles and SQL, {SECONDS} s on 2 and on {CONNECTIONS} connections "
-          "(as the servers' pools run them), prepared:", flush=True)
+    print(f"\nraw database (no HTTP; pgbench, a C client): the same tiles and SQL, bound parameters, {SECONDS} s on 2 "
+          f"and on {CONNECTIONS} connections (as the servers' pools run them):", flush=True)
     tipg_params = [{"z": t.z, "x": t.x, "y": t.y} for t in tiles]
     raw = {}
     for label, sql, params in (("LAPIS SQL, like tipg (every feature, cap)", lapis_sql("parcels"),
                                 lapis_params(tiles, 0.0)),
                                ("LAPIS SQL, default (< 2 px dropped < z13)", lapis_sql("parcels"), lapis_params(tiles)),
                                ("tipg's SQL shape (per-row ST_Transform)", TIPG_SHAPE_SQL, tipg_params)):
-        two, two_ms = db_time(url, sql, params, 2)
-        many, many_ms = db_time(url, sql, params, CONNECTIONS)
+        two, two_ms = pgbench_time(url, sql, params, 2)
+        many, many_ms = pgbench_time(url, sql, params, CONNECTIONS)
         raw[label] = max(two, many)
-        print(f"  {label:<42} {two:8.1f} tiles/s (median {two_ms:6.2f} ms) on 2, {many:8.1f} on {CONNECTIONS}",
+        print(f"  {label:<42} {two:8.1f} tiles/s (mean {two_ms:6.2f} ms) on 2, {many:8.1f} on {CONNECTIONS}",
               flush=True)
     db_fair, db_default, tipg_db = raw.values()
 

@@ -86,7 +86,20 @@ def stage_fields(schema: pa.Schema, skip: Iterable[str] = ()) -> list[StageField
             for i, f in enumerate(f for f in schema if f.name not in skipped)]
 
 
+# memory for this transaction only, never lowered: the duplicate-code check hashes every staged code (a
+# million codes spill to disk at the default 32 MB) and bulk loads rebuild the layer's indexes
+LOAD_MEMORY = """
+SELECT set_config(name, greatest(setting::bigint, %s)::text || 'kB', true) FROM pg_settings
+WHERE name = 'work_mem' UNION ALL
+SELECT set_config(name, greatest(setting::bigint, %s)::text || 'kB', true) FROM pg_settings
+WHERE name = 'maintenance_work_mem'
+"""
+LOAD_WORK_MEM_KB = 256 * 1024
+LOAD_MAINTENANCE_WORK_MEM_KB = 512 * 1024
+
+
 def create_stage(conn: psycopg.Connection, fields: list[StageField]) -> None:
+    conn.execute(LOAD_MEMORY, (LOAD_WORK_MEM_KB, LOAD_MAINTENANCE_WORK_MEM_KB))
     columns = [sql.SQL("{} {}").format(sql.Identifier(f.column), sql.SQL(f.pg_type)) for f in fields]
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}, {}").format(sql.Identifier(STAGE_TABLE),
                                                              sql.Identifier(ISSUES_TABLE)))

@@ -96,12 +96,19 @@ def generalisation(tile: Tile, min_feature_px: float = 2.0) -> tuple[float, floa
     return tile.width / EXTENT, tile.width / TILE_SIZE * min_feature_px if drop else 0.0
 
 
+def _tile_column(layer: Layer, name: str) -> str:
+    """The select-list entry for one attribute. ST_AsMVT writes `numeric` values as strings, so those
+    become float8: a style or a popup then gets the Number that TileJSON promises."""
+    column = layer.column(name)
+    return f"f.{name}::float8 AS {name}" if column is not None and column.sql_type == "numeric" else f"f.{name}"
+
+
 def _tile_layer(layer: Layer) -> TileLayer:
     properties = TILE_PROPERTIES[layer.id]
     for name in properties:
         if layer.column(name) is None:
             raise ValueError(f"{layer.id}.{name} is not in the layer registry")
-    columns = ", ".join(f"f.{name}" for name in properties)
+    columns = ", ".join(_tile_column(layer, name) for name in properties)
     sql = TILE_SQL.format(margin=BUFFER / EXTENT, layer=layer.id, extent=EXTENT, buffer=BUFFER,
                           columns=columns, table=layer.id)
     return TileLayer(layer, properties, sql, EXTENT_SQL.format(table=layer.id),

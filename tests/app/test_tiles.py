@@ -78,6 +78,23 @@ def test_collection_tile_layers_ids_properties_and_position(client: TestClient, 
     assert poly.buffer(0.002).contains(Point(*TAN_AN))
 
 
+def test_attribute_types_match_tilejson(client: TestClient) -> None:
+    """Numbers arrive as numbers (PostgreSQL numeric would otherwise be encoded as a string)."""
+    fields = {layer["id"]: layer["fields"] for layer in
+              client.get("/tiles/WebMercatorQuad/tilejson.json").json()["vector_layers"]}
+    tile = lonlat_to_tile(*TAN_AN, 8)
+    layers = decode(client.get(f"/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}",
+                               headers={"Accept-Encoding": "identity"}).content)
+    checked = 0
+    for layer_id, layer in layers.items():
+        for feature in layer["features"]:
+            for name, value in feature["properties"].items():
+                expected = (int, float) if fields[layer_id].get(name) == "Number" else str
+                assert isinstance(value, expected), (layer_id, name, value)
+                checked += isinstance(value, float)
+    assert checked > 0, "some numeric attribute (investment, length, area) was checked"
+
+
 def test_composite_tile_has_every_plan_layer_and_subset(client: TestClient) -> None:
     tile = lonlat_to_tile(*TAN_AN, 9)
     r = client.get(f"/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}", headers={"Accept-Encoding": "identity"})

@@ -2,7 +2,7 @@
 same database, same file, same run. Prints features/s, the ratios, and each tool's peak RSS.
 
     python -m bench load            # 200,000 parcels (quick)
-    LAPIS_BENCH_PARCELS=1000000 python -m bench load
+    BENCH_PARCELS=1000000 python -m bench load
 
 The shapefile has no .cpg, so LAPIS detects the encoding from the DBF bytes (the other tools are told
 UTF-8); LAPIS validates every geometry (ST_IsValid, repairs), checks codes and extent, and loads into
@@ -61,7 +61,7 @@ def _count(url: str, table: str) -> int:
 
 
 def main() -> None:
-    n = int(os.environ.get("LAPIS_BENCH_PARCELS", "200000"))
+    n = int(os.environ.get("BENCH_PARCELS", "200000"))
     work = Path(tempfile.mkdtemp(prefix="lapis-bench-load-"))
     cluster = EmbeddedCluster(work / ".data", "lapis_bench", throwaway=True)
     try:

@@ -1,6 +1,7 @@
-"""`lapis export`: a layer (optionally filtered by CQL2 text and a bbox) to GeoPackage, shapefile, GeoJSON,
-FlatGeobuf or CSV, streamed in batches. Shapefiles get a `.cpg` (UTF-8) and a `.prj`; `props` travels as
-one JSON text field, so `lapis load` of the export reproduces the layer.
+"""`lapis export`: a layer (optionally filtered by CQL2 text — the same compiler as the API's `filter` —
+and a bbox) to GeoPackage, shapefile, GeoJSON, FlatGeobuf or CSV, streamed in batches. Shapefiles get a
+`.cpg` (UTF-8) and a `.prj`; `props` travels as one JSON text field, so `lapis load` of the export
+reproduces the layer.
 """
 
 from __future__ import annotations
@@ -11,23 +12,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psycopg
 import pyarrow as pa
 import shapely
 from psycopg import sql
-from pygeofilter import ast
-from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 from pyproj import CRS
 
+from spatial.cql import compile_filter, parse
+from spatial.crs import DEFAULT as DEFAULT_CRS
 from spatial.db import connect
+from spatial.errors import InvalidParameter
 from spatial.io.crs import VN2000_TO_WGS84, WGS84
 from spatial.io.errors import LoadError
 from spatial.layers import Layer, get_layer
+from spatial.queryables import queryables
+from spatial.sqlbuild import Params
 
 DRIVERS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".geojson": "GeoJSON", ".json": "GeoJSON",
            ".fgb": "FlatGeobuf", ".csv": "CSV"}
 BATCH = 50_000
-_COMPARISONS = {ast.Equal: "=", ast.NotEqual: "<>", ast.LessThan: "<", ast.LessEqual: "<=",
-                ast.GreaterThan: ">", ast.GreaterEqual: ">="}
 
 
 @dataclass
@@ -39,51 +42,22 @@ class ExportReport:
     crs: str
 
 
-def cql2_where(layer: Layer, text: str) -> tuple[sql.Composable, list[Any]]:
-    """A small CQL2-text subset (comparisons, LIKE, IN, BETWEEN, IS NULL, AND/OR/NOT) as SQL with bound values.
-    Property names must be layer columns."""
-    try:
-        node = parse_cql2_text(text)
-    except Exception as exc:
-        raise LoadError(f"--filter: not CQL2 text ({exc})") from None
-    params: list[Any] = []
-
-    def column(attr: object) -> sql.Composable:
-        if not isinstance(attr, ast.Attribute) or layer.column(attr.name) is None:
-            raise LoadError(f"--filter: {attr!r} is not a property of {layer.id} "
-                            f"({', '.join(layer.column_names)})")
-        return sql.SQL("t.{}").format(sql.Identifier(attr.name))
-
-    def value(v: object) -> sql.Composable:
-        if isinstance(v, ast.Node):
-            raise LoadError(f"--filter: only literal values are supported on the right ({v!r})")
-        params.append(v)
-        return sql.SQL("%s")
-
-    def walk(n: object) -> sql.Composable:
-        if isinstance(n, ast.And | ast.Or):
-            op = sql.SQL(" AND " if isinstance(n, ast.And) else " OR ")
-            return sql.SQL("({}{}{})").format(walk(n.lhs), op, walk(n.rhs))
-        if isinstance(n, ast.Not):
-            return sql.SQL("(NOT {})").format(walk(n.sub_node))
-        for kind, op in _COMPARISONS.items():
-            if type(n) is kind:
-                return sql.SQL("({} {} {})").format(column(n.lhs), sql.SQL(op), value(n.rhs))
-        if isinstance(n, ast.Like):
-            op = "NOT ILIKE" if n.not_ and n.nocase else "ILIKE" if n.nocase else "NOT LIKE" if n.not_ else "LIKE"
-            return sql.SQL("({} {} {})").format(column(n.lhs), sql.SQL(op), value(n.pattern))
-        if isinstance(n, ast.In):
-            inner = sql.SQL(", ").join(value(v) for v in n.sub_nodes)
-            return sql.SQL("({} {} ({}))").format(column(n.lhs), sql.SQL("NOT IN" if n.not_ else "IN"), inner)
-        if isinstance(n, ast.Between):
-            return sql.SQL("({} {} {} AND {})").format(column(n.lhs), sql.SQL("NOT BETWEEN" if n.not_ else "BETWEEN"),
-                                                     value(n.low), value(n.high))
-        if isinstance(n, ast.IsNull):
-            return sql.SQL("({} IS {}NULL)").format(column(n.lhs), sql.SQL("NOT " if n.not_ else ""))
-        raise LoadError(f"--filter: {type(n).__name__} is not supported here (comparisons, LIKE, IN, BETWEEN, "
-                        "IS NULL, AND/OR/NOT)")
-
-    return walk(node), params
+def filter_sql(layer: Layer, cql2_text: str | None, bbox: tuple[float, float, float, float] | None,
+               params: Params) -> str:
+    """The WHERE condition for an export: the API's own CQL2 compiler (every literal a bound $n
+    parameter, property names from the layer's queryables) ANDed with a bbox in CRS84."""
+    parts = ["TRUE"]
+    if cql2_text:
+        try:
+            parts.append(compile_filter(parse(cql2_text, "cql2-text"), queryables(layer), params, DEFAULT_CRS))
+        except InvalidParameter as exc:
+            raise LoadError(f"--{exc}") from None
+    if bbox is not None:
+        if not layer.has_geometry:
+            raise LoadError(f"--bbox: {layer.id} has no geometry")
+        corners = ", ".join(params.add(float(v), "float8") for v in bbox)
+        parts.append(f"t.geom && ST_MakeEnvelope({corners}, 4326)")
+    return " AND ".join(f"({p})" for p in parts)
 
 
 def _transformer(target: CRS):  # noqa: ANN202 - pyproj Transformer or None
@@ -96,7 +70,7 @@ def _transformer(target: CRS):  # noqa: ANN202 - pyproj Transformer or None
     return (preferred or group.transformers or [Transformer.from_crs(WGS84, target, always_xy=True)])[0]
 
 
-def _batches(url: str, layer: Layer, where: sql.Composable, params: list[Any], target: CRS,
+def _batches(url: str, layer: Layer, where: str, params: list[Any], target: CRS,
              counter: list[int]) -> Iterator[pa.RecordBatch]:
     columns = [*layer.column_names, "props"]
     select = [sql.SQL("t.{}").format(sql.Identifier(c)) if c != "props" else sql.SQL("t.props::text")
@@ -106,10 +80,11 @@ def _batches(url: str, layer: Layer, where: sql.Composable, params: list[Any], t
         select.append(sql.SQL("(SELECT p.code FROM plans p WHERE p.id = t.plan_id)"))
         select.append(sql.SQL("ST_AsBinary(t.geom)"))
     query = sql.SQL("SELECT {} FROM {} t WHERE {} ORDER BY t.id").format(
-        sql.SQL(", ").join(select), sql.Identifier(layer.id), where)
+        sql.SQL(", ").join(select), sql.Identifier(layer.id), sql.SQL(where))
     transformer = _transformer(target)
     types = {c.name: c.sql_type for c in layer.all_columns}
-    with connect(url) as conn, conn.cursor(name="lapis_export") as cur:
+    # $n placeholders, as the CQL2 compiler writes them: a raw (server-side) cursor binds them as they are
+    with connect(url) as conn, psycopg.RawServerCursor(conn, "lapis_export") as cur:
         cur.itersize = BATCH
         cur.execute(query, params)
         while rows := cur.fetchmany(BATCH):
@@ -148,23 +123,13 @@ def export_layer(url: str, layer_id: str, out: Path, *, crs: str | None = None, 
     if driver is None:
         raise LoadError(f"{out.name}: unknown output format; use one of {', '.join(DRIVERS)}")
     target = CRS.from_user_input(crs) if crs else WGS84
-    parts: list[sql.Composable] = [sql.SQL("TRUE")]
-    params: list[Any] = []
-    if cql2:
-        where, p = cql2_where(layer, cql2)
-        parts.append(where)
-        params += p
-    if bbox is not None:
-        if not layer.has_geometry:
-            raise LoadError(f"--bbox: {layer.id} has no geometry")
-        parts.append(sql.SQL("t.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"))
-        params += list(bbox)
-    where = sql.SQL(" AND ").join(parts)
+    params = Params()
+    where = filter_sql(layer, cql2, bbox, params)
     if driver == "ESRI Shapefile" and layer.geometry_type == "Geometry":
         raise LoadError(f"{layer.id} mixes geometry types, which a shapefile cannot hold: export to .gpkg, "
                         ".geojson or .fgb")
     counter = [0]
-    batches = _batches(url, layer, where, params, target, counter)
+    batches = _batches(url, layer, where, params.values, target, counter)
     first = next(batches, None)
     if first is None:
         first = _empty_batch(layer)

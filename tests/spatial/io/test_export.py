@@ -59,8 +59,13 @@ def test_filter_and_bbox(db_url: str, tmp_path: Path) -> None:
     out = tmp_path / "f.geojson"
     assert export_layer(db_url, "admin_units", out, cql2="level = 'district' AND name_vi LIKE '%Đức%'").features == 2
     assert export_layer(db_url, "admin_units", out, bbox=(106.3, 10.4, 106.8, 10.7)).features >= 3
-    with pytest.raises(LoadError, match="not a property"):
+    with pytest.raises(LoadError, match="--filter: unknown property 'nope'"):
         export_layer(db_url, "admin_units", out, cql2="nope = 1")
+    # the API's whole CQL2: spatial predicates too (a point in Tân An), and syntax errors are clear
+    inside = "S_INTERSECTS(geometry, POINT(106.413 10.535)) AND level = 'district'"
+    assert export_layer(db_url, "admin_units", out, cql2=inside).features == 1
+    with pytest.raises(LoadError, match="--filter: CQL2 syntax error"):
+        export_layer(db_url, "admin_units", out, cql2="level = = 'x'")
     with pytest.raises(LoadError, match="mixes geometry types"):
         export_layer(db_url, "projects", tmp_path / "p.shp")
 

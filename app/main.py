@@ -9,12 +9,13 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.problems import install_problem_handlers, install_spatial_handlers
-from app.routers import docs, features, health, landing, planner, tiles, viewer
+from app.routers import docs, features, health, landing, metrics, planner, tiles, viewer
 from spatial.db import database_url
 from spatial.pool import Database
 from spatial.settings import PROJECT_ROOT, Settings
 
-ROUTERS = (health.router, landing.router, features.router, planner.router, docs.router, tiles.router, viewer.router)
+ROUTERS = (health.router, metrics.router, landing.router, features.router, planner.router, docs.router,
+           tiles.router, viewer.router)
 # OGC conformance classes, each declared by the router that implements it (listed at /conformance)
 CONFORMANCE: tuple[str, ...] = (*features.CONFORMANCE, *getattr(tiles, "CONFORMANCE", ()))
 SWAGGER_UI_DIR = PROJECT_ROOT / "node_modules" / "swagger-ui-dist"

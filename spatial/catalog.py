@@ -47,3 +47,8 @@ async def layer_summary(conn: asyncpg.Connection, layer: Layer) -> LayerSummary:
 
 async def layer_summaries(conn: asyncpg.Connection) -> list[LayerSummary]:
     return [await layer_summary(conn, layer) for layer in LAYERS.values()]
+
+
+async def layer_versions(conn: asyncpg.Connection) -> dict[str, int]:
+    """Each layer's data version (the id of the last transaction that changed it; see migration 0001)."""
+    return {r["layer"]: int(r["version"]) for r in await conn.fetch("SELECT layer, version FROM layer_versions")}

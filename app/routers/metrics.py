@@ -1,0 +1,47 @@
+"""`/metrics` in the Prometheus text format: layer sizes and data versions, the tile cache and the
+connection pool — what an operator graphs and alerts on. Read on demand; nothing is added to the
+request path of other routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from spatial.catalog import layer_summaries, layer_versions
+
+router = APIRouter(tags=["health"])
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _metric(lines: list[str], name: str, kind: str, help_text: str,
+            samples: list[tuple[dict[str, str], float]]) -> None:
+    lines.append(f"# HELP {name} {help_text}")
+    lines.append(f"# TYPE {name} {kind}")
+    for labels, value in samples:
+        label_text = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        lines.append(f"{name}{{{label_text}}} {value:g}" if label_text else f"{name} {value:g}")
+
+
+@router.get("/metrics", summary="Operational metrics (Prometheus text format)")
+async def metrics(request: Request) -> Response:
+    app = request.app
+    async with app.state.db.acquire() as conn:
+        summaries = await layer_summaries(conn)
+        versions = await layer_versions(conn)
+    lines: list[str] = []
+    _metric(lines, "lapis_layer_features", "gauge", "Features per layer (planner estimate for big layers)",
+            [({"layer": s.layer.id}, s.count) for s in summaries])
+    _metric(lines, "lapis_layer_data_version", "gauge", "Id of the last transaction that changed the layer",
+            [({"layer": layer}, version) for layer, version in sorted(versions.items())])
+    pool = await app.state.db.pool()
+    _metric(lines, "lapis_db_pool_connections", "gauge", "Connections in the API pool",
+            [({"state": "open"}, pool.get_size()), ({"state": "idle"}, pool.get_idle_size())])
+    tiles = getattr(app.state, "tiles", None)
+    cache = getattr(tiles, "cache", None)
+    if cache is not None:
+        _metric(lines, "lapis_tile_cache_hits_total", "counter", "Tile requests answered from the cache",
+                [({}, cache.hits)])
+        _metric(lines, "lapis_tile_cache_misses_total", "counter", "Tile requests rendered by the database",
+                [({}, cache.misses)])
+        _metric(lines, "lapis_tile_cache_tiles", "gauge", "Tiles held in memory", [({}, len(cache))])
+    return Response("\n".join(lines) + "\n", media_type=PROMETHEUS_TEXT)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from fastapi import Request
+from starlette.responses import Response
 
 from app.problems import Problem
+from spatial.json import dumps
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -30,6 +32,11 @@ def output_format(request: Request, allowed: tuple[str, ...]) -> str:
     if "text/csv" in accept and "csv" in allowed and "json" not in accept:
         return "csv"
     return allowed[0]
+
+
+def json_response(body: object, media_type: str = JSON, headers: dict[str, str] | None = None) -> Response:
+    """A body serialised with orjson, sent as is (no pydantic validation on the way out)."""
+    return Response(dumps(body), media_type=media_type, headers=headers)
 
 
 def base_url(request: Request) -> str:

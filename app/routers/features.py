@@ -17,7 +17,7 @@ from shapely.geometry import shape
 from starlette.responses import Response
 
 from app import html
-from app.negotiate import CSV, GEOJSON, HTML, JSON, base_url, output_format, url_with
+from app.negotiate import CSV, GEOJSON, HTML, JSON, base_url, json_response, output_format, url_with
 from app.problems import Problem
 from spatial import cql
 from spatial.catalog import LayerSummary, layer_summaries, layer_summary
@@ -65,10 +65,6 @@ ITEMS_PARAMS = {"f", "limit", "bbox", "bbox-crs", "crs", "properties", "sortby",
 GEOJSON_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {GEOJSON: {}, HTML: {}, CSV: {}}}}
 
 
-def _json(body: Any, media_type: str = JSON, headers: dict[str, str] | None = None) -> Response:
-    return Response(dumps(body), media_type=media_type, headers=headers)
-
-
 def _layer(collection_id: str) -> Layer:
     return get_layer(collection_id)  # UnknownLayer → 404 problem
 
@@ -106,7 +102,7 @@ async def conformance(request: Request) -> Response:
     classes = request.app.state.conformance
     if output_format(request, ("json", "html")) == "html":
         return Response(html.page("Conformance", html.table([{"conformsTo": c} for c in classes])), media_type=HTML)
-    return _json({"conformsTo": list(classes)})
+    return json_response({"conformsTo": list(classes)})
 
 
 @router.get("/collections", summary="The plan layers as feature collections")
@@ -124,7 +120,7 @@ async def collections(request: Request) -> Response:
         rows = [{"id": c["id"], "title": c["title"], "features": c["count"],
                  "items": f"{base}/collections/{c['id']}/items?f=html"} for c in body["collections"]]
         return Response(html.page("Collections", html.table(rows)), media_type=HTML)
-    return _json(body)
+    return json_response(body)
 
 
 @router.get("/collections/{collectionId}", summary="One collection: extent, CRS list, links")
@@ -136,7 +132,7 @@ async def collection(request: Request, collectionId: str = Path(..., examples=["
     if output_format(request, ("json", "html")) == "html":
         return Response(html.page(body["title"], html.definition_list(
             {k: v for k, v in body.items() if k != "links"}), body["links"]), media_type=HTML)
-    return _json(body)
+    return json_response(body)
 
 
 @router.get("/collections/{collectionId}/queryables", summary="Queryable properties (JSON Schema)")
@@ -146,7 +142,7 @@ async def collection_queryables(request: Request, collectionId: str = Path(..., 
     if output_format(request, ("json", "html")) == "html":
         rows = [{"name": k, **{kk: vv for kk, vv in v.items()}} for k, v in schema["properties"].items()]
         return Response(html.page(f"Queryables of {layer.id}", html.table(rows)), media_type=HTML)
-    return _json(schema, "application/schema+json")
+    return json_response(schema, "application/schema+json")
 
 
 def _split_numbers(text: str, parameter: str) -> list[float]:

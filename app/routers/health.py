@@ -3,9 +3,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from app.negotiate import json_response
 from app.problems import problem_response
 from spatial.catalog import server_versions
-from spatial.json import dumps
 
 router = APIRouter(tags=["health"])
 
@@ -18,4 +18,4 @@ async def health(request: Request) -> Response:
     except Exception as exc:  # any failure to reach the database is "unavailable", not a crash
         return problem_response(503, "Database unavailable", f"{type(exc).__name__}: the database does not answer",
                                 instance="/health", headers={"Retry-After": "5"})
-    return Response(dumps({"status": "ok", **versions}), media_type="application/json")
+    return json_response({"status": "ok", **versions})

@@ -6,9 +6,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app import html
-from app.negotiate import HTML, JSON, base_url, output_format
+from app.negotiate import HTML, JSON, base_url, json_response, output_format
 from spatial.catalog import layer_summaries
-from spatial.json import dumps
 
 router = APIRouter(tags=["landing"])
 OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
@@ -55,4 +54,4 @@ async def landing(request: Request) -> Response:
                                   [{"rel": link["rel"], "title": link["title"], "href": link["href"]}
                                    for link in body["links"][1:7:1] if "opengis" not in link["rel"]]),
                         media_type=HTML)
-    return Response(dumps(body), media_type=JSON)
+    return json_response(body)

@@ -12,8 +12,8 @@ from starlette.applications import Starlette
 from starlette.responses import FileResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.negotiate import JSON, base_url, json_response
 from app.problems import Problem
-from spatial.json import dumps
 from spatial.pool import Database
 from spatial.tiles.cache import RenderedTile
 from spatial.tiles.grid import CRS_URI, TMS_ID, TMS_URI, Tile, TileOutOfRange, tile_matrix_set
@@ -24,7 +24,6 @@ from spatial.tiles.versions import version_tag
 
 router = APIRouter(tags=["tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
-JSON = "application/json"
 PMTILES_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.pmtiles$")
 Z = Annotated[int, Path(description="Zoom level (tileMatrix)")]
 Y = Annotated[int, Path(description="Row (tileRow)")]
@@ -51,14 +50,6 @@ def service_of(app: Starlette) -> TileService:
                               max_features=settings.tile_max_features)
         app.state.tiles = service
     return service
-
-
-def _json(body: object) -> Response:
-    return Response(dumps(body), media_type=JSON)
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
 
 
 def _check_tms(tile_matrix_set_id: str) -> None:
@@ -233,7 +224,7 @@ async def _tileset(request: Request, layers: tuple[TileLayer, ...], prefix: str,
         "dataType": "vector",
         "crs": CRS_URI,
         "tileMatrixSetURI": TMS_URI,
-        "links": _tileset_links(_base(request), prefix, query),
+        "links": _tileset_links(base_url(request), prefix, query),
         "boundingBox": {"lowerLeft": tj["bounds"][:2], "upperRight": tj["bounds"][2:],
                         "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},
         "tileMatrixSetLimits": [{"tileMatrix": str(z)} for z in range(tj["minzoom"], tj["maxzoom"] + 1)],
@@ -255,31 +246,31 @@ async def _tilejson(request: Request, layers: tuple[TileLayer, ...], prefix: str
     query = f"?v={await service.data_version(layers)}"
     if collections:
         query += f"&collections={','.join(layer.id for layer in layers)}"
-    url = f"{_base(request)}{prefix}/{TMS_ID}/{{z}}/{{y}}/{{x}}{query}"
-    return _json(tilejson(name=title, description=title, tiles_url=url, layers=layers, boxes=boxes,
-                          composite=prefix == "/tiles"))
+    url = f"{base_url(request)}{prefix}/{TMS_ID}/{{z}}/{{y}}/{{x}}{query}"
+    return json_response(tilejson(name=title, description=title, tiles_url=url, layers=layers, boxes=boxes,
+                                  composite=prefix == "/tiles"))
 
 
 @router.get("/tileMatrixSets", summary="Tile matrix sets offered")
 async def tile_matrix_sets(request: Request) -> Response:
-    base = _base(request)
-    return _json({"tileMatrixSets": [{"id": TMS_ID, "title": "Google Maps Compatible for the World",
-                                      "uri": TMS_URI, "links": [{"rel": "self", "type": JSON,
-                                                                 "href": f"{base}/tileMatrixSets/{TMS_ID}"}]}]})
+    base = base_url(request)
+    self_link = {"rel": "self", "type": JSON, "href": f"{base}/tileMatrixSets/{TMS_ID}"}
+    return json_response({"tileMatrixSets": [{"id": TMS_ID, "title": "Google Maps Compatible for the World",
+                                              "uri": TMS_URI, "links": [self_link]}]})
 
 
 @router.get("/tileMatrixSets/{tileMatrixSetId}", summary="A tile matrix set")
 async def tile_matrix_set_route(tileMatrixSetId: str) -> Response:  # noqa: N803 - OGC parameter name
     _check_tms(tileMatrixSetId)
-    return _json(tile_matrix_set())
+    return json_response(tile_matrix_set())
 
 
 @router.get("/tiles", summary="The composite plan tilesets")
 async def composite_tilesets(request: Request) -> Response:
-    base = _base(request)
-    return _json({"links": [{"rel": "self", "type": JSON, "href": f"{base}/tiles"}],
-                  "tilesets": [{"title": "Long An plan (all layers)", "dataType": "vector", "crs": CRS_URI,
-                                "tileMatrixSetURI": TMS_URI, "links": _tileset_links(base, "/tiles")}]})
+    base = base_url(request)
+    return json_response({"links": [{"rel": "self", "type": JSON, "href": f"{base}/tiles"}],
+                          "tilesets": [{"title": "Long An plan (all layers)", "dataType": "vector", "crs": CRS_URI,
+                                        "tileMatrixSetURI": TMS_URI, "links": _tileset_links(base, "/tiles")}]})
 
 
 @router.get("/tiles/{tileMatrixSetId}", summary="The composite plan tileset's metadata")
@@ -288,7 +279,7 @@ async def composite_tileset(request: Request, tileMatrixSetId: str,  # noqa: N80
     _check_tms(tileMatrixSetId)
     layers = _subset(collections)
     query = f"?collections={','.join(layer.id for layer in layers)}" if collections else ""
-    return _json(await _tileset(request, layers, "/tiles", "Long An plan (all layers)", query))
+    return json_response(await _tileset(request, layers, "/tiles", "Long An plan (all layers)", query))
 
 
 @router.get("/tiles/{tileMatrixSetId}/tilejson.json", summary="TileJSON 3.0 of the composite plan tileset")
@@ -310,18 +301,18 @@ async def composite_tile(request: Request, tileMatrixSetId: str, z: Z, y: Y, x: 
 @router.get("/collections/{collectionId}/tiles", summary="A collection's tilesets")
 async def collection_tilesets(request: Request, collectionId: str) -> Response:  # noqa: N803
     layer = _collection(collectionId)
-    base = _base(request)
+    base = base_url(request)
     prefix = f"/collections/{layer.id}/tiles"
-    return _json({"links": [{"rel": "self", "type": JSON, "href": f"{base}{prefix}"}],
-                  "tilesets": [{"title": layer.layer.title_en, "dataType": "vector", "crs": CRS_URI,
-                                "tileMatrixSetURI": TMS_URI, "links": _tileset_links(base, prefix)}]})
+    return json_response({"links": [{"rel": "self", "type": JSON, "href": f"{base}{prefix}"}],
+                          "tilesets": [{"title": layer.layer.title_en, "dataType": "vector", "crs": CRS_URI,
+                                        "tileMatrixSetURI": TMS_URI, "links": _tileset_links(base, prefix)}]})
 
 
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}", summary="A collection's tileset metadata")
 async def collection_tileset(request: Request, collectionId: str, tileMatrixSetId: str) -> Response:  # noqa: N803
     layer = _collection(collectionId)
     _check_tms(tileMatrixSetId)
-    return _json(await _tileset(request, (layer,), f"/collections/{layer.id}/tiles", layer.layer.title_en))
+    return json_response(await _tileset(request, (layer,), f"/collections/{layer.id}/tiles", layer.layer.title_en))
 
 
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json",

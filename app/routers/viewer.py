@@ -9,9 +9,9 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 from starlette.responses import FileResponse, Response
 
+from app.negotiate import json_response
 from app.problems import Problem
 from app.routers.tiles import PMTILES_NAME
-from spatial.json import dumps
 from spatial.settings import PROJECT_ROOT
 from spatial.tiles.style import plan_style
 
@@ -62,4 +62,4 @@ async def style(request: Request, lang: Literal["vi", "en"] = Query("vi", descri
     source = f"pmtiles://{base}/pmtiles/{pmtiles}" if pmtiles else f"{base}/tiles/WebMercatorQuad/tilejson.json"
     body = plan_style(tilejson_url=source, lang=lang,
                       basemap_url=request.app.state.settings.basemap_url)
-    return Response(dumps(body), media_type="application/json")
+    return json_response(body)

@@ -7,12 +7,13 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
+from spatial.catalog import layer_versions
 from spatial.layers import UnknownLayer
 from spatial.pool import Database
 from spatial.tiles.cache import CacheKey, RenderedTile, TileCache
 from spatial.tiles.grid import BUFFER, EXTENT, Tile
 from spatial.tiles.layers import COMPOSITE_ORDER, TILE_LAYERS, TileLayer, generalisation
-from spatial.tiles.versions import VERSIONS_SQL, VersionReader, Versions, version_tag
+from spatial.tiles.versions import VersionReader, Versions, version_tag
 
 Box = tuple[float, float, float, float]
 # Session settings of the tile pool: plan each tile query for its own zoom (the best index differs between a z8
@@ -50,7 +51,7 @@ class TileService:
 
     async def _fetch_versions(self) -> Versions:
         async with self.db.acquire() as conn:
-            return {r["layer"]: r["version"] for r in await conn.fetch(VERSIONS_SQL)}
+            return await layer_versions(conn)
 
     async def versions(self) -> Versions:
         return await self._versions.get()

@@ -11,8 +11,6 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Iterable
 
-VERSIONS_SQL = "SELECT layer, version FROM layer_versions"
-
 Versions = dict[str, int]
 
 

@@ -285,20 +285,29 @@ def export(
                   f"({result.driver}, {result.crs})")
 
 
-def main() -> None:
+def _unreachable_database(exc: Exception) -> bool:
+    """A connection failure from psycopg, or from SQLAlchemy when a command used it — looked up, not imported:
+    SQLAlchemy costs a tenth of a second to import, and a command that never imported it cannot raise it."""
     import psycopg
-    import sqlalchemy.exc
 
+    sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+    return isinstance(exc, psycopg.OperationalError) or (
+        sqlalchemy_errors is not None and isinstance(exc, sqlalchemy_errors.OperationalError))
+
+
+def main() -> None:
     try:
         cli()
     except KeyboardInterrupt:
         sys.exit(130)
-    except (psycopg.OperationalError, sqlalchemy.exc.OperationalError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        console.print(f"[bold red]error:[/] cannot reach the database: {reason}")
-        sys.exit(2)
     except EmbeddedError as exc:
         console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(2)
+    except Exception as exc:
+        if not _unreachable_database(exc):
+            raise
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        console.print(f"[bold red]error:[/] cannot reach the database: {reason}")
         sys.exit(2)
 
 

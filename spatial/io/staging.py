@@ -406,8 +406,7 @@ def apply_stage(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: 
     count = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(STAGE_TABLE))
     # `staged`: the caller's count of the stage's rows (COPY's row count minus rejections) saves a scan
     result.staged = conn.execute(count).fetchone()[0] if staged is None else staged
-    rebuild: list[tuple[str, str]] = []
-    keys: list[tuple[str, str]] = []
+    restore: list[sql.Composable] = []
     empty = sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(table)
     bulk = result.staged >= bulk_threshold and mode != "upsert" and (
         mode == "replace" or conn.execute(empty).fetchone()[0])
@@ -417,14 +416,9 @@ def apply_stage(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: 
         # no dead rows for the index builds to scan; otherwise DELETE keeps readers unblocked
         conn.execute(sql.SQL("TRUNCATE {}" if bulk else "DELETE FROM {}").format(table))
     if bulk:
-        rebuild = conn.execute(SECONDARY_INDEXES, (layer.id,)).fetchall()
-        for name, _ in rebuild:
-            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
         # the stage checks made codes unique and present and plan codes are looked up in `plans`, so adding
         # the constraints back cannot fail on the loaded rows
-        keys = conn.execute(KEY_CONSTRAINTS, (layer.id,)).fetchall()
-        for name, _ in keys:
-            conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, sql.Identifier(name)))
+        restore = drop_for_bulk(conn, layer)
     names, select, params = _select(layer, mapping)
     columns = sql.SQL(", ").join(map(sql.Identifier, names))
     if mode == "upsert" and key != "code":
@@ -464,13 +458,28 @@ def apply_stage(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: 
         result.unchanged = result.staged - len(rows)
     else:
         result.inserted = conn.execute(insert, params).rowcount
-    for name, definition in keys:  # the catalog's own constraint text
-        conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
-            table, sql.Identifier(name), sql.SQL(definition)))
-    for _, definition in rebuild:
-        conn.execute(definition)  # the catalog's own CREATE INDEX text
-    result.indexes_rebuilt = len(rebuild) + len(keys)
+    for statement in restore:
+        conn.execute(statement)
+    result.indexes_rebuilt = len(restore)
     return result
+
+
+def drop_for_bulk(conn: psycopg.Connection, layer: Layer) -> list[sql.Composable]:
+    """Drop the layer's secondary indexes and its key constraints ahead of a bulk insert (in the caller's
+    transaction); returns the statements that put them back, in order — the catalog's own definitions, so the
+    schema comes back exactly as it was."""
+    table = sql.Identifier(layer.id)
+    restore: list[sql.Composable] = []
+    keys = conn.execute(KEY_CONSTRAINTS, (layer.id,)).fetchall()
+    indexes = conn.execute(SECONDARY_INDEXES, (layer.id,)).fetchall()
+    for name, definition in keys:
+        conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, sql.Identifier(name)))
+        restore.append(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+            table, sql.Identifier(name), sql.SQL(definition)))
+    for name, definition in indexes:
+        conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        restore.append(sql.SQL(definition))
+    return restore
 
 
 def validity_constraint(layer: Layer) -> str:

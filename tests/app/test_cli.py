@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import psycopg
+import pytest
 
 LAPIS = [sys.executable, "-m", "app.cli"]
 
@@ -54,9 +55,11 @@ def test_database_url_means_no_embedded_cluster(tmp_path: Path, db_url: str) -> 
     assert not (tmp_path / ".data" / "postgres").exists()
 
 
-def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["db", "seed"], ["db", "migrate"], ["export", "zones", "zones.geojson"]],
+                         ids=["seed", "migrate (SQLAlchemy)", "export (psycopg)"])
+def test_unreachable_database_is_a_clear_error(tmp_path: Path, command: list[str]) -> None:
     env = {**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
-    result = run(["db", "seed"], env)
-    assert result.returncode != 0
+    result = run([*command[:2], *(str(tmp_path / c) for c in command[2:])], env)
+    assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert "error" in result.stderr.lower()
+    assert "cannot reach the database" in result.stderr

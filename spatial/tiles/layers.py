@@ -10,7 +10,9 @@ display pixels across, which would draw a speck at most — through the `lapis_f
 features (as tipg's TIPG_MAX_FEATURES_PER_TILE): the largest first, so a capped tile is still a good map — on a
 dense low-zoom tile the planner reads them straight off the size index. Rows whose geometry clips away are
 skipped by ST_AsMVT itself: no outer `WHERE geom IS NOT NULL`, which PostgreSQL would push down and so run
-ST_AsMVTGeom twice.
+ST_AsMVTGeom twice. At the zooms where a layer's tiles are heaviest (parcels, z10–z12) each feature is stored
+already rendered on that zoom's world grid (migration 0007), and a tile shifts it into place instead of
+rendering it again; only features crossing the buffered tile edge are rendered (and clipped) per tile.
 Statements are planned per call (the pool sets `plan_cache_mode = force_custom_plan`): the best index depends on
 the zoom's size threshold and on how many features the envelope holds. Table and column names come from the layer
 registry only.
@@ -48,7 +50,7 @@ WITH env AS (
 SELECT ST_AsMVT(t, '{layer}', {extent}, 'geom', 'id')
 FROM (
     SELECT f.id, {columns},
-           ST_AsMVTGeom(ST_Simplify(f.geom_3857, $4::float8, true), env.tile, {extent}, {buffer}, true) AS geom
+           {geometry} AS geom
     FROM {table} AS f, env
     WHERE f.geom_3857 && env.box
       AND ($5::float8 <= 0 OR lapis_feature_size(f.geom_3857) >= $5::float8)
@@ -56,6 +58,16 @@ FROM (
     LIMIT $6::int
 ) AS t
 """
+
+RENDERED_GEOMETRY = "ST_AsMVTGeom(ST_Simplify(f.geom_3857, $4::float8, true), env.tile, {extent}, {buffer}, true)"
+# a parcel already rendered on the zoom's world grid (migration 0007), shifted by the tile's offset — when it lies
+# wholly inside the buffered tile, so there is nothing to clip; otherwise rendered as above
+STORED_GEOMETRY = """CASE WHEN $1::int IN ({zooms}) AND f.geom_3857 @ env.box
+                THEN ST_Translate(CASE $1::int {columns} END, -{extent}.0 * $2::int, -{extent}.0 * $3::int)
+                ELSE {rendered} END"""
+# zooms at which a layer keeps its geometry on the tile grid (generated columns tile_z<z>, migration 0007): where
+# its tiles are heaviest — thousands of features a tile, each rendered the same way on every request
+STORED_GRID_ZOOMS: dict[str, tuple[int, ...]] = {"parcels": (10, 11, 12)}
 
 EXTENT_SQL = """
 SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
@@ -103,14 +115,30 @@ def _tile_column(layer: Layer, name: str) -> str:
     return f"f.{name}::float8 AS {name}" if column is not None and column.sql_type == "numeric" else f"f.{name}"
 
 
-def _tile_layer(layer: Layer) -> TileLayer:
+def _geometry(layer_id: str, stored_grid: bool) -> str:
+    rendered = RENDERED_GEOMETRY.format(extent=EXTENT, buffer=BUFFER)
+    zooms = STORED_GRID_ZOOMS.get(layer_id)
+    if not zooms or not stored_grid:
+        return rendered
+    return STORED_GEOMETRY.format(zooms=", ".join(map(str, zooms)), extent=EXTENT, rendered=rendered,
+                                  columns=" ".join(f"WHEN {z} THEN f.tile_z{z}" for z in zooms))
+
+
+def tile_sql(layer: Layer, *, stored_grid: bool = True) -> str:
+    """The layer's tile SQL; `stored_grid=False` renders every feature with ST_AsMVTGeom even at the zooms with
+    a stored grid geometry (the reference the stored path is tested against)."""
     properties = TILE_PROPERTIES[layer.id]
     for name in properties:
         if layer.column(name) is None:
             raise ValueError(f"{layer.id}.{name} is not in the layer registry")
     columns = ", ".join(_tile_column(layer, name) for name in properties)
-    sql = TILE_SQL.format(margin=BUFFER / EXTENT, layer=layer.id, extent=EXTENT, buffer=BUFFER,
-                          columns=columns, table=layer.id)
+    return TILE_SQL.format(margin=BUFFER / EXTENT, layer=layer.id, extent=EXTENT, columns=columns,
+                           geometry=_geometry(layer.id, stored_grid), table=layer.id)
+
+
+def _tile_layer(layer: Layer) -> TileLayer:
+    properties = TILE_PROPERTIES[layer.id]
+    sql = tile_sql(layer)
     return TileLayer(layer, properties, sql, EXTENT_SQL.format(table=layer.id),
                      MAX_ZOOM.get(layer.id, DEFAULT_MAX_ZOOM), COMPOSITE_MIN_ZOOM.get(layer.id, 0))
 

@@ -10,6 +10,7 @@ import pytest
 from spatial import migrate
 from spatial.embedded import EmbeddedCluster
 from spatial.layers import LAYERS
+from spatial.tiles.layers import STORED_GRID_ZOOMS
 
 
 @pytest.fixture()
@@ -42,7 +43,8 @@ def test_upgrade_downgrade_upgrade(empty_db: str) -> None:
 
 
 def test_schema_matches_registry(db_url: str) -> None:
-    """Every registry column exists with its type; geometry columns have SRID 4326 and a 3857 copy."""
+    """Every registry column exists with its type; geometry columns have SRID 4326 and a 3857 copy (and the
+    tile-grid copies of the layers that keep them)."""
     with psycopg.connect(db_url) as conn:
         for layer in LAYERS.values():
             rows = conn.execute(
@@ -56,7 +58,8 @@ def test_schema_matches_registry(db_url: str) -> None:
                 srids = dict(conn.execute(
                     "SELECT f_geometry_column, srid FROM geometry_columns WHERE f_table_name = %s", (layer.id,)
                 ).fetchall())
-                assert srids == {"geom": 4326, "geom_3857": 3857}
+                grids = {f"tile_z{z}": 0 for z in STORED_GRID_ZOOMS.get(layer.id, ())}  # tile pixels: no CRS
+                assert srids == {"geom": 4326, "geom_3857": 3857, **grids}
                 indexes = {r[0] for r in conn.execute(
                     "SELECT indexdef FROM pg_indexes WHERE tablename = %s", (layer.id,)).fetchall()}
                 assert any("gist (geom)" in i for i in indexes)

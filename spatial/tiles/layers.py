@@ -10,7 +10,7 @@ display pixels across, which would draw a speck at most — through the `lapis_f
 features (as tipg's TIPG_MAX_FEATURES_PER_TILE): the largest first, so a capped tile is still a good map — on a
 dense low-zoom tile the planner reads them straight off the size index. Rows whose geometry clips away are
 skipped by ST_AsMVT itself: no outer `WHERE geom IS NOT NULL`, which PostgreSQL would push down and so run
-ST_AsMVTGeom twice. At the zooms where a layer's tiles are heaviest (parcels, z10–z12) each feature is stored
+ST_AsMVTGeom twice. At the zooms where a layer's tiles are heaviest (parcels, z10–z13) each feature is stored
 already rendered on that zoom's world grid (migration 0007), and a tile shifts it into place instead of
 rendering it again; only features crossing the buffered tile edge are rendered (and clipped) per tile.
 Statements are planned per call (the pool sets `plan_cache_mode = force_custom_plan`): the best index depends on
@@ -66,8 +66,9 @@ STORED_GEOMETRY = """CASE WHEN $1::int IN ({zooms}) AND f.geom_3857 @ env.box
                 THEN ST_Translate(CASE $1::int {columns} END, -{extent}.0 * $2::int, -{extent}.0 * $3::int)
                 ELSE {rendered} END"""
 # zooms at which a layer keeps its geometry on the tile grid (generated columns tile_z<z>, migration 0007): where
-# its tiles are heaviest — thousands of features a tile, each rendered the same way on every request
-STORED_GRID_ZOOMS: dict[str, tuple[int, ...]] = {"parcels": (10, 11, 12)}
+# its tiles are heaviest — thousands of features a tile, each rendered the same way on every request — and, for
+# parcels, z13, where the plan map starts drawing them
+STORED_GRID_ZOOMS: dict[str, tuple[int, ...]] = {"parcels": (10, 11, 12, 13)}
 
 EXTENT_SQL = """
 SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)

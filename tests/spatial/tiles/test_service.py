@@ -140,7 +140,7 @@ def test_stored_grid_tiles_equal_rendered_ones(fresh_db_url: str) -> None:
 
     rng = np.random.default_rng(7)
     n = 3000
-    x, y = rng.uniform(106.30, 106.52, n), rng.uniform(10.45, 10.62, n)  # across several z10–z12 tile edges
+    x, y = rng.uniform(106.30, 106.52, n), rng.uniform(10.45, 10.62, n)  # across several z10–z13 tile edges
     half = rng.uniform(0.00003, 0.004, n)  # 7 m to 900 m across: some collapse at z10, some span tile edges
     squares = shapely.box(x - half, y - half * rng.uniform(0.3, 1.5, n), x + half, y + half)
     rotated = [shapely.affinity.rotate(g, a) for g, a in zip(squares, rng.uniform(0, 90, n), strict=True)]

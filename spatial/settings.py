@@ -7,6 +7,7 @@ Nothing here is created at import time: the app factory, the CLI and the tests e
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,7 +40,10 @@ class Settings(BaseSettings):
     tile_min_feature_px: float = Field(default=2.0, description="Below z13, lines/polygons smaller than this many "
                                        "256-px display pixels are left out of a tile (0 keeps every feature)")
     tile_max_features: int = Field(default=10_000, ge=1, description="At most this many features per layer in a "
-                                   "tile, the largest first (as tipg's TIPG_MAX_FEATURES_PER_TILE)")
+                                   "tile (as tipg's TIPG_MAX_FEATURES_PER_TILE)")
+    tile_cap_order: Literal["size", "id"] = Field(
+        default="size", description="Which features a tile over the cap keeps: the largest ('size': the best map) "
+        "or the first by id ('id': what tipg and pg_tileserv keep)")
     basemap_url: str | None = None
     pmtiles_dir: Path | None = Field(default=None, description="PMTiles archives served at /pmtiles/{name} "
                                      "(default: <data_dir>/pmtiles)")

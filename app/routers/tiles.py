@@ -47,7 +47,8 @@ def service_of(app: Starlette) -> TileService:
                               cache_size=settings.tile_cache_size,
                               cache_dir=settings.tile_cache_dir if settings.tile_cache_enabled else None,
                               min_feature_px=settings.tile_min_feature_px,
-                              max_features=settings.tile_max_features)
+                              max_features=settings.tile_max_features,
+                              cap_order=settings.tile_cap_order)
         app.state.tiles = service
     return service
 

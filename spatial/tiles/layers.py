@@ -7,8 +7,9 @@ points that snapping repeats) while keeping what it collapses (`preserveCollapse
 survives is ST_AsMVTGeom's call, as in any ST_AsMVT server), and, below z13, drops lines and polygons under 2
 display pixels across, which would draw a speck at most — through the `lapis_feature_size` index (migration
 0003), so a low-zoom tile never reads the many small features it leaves out. A tile holds at most `max_features`
-features (as tipg's TIPG_MAX_FEATURES_PER_TILE): the largest first, so a capped tile is still a good map — on a
-dense low-zoom tile the planner reads them straight off the size index. Rows whose geometry clips away are
+features (as tipg's TIPG_MAX_FEATURES_PER_TILE): the largest first ($7 true), so a capped tile is still a good
+map — on a dense low-zoom tile the planner reads them straight off the size index — or the first by id ($7
+false, what tipg keeps). Planned per call, the ORDER BY folds to the one key in use. Rows whose geometry clips away are
 skipped by ST_AsMVT itself: no outer `WHERE geom IS NOT NULL`, which PostgreSQL would push down and so run
 ST_AsMVTGeom twice. At the zooms where a layer's tiles are heaviest (parcels, z10–z13) each feature is stored
 already rendered on that zoom's world grid (migration 0007), and a tile shifts it into place instead of
@@ -54,7 +55,8 @@ FROM (
     FROM {table} AS f, env
     WHERE f.geom_3857 && env.box
       AND ($5::float8 <= 0 OR lapis_feature_size(f.geom_3857) >= $5::float8)
-    ORDER BY lapis_feature_size(f.geom_3857) DESC
+    ORDER BY CASE WHEN $7::boolean THEN lapis_feature_size(f.geom_3857) END DESC,
+             CASE WHEN NOT $7::boolean THEN f.id END
     LIMIT $6::int
 ) AS t
 """

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from spatial.catalog import layer_versions
 from spatial.layers import UnknownLayer
@@ -40,10 +41,11 @@ def tile_layers(ids: Sequence[str] | None) -> tuple[TileLayer, ...]:
 class TileService:
     def __init__(self, db: Database, *, cache: bool = True, cache_size: int = 20_000,
                  cache_dir: Path | None = None, min_feature_px: float = 2.0,
-                 max_features: int = 10_000) -> None:
+                 max_features: int = 10_000, cap_order: Literal["size", "id"] = "size") -> None:
         self.db = db
         self.min_feature_px = min_feature_px
         self.max_features = max_features
+        self.largest_first = cap_order == "size"
         self.cache = TileCache(cache_size, cache_dir) if cache else None
         self._versions = VersionReader(self._fetch_versions)
         self._bounds: dict[tuple[str, int], Box | None] = {}
@@ -124,5 +126,5 @@ class TileService:
         tolerance, min_size = generalisation(tile, self.min_feature_px)
         async with self.db.acquire() as conn:
             data = await conn.fetchval(layer.sql, tile.z, tile.x, tile.y, tolerance, min_size,
-                                       self.max_features)
+                                       self.max_features, self.largest_first)
         return data or b""

@@ -95,7 +95,8 @@ def test_generalisation_drops_subpixel_features(fresh_db_url: str) -> None:
 
 
 def test_feature_cap_keeps_the_largest(fresh_db_url: str) -> None:
-    """With max_features=2 a tile over five parcels of growing size holds the two largest, and only those."""
+    """With max_features=2 a tile over five parcels of growing size holds the two largest, and only those (or,
+    with cap_order="id", the first two by id)."""
     with psycopg.connect(fresh_db_url, autocommit=True) as conn:
         for i in range(1, 6):
             d = 0.0002 * i
@@ -103,15 +104,16 @@ def test_feature_cap_keeps_the_largest(fresh_db_url: str) -> None:
                 ST_Multi(ST_MakeEnvelope(106.413 + %s, 10.535, 106.413 + %s + %s, 10.535 + %s, 4326)))""",
                          (f"S{i}", f"Thửa {i}", 0.001 * i, 0.001 * i, d, d))
 
-    async def run(max_features: int) -> list[str]:
+    async def run(max_features: int, cap_order: str = "size") -> list[str]:
         db = Database(fresh_db_url)
-        service = TileService(db, cache=False, min_feature_px=0, max_features=max_features)
+        service = TileService(db, cache=False, min_feature_px=0, max_features=max_features, cap_order=cap_order)
         rendered = await service.render((TILE_LAYERS["parcels"],), lonlat_to_tile(106.4155, 10.5355, 14))
         await db.close()
         return sorted(f["properties"]["code"] for f in mapbox_vector_tile.decode(rendered.data)["parcels"]["features"])
 
     assert asyncio.run(run(10_000)) == ["S1", "S2", "S3", "S4", "S5"]
     assert asyncio.run(run(2)) == ["S4", "S5"]
+    assert asyncio.run(run(2, cap_order="id")) == ["S1", "S2"]  # the first by id, as tipg keeps
 
 
 def test_feature_size_is_inlined_and_indexed(db_url: str) -> None:
@@ -155,8 +157,7 @@ def test_stored_grid_tiles_equal_rendered_ones(fresh_db_url: str) -> None:
         for z in STORED_GRID_ZOOMS["parcels"]:
             for tile in tiles_covering((11_833_000, 1_175_000, 11_857_000, 1_195_000), z):
                 tol, _ = generalisation(tile, 0)
-                args = dict(zip(("p1", "p2", "p3", "p4", "p5", "p6"), (tile.z, tile.x, tile.y, tol, 0.0, 100_000),
-                                strict=True))
+                args = {f"p{i}": v for i, v in enumerate((tile.z, tile.x, tile.y, tol, 0.0, 100_000, True), 1)}
                 stored, plain = (conn.execute(_positional(sql), args).fetchone()[0]
                                  for sql in (TILE_LAYERS["parcels"].sql, rendered_sql))
                 ours = mapbox_vector_tile.decode(bytes(stored)) if stored else {}

@@ -130,7 +130,7 @@ def lapis_params(tiles: list[Tile], min_px: float = 2.0, cap: int = MAX_FEATURES
     for t in tiles:
         tol, size = generalisation(t, min_px)
         out.append({"z": t.z, "x": t.x, "y": t.y, "tol": tol, "size": size, "cap": cap,
-                    "largest_first": largest_first})
+                    "largest_first": int(largest_first)})  # 1/0: pgbench's parameter table is float8
     return out
 
 

@@ -15,7 +15,7 @@ from pyproj.transformer import TransformerGroup
 
 from spatial.io.errors import LoadError
 from spatial.io.loader import LoadOptions, load
-from tests.spatial.io.conftest import snapshot
+from tests.helpers import snapshot
 from tests.spatial.io.files import DISTRICTS, VN2000_PRJ_ESRI, shapefile, squares
 
 BOWTIE = shapely.Polygon([(106.0, 10.5), (106.01, 10.51), (106.01, 10.5), (106.0, 10.51), (106.0, 10.5)])

@@ -30,9 +30,8 @@ import numpy as np
 import psycopg
 import shapely
 
+from bench.http_load import LoadResult, measure, ratio
 from bench.lapis_ref import lapis_server
-from bench.load import LoadResult, measure, ratio
-from bench.synthetic import load_parcels, province_outline, random_points_inside, synthetic_parcels
 from bench.tipg_ref import tipg_server, tipg_version
 from spatial import migrate
 from spatial.embedded import EmbeddedCluster
@@ -41,6 +40,7 @@ from spatial.queries.classify_input import from_file
 from spatial.queries.locate import locate_point_sql
 from spatial.seed import seed
 from spatial.settings import PROJECT_ROOT
+from spatial.synthetic import load_parcels, province_outline, random_points_inside, synthetic_parcels
 
 PARCELS = int(os.environ.get("BENCH_PARCELS", "200000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))

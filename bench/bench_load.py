@@ -25,13 +25,13 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from bench.synthetic import synthetic_parcels
 from spatial import migrate
 from spatial.embedded import EmbeddedCluster
-from spatial.io.staging import drop_for_bulk
+from spatial.io.bulk import drop_for_bulk, restore_after_bulk
 from spatial.layers import get_layer
 from spatial.seed import seed
 from spatial.settings import PROJECT_ROOT
+from spatial.synthetic import synthetic_parcels
 
 RSS_TARGET_MB = 500
 
@@ -83,8 +83,7 @@ def database_floor(url: str) -> float:
             restore = drop_for_bulk(conn, layer)
             with conn.cursor().copy(sql.SQL("COPY parcels ({}) FROM STDIN (FORMAT BINARY)").format(columns)) as copy:
                 copy.write(rows)
-            for statement in restore:
-                conn.execute(statement)
+            restore_after_bulk(conn, restore)
         return time.perf_counter() - started
 
 

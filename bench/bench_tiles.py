@@ -39,14 +39,14 @@ import numpy as np
 import psycopg
 
 from bench.cpu import CpuUse, cpu_use
+from bench.http_load import LoadResult, measure, ratio
 from bench.lapis_ref import lapis_server
-from bench.load import LoadResult, measure, ratio
-from bench.synthetic import load_parcels, synthetic_parcels
 from bench.tipg_ref import tipg_server, tipg_version
 from spatial import migrate
 from spatial.embedded import EmbeddedCluster, find_bindir
 from spatial.seed import seed
 from spatial.settings import PROJECT_ROOT
+from spatial.synthetic import load_parcels, synthetic_parcels
 from spatial.tiles.grid import Tile, lonlat_to_tile
 from spatial.tiles.layers import TILE_LAYERS, generalisation
 

@@ -2,7 +2,7 @@
 
 VN-2000 matters here: EPSG:3405 (UTM 48N) and EPSG:9210 (TM-3 105°45′, Long An's local system) are
 transformed by PostGIS/PROJ with the EPSG:6960 7-parameter Helmert, through SRIDs 903405/909210 that pin
-it (migration 0003: asked by EPSG code, PROJ would pick EPSG:5194 in Long An, 0.8 m away). EPSG:4326
+it (migration 0004: asked by EPSG code, PROJ would pick EPSG:5194 in Long An, 0.8 m away). EPSG:4326
 is latitude-first by its definition, so coordinates in it are swapped on the way in and out;
 CRS84 is the same datum with longitude first (GeoJSON's order and the storage order).
 """
@@ -22,7 +22,7 @@ STORAGE_SRID = 4326
 @dataclass(frozen=True)
 class SupportedCrs:
     uri: str
-    srid: int  # PostGIS SRID used for ST_Transform (VN-2000: LAPIS's rows pinning EPSG:6960, migration 0003)
+    srid: int  # PostGIS SRID used for ST_Transform (VN-2000: LAPIS's rows pinning EPSG:6960, migration 0004)
     title: str
     lat_first: bool = False  # axis order of the CRS definition (EPSG:4326 is lat, lon)
     projected: bool = False

@@ -20,5 +20,3 @@ def _default(value: Any) -> Any:
 def dumps(value: Any) -> bytes:
     return orjson.dumps(value, default=_default, option=orjson.OPT_NON_STR_KEYS)
 
-
-loads = orjson.loads

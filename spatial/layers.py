@@ -17,10 +17,6 @@ class Column:
     description: str = ""
     enum: tuple[str, ...] = ()
 
-    @property
-    def is_text(self) -> bool:
-        return self.sql_type == "text"
-
 
 # Columns every layer has (besides id, props, timestamps). `plan_id` is resolved from `plan_code`.
 COMMON_COLUMNS: tuple[Column, ...] = (

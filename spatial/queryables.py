@@ -11,7 +11,6 @@ from spatial.layers import Layer, get_layer
 
 KIND_OF_SQL_TYPE = {"text": "text", "integer": "integer", "numeric": "number", "date": "date"}
 SQL_CAST = {"text": "text", "integer": "bigint", "number": "numeric", "date": "date", "timestamp": "timestamptz"}
-GEOMETRY_NAMES = ("geometry", "geom")
 
 
 @dataclass(frozen=True)
@@ -43,11 +42,6 @@ def _queryables(layer_id: str) -> dict[str, Queryable]:
     if layer.has_geometry:
         found["geometry"] = Queryable("geometry", "t.geom", "geometry", f"{layer.geometry_type} (EPSG:4326)")
     return found
-
-
-def property_names(layer: Layer) -> tuple[str, ...]:
-    """Feature properties in output order (the registry's columns)."""
-    return layer.column_names
 
 
 def json_schema(layer: Layer, schema_id: str) -> dict[str, Any]:

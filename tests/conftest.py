@@ -21,9 +21,9 @@ from fastapi.testclient import TestClient
 from spatial import migrate
 from spatial.embedded import EmbeddedCluster
 from spatial.seed import seed
-from spatial.settings import PROJECT_ROOT, Settings
+from spatial.settings import Settings
+from tests.helpers import BUNDLED_DATA, make_settings
 
-BUNDLED_DATA = PROJECT_ROOT / "data" / "geojson"
 TEMPLATE_DB = "lapis_template"
 _copies = itertools.count(1)
 
@@ -97,14 +97,6 @@ def db_url(make_database: Callable[[], str]) -> str:
 def fresh_db_url(make_database: Callable[[], str]) -> str:
     """A seeded database of this test's own, for tests that write."""
     return make_database()
-
-
-def make_settings(url: str, tmp: Path | None = None, **overrides: object) -> Settings:
-    values: dict[str, object] = {"database_url": url}
-    if tmp is not None:
-        values["data_dir"] = tmp
-    values.update(overrides)
-    return Settings(**values)
 
 
 @pytest.fixture(scope="session")

@@ -16,9 +16,9 @@ SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"
 PG_EPOCH_DAYS = 10957  # 2000-01-01 - 1970-01-01
 
-# stage column types, by what Arrow holds
-BIGINT, FLOAT8, BOOLEAN, TEXT, DATE, JSONB, GEOMETRY = (
-    "bigint", "double precision", "boolean", "text", "date", "jsonb", "geometry")
+# stage column types, by what Arrow holds (INTEGER: the stage's own `src` column only)
+INTEGER, BIGINT, FLOAT8, BOOLEAN, TEXT, DATE, JSONB, GEOMETRY = (
+    "integer", "bigint", "double precision", "boolean", "text", "date", "jsonb", "geometry")
 
 
 def pg_type_for(field: pa.Field) -> str:
@@ -70,6 +70,9 @@ def encode_field(array: pa.Array | pa.ChunkedArray, pg_type: str) -> pa.Array:
         array = array.combine_chunks()
     if pa.types.is_null(array.type):
         return _prefixed(pa.nulls(len(array), pa.binary()))
+    if pg_type == INTEGER:
+        values = pc.fill_null(array.cast(pa.int32()), 0).to_numpy().astype(">i4")
+        return _prefixed(_with_validity(_fixed(values, 4), array))
     if pg_type == BIGINT:
         values = pc.fill_null(array.cast(pa.int64()), 0).to_numpy().astype(">i8")
         return _prefixed(_with_validity(_fixed(values, 8), array))
@@ -93,7 +96,8 @@ def encode_field(array: pa.Array | pa.ChunkedArray, pg_type: str) -> pa.Array:
         if pg_type == TEXT and not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
             array = array.cast(pa.string())
         return _prefixed(_as_binary(array))
-    raise ValueError(f"no binary COPY encoder for {pg_type}")
+    # a programming error, not a user's: stage types come from `pg_type_for` and the stage's own columns
+    raise TypeError(f"no binary COPY encoder for the stage type {pg_type!r}")
 
 
 def encode_rows(fields: list[pa.Array]) -> memoryview:

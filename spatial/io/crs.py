@@ -100,7 +100,7 @@ def resolve(prj_text: str | None, override: str | None, bounds: tuple[float, flo
         try:
             crs = CRS.from_user_input(override)
         except Exception as exc:
-            raise CrsError(f"--crs {override!r} is not a CRS PROJ knows: {exc}") from None
+            raise CrsError(f"--crs {override!r} is not a CRS PROJ knows: {exc}", parameter="crs") from None
         vn = recognise_vn2000(crs)
         return CrsChoice(vn or crs, label(vn or crs), "given with --crs")
     if prj_text and prj_text.strip():

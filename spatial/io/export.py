@@ -17,6 +17,7 @@ import pyarrow as pa
 import shapely
 from psycopg import sql
 from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from spatial.cql import compile_filter, parse
 from spatial.crs import DEFAULT as DEFAULT_CRS
@@ -51,10 +52,10 @@ def filter_sql(layer: Layer, cql2_text: str | None, bbox: tuple[float, float, fl
         try:
             parts.append(compile_filter(parse(cql2_text, "cql2-text"), queryables(layer), params, DEFAULT_CRS))
         except InvalidParameter as exc:
-            raise LoadError(f"--{exc}") from None
+            raise LoadError(f"--{exc}", parameter=exc.parameter) from None
     if bbox is not None:
         if not layer.has_geometry:
-            raise LoadError(f"--bbox: {layer.id} has no geometry")
+            raise LoadError(f"--bbox: {layer.id} has no geometry", parameter="bbox")
         corners = ", ".join(params.add(float(v), "float8") for v in bbox)
         parts.append(f"t.geom && ST_MakeEnvelope({corners}, 4326)")
     return " AND ".join(f"({p})" for p in parts)
@@ -113,6 +114,15 @@ def _batches(url: str, layer: Layer, where: str, params: list[Any], target: CRS,
             yield pa.RecordBatch.from_arrays(arrays, names=names)
 
 
+def _target_crs(crs: str | None) -> CRS:
+    if not crs:
+        return WGS84
+    try:
+        return CRS.from_user_input(crs)
+    except CRSError as exc:
+        raise LoadError(f"--crs {crs!r} is not a CRS PROJ knows: {exc}", parameter="crs") from None
+
+
 def export_layer(url: str, layer_id: str, out: Path, *, crs: str | None = None, cql2: str | None = None,
                  bbox: tuple[float, float, float, float] | None = None) -> ExportReport:
     from pyogrio.raw import write_arrow
@@ -122,7 +132,7 @@ def export_layer(url: str, layer_id: str, out: Path, *, crs: str | None = None, 
     driver = DRIVERS.get(out.suffix.lower())
     if driver is None:
         raise LoadError(f"{out.name}: unknown output format; use one of {', '.join(DRIVERS)}")
-    target = CRS.from_user_input(crs) if crs else WGS84
+    target = _target_crs(crs)
     params = Params()
     where = filter_sql(layer, cql2, bbox, params)
     if driver == "ESRI Shapefile" and layer.geometry_type == "Geometry":

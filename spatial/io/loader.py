@@ -17,25 +17,19 @@ import pyarrow as pa
 
 from spatial.db import connect
 from spatial.io import copy as pgcopy
+from spatial.io.apply import ApplyResult, Mode, check_and_apply
+from spatial.io.checks import CheckResult
+from spatial.io.columns import PSEUDO_COLUMNS, Mapping
 from spatial.io.crs import PLAUSIBLE_MARGIN_DEG, PROVINCE_BBOX
 from spatial.io.errors import LoadError
-from spatial.io.reader import Prepared, prepare, read_batches
+from spatial.io.reader import GEOMETRY, Prepared, prepare, read_batches
 from spatial.io.sources import Source, open_sources
-from spatial.io.staging import (
-    PSEUDO_COLUMNS,
-    RESERVED,
-    ApplyResult,
-    CheckResult,
-    Mapping,
-    Mode,
-    StageField,
-    check_and_apply,
-    copy_batches,
-    create_stage,
-)
+from spatial.io.stage import StageField, copy_batches, create_stage
 from spatial.layers import Layer, get_layer
 
 SHAPEFILE_NAME_LENGTH = 10
+# source fields never mapped: the layer's own managed columns (and GDAL's feature ids)
+RESERVED = {"id", "fid", "ogc_fid", "geom", "geometry", "geom_3857", "created_at", "updated_at", "plan_id"}
 REQUIRED_COLUMNS = """
 SELECT column_name FROM information_schema.columns
 WHERE table_schema = current_schema() AND table_name = %s AND is_nullable = 'NO'
@@ -115,26 +109,29 @@ def build_mapping(layer: Layer, fields: list[StageField], options: LoadOptions, 
                   driver_names: set[str]) -> Mapping:
     """Source fields → layer columns: --map first, then exact names, then the layer's aliases, then (for
     shapefiles) a column name cut to 10 characters; the rest go to `props`."""
+    if layer.column(options.key) is None:
+        raise LoadError(f"--key {options.key!r} is not a column of {layer.id}; its columns: "
+                        f"{', '.join(layer.column_names)}", parameter="key")
     targets = set(layer.column_names) | set(PSEUDO_COLUMNS)
     by_lower = {f.name.lower(): f for f in fields}
     mapping = Mapping(fields={}, constants={}, stems=stems)
     for dest, value in options.set_values.items():
         if dest not in targets or dest == "props":
             raise LoadError(f"--set {dest}=…: {layer.id} has no column {dest!r}; its columns: "
-                            f"{', '.join((*layer.column_names, 'plan_code'))}")
+                            f"{', '.join((*layer.column_names, 'plan_code'))}", parameter="set")
         column = layer.column(dest)
         if column is not None and column.enum and value not in column.enum:
-            raise LoadError(f"--set {dest}={value!r}: must be one of {', '.join(column.enum)}")
+            raise LoadError(f"--set {dest}={value!r}: must be one of {', '.join(column.enum)}", parameter="set")
         mapping.constants[dest] = value
     used: set[str] = set()
     for src, dest in options.field_map.items():
         f = by_lower.get(src.lower())
         if f is None:
             raise LoadError(f"--map {src}={dest}: the source has no field {src!r}; its fields: "
-                            f"{', '.join(x.name for x in fields)}")
+                            f"{', '.join(x.name for x in fields)}", parameter="map")
         if dest not in targets:
             raise LoadError(f"--map {src}={dest}: {layer.id} has no column {dest!r}; its columns: "
-                            f"{', '.join((*layer.column_names, *PSEUDO_COLUMNS))}")
+                            f"{', '.join((*layer.column_names, *PSEUDO_COLUMNS))}", parameter="map")
         mapping.fields[dest] = f
         used.add(f.name)
     shapefile = "ESRI Shapefile" in driver_names
@@ -163,11 +160,11 @@ def build_mapping(layer: Layer, fields: list[StageField], options: LoadOptions, 
     return mapping
 
 
-def _union_fields(prepared: list[Prepared]) -> list[StageField]:
+def _union_fields(schemas: Iterable[pa.Schema]) -> list[StageField]:
     """One stage column per distinct source field name (types that disagree between sources → text)."""
     types: dict[str, str] = {}
-    for p in prepared:
-        for f in p.schema:
+    for schema in schemas:
+        for f in schema:
             pg_type = pgcopy.pg_type_for(f)
             types[f.name] = pg_type if types.get(f.name, pg_type) == pg_type else pgcopy.TEXT
     return [StageField(name, f"f{i}", t) for i, (name, t) in enumerate(types.items())]
@@ -184,9 +181,9 @@ def _conform(batch: pa.RecordBatch, fields: list[StageField]) -> pa.RecordBatch:
             column = column.cast(pa.string())
         columns.append(column)
         names.append(f.name)
-    if "geometry" in batch.schema.names:
-        columns.append(batch.column("geometry"))
-        names.append("geometry")
+    if GEOMETRY in batch.schema.names:
+        columns.append(batch.column(GEOMETRY))
+        names.append(GEOMETRY)
     return pa.RecordBatch.from_arrays(columns, names=names)
 
 
@@ -210,7 +207,7 @@ def load_into(conn: psycopg.Connection, path: Path, options: LoadOptions,
         if on_total is not None:
             counts = [p.features for p in prepared]
             on_total(None if any(c is None or c < 0 for c in counts) else sum(counts))
-        fields = _union_fields(prepared)
+        fields = _union_fields(p.schema for p in prepared)
         mapping = build_mapping(layer, fields, options, [_stem(s) for s in sources],
                                 {p.source.driver for p in prepared})
         _check_required(conn, layer, mapping)
@@ -218,7 +215,7 @@ def load_into(conn: psycopg.Connection, path: Path, options: LoadOptions,
         for src, p in enumerate(prepared, start=1):
             if layer.has_geometry and not p.has_geometry:
                 raise LoadError(f"{p.source.display} has no geometry, and {layer.id} needs one")
-            geometry = "geometry" if p.has_geometry else None
+            geometry = GEOMETRY if p.has_geometry else None
             batches = (_conform(b, fields) for b in read_batches(p, options.batch_size))
             present = [f for f in fields if f.name in p.schema.names]
             for n in copy_batches(conn, present, src, batches, geometry=geometry):
@@ -243,12 +240,11 @@ def load_into(conn: psycopg.Connection, path: Path, options: LoadOptions,
 def apply_batches(conn: psycopg.Connection, layer: Layer, schema: pa.Schema, batches: Iterable[pa.RecordBatch],
                   options: LoadOptions, stem: str = "frame") -> ApplyResult:
     """In-memory Arrow batches (EPSG:4326, WKB `geometry`) through the same mapping, checks and apply."""
-    fields = [StageField(f.name, f"f{i}", pgcopy.pg_type_for(f))
-              for i, f in enumerate(f for f in schema if f.name != "geometry")]
+    fields = _union_fields([pa.schema([f for f in schema if f.name != GEOMETRY])])
     mapping = build_mapping(layer, fields, options, [stem], set())
     _check_required(conn, layer, mapping)
     create_stage(conn, fields)
-    geometry = "geometry" if "geometry" in schema.names and layer.has_geometry else None
+    geometry = GEOMETRY if GEOMETRY in schema.names and layer.has_geometry else None
     for _ in copy_batches(conn, fields, 1, batches, geometry=geometry):
         pass
     _, result = check_and_apply(conn, layer, mapping, options.mode, options.key, strict=options.strict,

@@ -50,7 +50,7 @@ class Prepared:
     has_geometry: bool
     damaged: dict[str, int] = field(default_factory=dict)  # field -> values with '?' in place of letters
     damaged_examples: list[str] = field(default_factory=list)
-    _csv_geometry: tuple[str, ...] = ()
+    csv_geometry: tuple[str, ...] = ()  # a CSV's WKT column or its lon and lat columns
 
 
 def _prj_text(shp: Path) -> str | None:
@@ -200,9 +200,8 @@ def _prepare_csv(source: Source, crs_override: str | None, encoding: str) -> Pre
     detection = detect_from_csv(source.path) if encoding == "auto" else given
     crs = resolve(None, crs_override, None, source.display)  # degrees unless --crs; checked per batch
     fields = [pa.field(n, pa.string()) for n in names if n not in geometry_columns]
-    prepared = Prepared(source, detection, crs, reprojection(crs), None, pa.schema(fields), True)
-    prepared._csv_geometry = geometry_columns
-    return prepared
+    return Prepared(source, detection, crs, reprojection(crs), None, pa.schema(fields), True,
+                    csv_geometry=geometry_columns)
 
 
 def detect_from_csv(path: Path) -> Detection:
@@ -235,13 +234,13 @@ def _csv_batches(prepared: Prepared, batch_size: int) -> Iterator[pa.RecordBatch
                 raise LoadError(f"{source.display}: CSV broken after row {row - 1} ({exc})") from None
             batch = _decode_batch(batch, prepared, decoder, None)
             wkb = _csv_geometry(batch, prepared, row)
-            keep = [n for n in batch.schema.names if n not in prepared._csv_geometry]
+            keep = [n for n in batch.schema.names if n not in prepared.csv_geometry]
             row += batch.num_rows
             yield pa.RecordBatch.from_arrays([batch.column(n) for n in keep] + [wkb], names=[*keep, GEOMETRY])
 
 
 def _csv_geometry(batch: pa.RecordBatch, prepared: Prepared, first_row: int) -> pa.Array:
-    columns = prepared._csv_geometry
+    columns = prepared.csv_geometry
     display = prepared.source.display
     if len(columns) == 1:
         text = batch.column(columns[0]).to_numpy(zero_copy_only=False)

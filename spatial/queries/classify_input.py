@@ -24,8 +24,6 @@ from spatial.io.errors import LoadError
 from spatial.io.reader import GEOMETRY, prepare, read_batches
 from spatial.io.sources import open_sources
 
-POLYGONAL = ("Polygon", "MultiPolygon")
-
 
 @dataclass
 class ClassifyInput:

@@ -7,22 +7,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from pyproj import Transformer
-from pyproj.transformer import TransformerGroup
 
 from spatial.crs import CRS84, EPSG_URI
+from tests.helpers import assert_problem, transformer
 
 GEOJSON = "application/geo+json"
-PROBLEM = "application/problem+json"
 OGC = "http://www.opengis.net/spec"
-
-
-def transformer(source: str, target: str) -> Transformer:
-    """pyproj's transformer; for VN-2000 the EPSG:6960 one ("VN-2000 to WGS 84 (2)"), which LAPIS pins.
-    (Left to choose, PROJ takes EPSG:5194 "(1)" inside Long An, about 0.8 m away.)"""
-    group = TransformerGroup(source, target, always_xy=True)
-    pinned = [t for t in group.transformers if "VN-2000 to WGS 84 (2)" in t.description]
-    return pinned[0] if pinned else Transformer.from_crs(source, target, always_xy=True)
 
 
 def follow(client: TestClient, url: str, rel: str = "next") -> list[dict[str, Any]]:
@@ -43,15 +33,6 @@ def follow(client: TestClient, url: str, rel: str = "next") -> list[dict[str, An
 
 def ids(pages: list[dict[str, Any]]) -> list[int]:
     return [f["id"] for page in pages for f in page["features"]]
-
-
-def assert_problem(response: Any, status: int, parameter: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body = response.json()
-    if parameter is not None:
-        assert body["parameter"] == parameter, body
-    return body
 
 
 # -- landing, conformance, API definition --------------------------------------------------------------------

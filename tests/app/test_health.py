@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from spatial import migrate
 from spatial.embedded import EmbeddedCluster
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 
 
 def test_health_ok(client: TestClient) -> None:

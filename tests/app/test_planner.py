@@ -20,8 +20,7 @@ from shapely.geometry import box, mapping, shape
 from app.main import create_app
 from spatial.crs import EPSG_URI
 from spatial.settings import PROJECT_ROOT
-from tests.app.test_features import assert_problem, transformer
-from tests.conftest import make_settings
+from tests.helpers import assert_problem, make_settings, transformer
 
 TAN_AN = (106.41, 10.535)
 GEOD = Geod(ellps="WGS84")

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from spatial.tiles.grid import lonlat_to_tile
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 
 TAN_AN = (106.413, 10.535)
 

@@ -36,7 +36,7 @@ def test_style_vi_and_en(client: TestClient) -> None:
 
 def test_style_basemap_from_settings(db_url: str, tmp_path) -> None:
     from app.main import create_app
-    from tests.conftest import make_settings
+    from tests.helpers import make_settings
 
     settings = make_settings(db_url, tmp_path, basemap_url="http://127.0.0.1:9/{z}/{x}/{y}.png")
     with TestClient(create_app(settings)) as client:

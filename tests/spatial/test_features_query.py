@@ -9,10 +9,10 @@ import asyncpg
 import orjson
 import pytest
 
-from bench.synthetic import load_parcels, synthetic_parcels
 from spatial.crs import parse_crs
 from spatial.features import ItemsRequest, fetch_items, parse_sortby
 from spatial.layers import get_layer
+from spatial.synthetic import load_parcels, synthetic_parcels
 
 PARCELS = get_layer("parcels")
 

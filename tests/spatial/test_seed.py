@@ -10,7 +10,7 @@ import pytest
 
 from spatial.layers import SPATIAL_LAYERS
 from spatial.seed import seed
-from tests.conftest import BUNDLED_DATA
+from tests.helpers import BUNDLED_DATA
 
 
 def _snapshot(url: str) -> dict[str, tuple[int, object, object]]:

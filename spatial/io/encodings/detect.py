@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from spatial.io.encodings.codecs import ENCODINGS, decode
+from spatial.io.errors import LoadError
 
 # DBF language driver ids that name a code page (ArcGIS/GDAL table, the ones seen in practice)
 LDID_CODEPAGES = {
@@ -49,7 +50,6 @@ _CLOSED = "oai|oay|oao|oeo|uây|uôi|ươi|ươu|iêu|yêu|uyu|uya|ai|ao|au|ay|�
 SYLLABLE = re.compile(f"^{_ONSET}(?:(?:{_OPEN})(?:ch|ng|nh|[cmnpt])?|(?:{_CLOSED}))$")
 TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 _HIGH_WORD = re.compile(rb"[A-Za-z\x80-\xff]*[\x80-\xff][A-Za-z\x80-\xff]*")
-_DAMAGE = re.compile(r"\w\?|\?\w")
 
 
 def is_vietnamese_syllable(word: str) -> bool:
@@ -145,7 +145,7 @@ def read_dbf_header(path: Path) -> DbfHeader:
     with path.open("rb") as f:
         head = f.read(32)
     if len(head) < 32:
-        raise ValueError(f"{path.name} is not a DBF file (too short)")
+        raise LoadError(f"{path.name} is not a DBF file (too short)")
     return DbfHeader(int.from_bytes(head[4:8], "little"), int.from_bytes(head[8:10], "little"),
                      int.from_bytes(head[10:12], "little"), head[29])
 
@@ -186,7 +186,3 @@ def detect_shapefile_encoding(shp: Path, requested: str = "auto") -> Detection:
     detection.reason = f"{why}, LDID 0x{header.ldid:02X}: {detection.reason}"
     return detection
 
-
-def damaged_values(values: Iterable[str]) -> list[str]:
-    """Values where letters were replaced by '?' upstream (e.g. 'Nhà d?c l?p'): unrecoverable, reported."""
-    return [v for v in values if "?" in v and _DAMAGE.search(v)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from spatial.io.encodings._table_codec import TableCodec
+from spatial.io.encodings.table_codec import TableCodec
 from spatial.io.encodings.tables import TCVN3
 
 CODEC = TableCodec("tcvn3", TCVN3)

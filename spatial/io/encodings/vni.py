@@ -6,7 +6,7 @@ the VNI chart's numeric column: both decode, CE/EE are written.
 
 from __future__ import annotations
 
-from spatial.io.encodings._table_codec import TableCodec
+from spatial.io.encodings.table_codec import TableCodec
 from spatial.io.encodings.tables import VNI
 
 CODEC = TableCodec("vni", VNI, extra_decodings={"59CF": "Ỵ", "79EF": "ỵ"})

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from spatial.io.encodings import codecs, tcvn3, vni
-from spatial.io.encodings.detect import detect_from_words, high_byte_words, is_vietnamese_syllable
+from spatial.io.encodings.detect import detect_from_words, high_byte_words, is_vietnamese_syllable, read_dbf_header
+from spatial.io.errors import LoadError
 from tests.spatial.io.files import DISTRICTS
 
 
@@ -64,3 +66,12 @@ def test_ascii_only() -> None:
 def test_syllables() -> None:
     assert all(is_vietnamese_syllable(w) for w in ("Huyện", "Đước", "Giuộc", "Thạnh", "nghiêng", "khuya"))
     assert not any(is_vietnamese_syllable(w) for w in ("Beỏn", "Müller", "B©n", "xyzz"))
+
+
+def test_a_file_too_short_for_a_dbf_header_is_a_load_error(tmp_path: Path) -> None:
+    dbf = tmp_path / "short.dbf"
+    dbf.write_bytes(bytes([3, 125, 1, 1, 2, 0, 0, 0]))
+    with pytest.raises(LoadError, match="short.dbf is not a DBF file"):
+        read_dbf_header(dbf)
+    dbf.write_bytes(bytes(32))  # a header's worth of bytes is read
+    assert read_dbf_header(dbf).records == 0

@@ -59,8 +59,15 @@ def test_filter_and_bbox(db_url: str, tmp_path: Path) -> None:
     out = tmp_path / "f.geojson"
     assert export_layer(db_url, "admin_units", out, cql2="level = 'district' AND name_vi LIKE '%Đức%'").features == 2
     assert export_layer(db_url, "admin_units", out, bbox=(106.3, 10.4, 106.8, 10.7)).features >= 3
-    with pytest.raises(LoadError, match="--filter: unknown property 'nope'"):
+    with pytest.raises(LoadError, match="--filter: unknown property 'nope'") as error:
         export_layer(db_url, "admin_units", out, cql2="nope = 1")
+    assert error.value.parameter == "filter"
+    with pytest.raises(LoadError, match="--crs 'EPSG:0' is not a CRS PROJ knows") as error:
+        export_layer(db_url, "admin_units", out, crs="EPSG:0")
+    assert error.value.parameter == "crs"
+    with pytest.raises(LoadError, match="--bbox: plans has no geometry") as error:
+        export_layer(db_url, "plans", out, bbox=(106.3, 10.4, 106.8, 10.7))
+    assert error.value.parameter == "bbox"
     # the API's whole CQL2: spatial predicates too (a point in Tân An), and syntax errors are clear
     inside = "S_INTERSECTS(geometry, POINT(106.413 10.535)) AND level = 'district'"
     assert export_layer(db_url, "admin_units", out, cql2=inside).features == 1
@@ -86,3 +93,10 @@ def test_cli_load_and_export(fresh_db_url: str, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "no such file" in output and "the layer is unchanged" in output
     result = runner.invoke(cli, ["load", str(out), "--layer", "zones", "--set", "kind"], env=env)
     assert result.exit_code == 1 and "NAME=VALUE" in " ".join(result.output.split())
+    # a domain error from inside the loader or exporter: its message, no traceback, a non-zero exit
+    result = runner.invoke(cli, ["load", str(out), "--layer", "zones", "--mode", "upsert", "--key", "nope"], env=env)
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1 and "--key 'nope' is not a column of zones" in output, result.output
+    assert "the layer is unchanged" in output and "Traceback" not in output
+    result = runner.invoke(cli, ["export", "zones", str(tmp_path / "z.geojson"), "--crs", "EPSG:0"], env=env)
+    assert result.exit_code == 1 and "--crs 'EPSG:0' is not a CRS" in " ".join(result.output.split()), result.output

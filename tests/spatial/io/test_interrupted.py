@@ -11,10 +11,12 @@ from pathlib import Path
 
 import psycopg
 
-from bench.synthetic import synthetic_parcels
-from tests.spatial.io.conftest import snapshot
+from spatial.io.stage import STAGE_TABLE
+from spatial.synthetic import synthetic_parcels
+from tests.helpers import snapshot
 
-STAGE_ACTIVITY = "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'COPY%%lapis_stage%%' AND datname = %s"
+STAGE_ACTIVITY = "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE %s AND datname = %s"
+STAGE_COPY = f"COPY%{STAGE_TABLE}%"
 
 
 def test_killed_load_changes_nothing(fresh_db_url: str, tmp_path: Path) -> None:
@@ -29,7 +31,7 @@ def test_killed_load_changes_nothing(fresh_db_url: str, tmp_path: Path) -> None:
     seen = False
     with psycopg.connect(fresh_db_url, autocommit=True) as conn:
         while time.monotonic() < deadline and process.poll() is None:
-            if conn.execute(STAGE_ACTIVITY, (database,)).fetchone()[0]:
+            if conn.execute(STAGE_ACTIVITY, (STAGE_COPY, database)).fetchone()[0]:
                 seen = True
                 break
             time.sleep(0.005)
@@ -40,7 +42,7 @@ def test_killed_load_changes_nothing(fresh_db_url: str, tmp_path: Path) -> None:
     # the server notices the dead client and rolls its transaction back
     with psycopg.connect(fresh_db_url, autocommit=True) as conn:
         for _ in range(200):
-            if not conn.execute(STAGE_ACTIVITY, (database,)).fetchone()[0]:
+            if not conn.execute(STAGE_ACTIVITY, (STAGE_COPY, database)).fetchone()[0]:
                 break
             time.sleep(0.05)
     assert snapshot(fresh_db_url, "parcels") == before

@@ -13,9 +13,10 @@ import shapely
 from pyproj import CRS
 from pyproj.transformer import TransformerGroup
 
+from spatial.errors import SpatialInputError
 from spatial.io.errors import LoadError
 from spatial.io.loader import LoadOptions, load
-from tests.spatial.io.conftest import snapshot
+from tests.helpers import snapshot
 from tests.spatial.io.files import DISTRICTS, VN2000_PRJ_ESRI, shapefile, squares
 
 BOWTIE = shapely.Polygon([(106.0, 10.5), (106.01, 10.51), (106.01, 10.5), (106.0, 10.51), (106.0, 10.5)])
@@ -195,8 +196,9 @@ def test_geojson_flatgeobuf_csv_and_mapping(fresh_db_url: str, tmp_path: Path) -
                                                                   set_values={"accuracy": "surveyed"},
                                                                   field_map={"chu": "name_vi"}))
     assert report.updated == 2
-    with pytest.raises(LoadError, match="no column 'nope'"):
+    with pytest.raises(LoadError, match="no column 'nope'") as error:
         load(fresh_db_url, tmp_path / "p.fgb", LoadOptions(layer="parcels", field_map={"chu": "nope"}))
+    assert error.value.parameter == "map"
     with pytest.raises(LoadError, match="required"):
         load(fresh_db_url, tmp_path / "p.fgb", LoadOptions(layer="zones"))
     # a CSV of points cannot go into a polygon layer: every row is listed as rejected
@@ -265,6 +267,28 @@ def test_bulk_replace_rebuilds_indexes_in_the_transaction(fresh_db_url: str, tmp
     assert _indexes_and_keys(fresh_db_url, "parcels") == definitions, "indexes, keys and checks as before"
     with psycopg.connect(fresh_db_url) as conn, pytest.raises(psycopg.errors.UniqueViolation):
         conn.execute("INSERT INTO parcels (code, name_vi, geom) SELECT code, name_vi, geom FROM parcels LIMIT 1")
+
+
+@pytest.mark.parametrize(("options", "parameter", "expected"), [
+    ({"mode": "upsert", "key": "nope"}, "key", "--key 'nope' is not a column of parcels; its columns: code, "),
+    ({"key": "props"}, "key", "--key 'props' is not a column"),
+    ({"set_values": {"nope": "x"}}, "set", "--set nope=…: parcels has no column 'nope'"),
+    ({"layer": "projects", "set_values": {"category": "spaceport"}}, "set",
+     "--set category='spaceport': must be one of expressway, "),
+    ({"field_map": {"missing": "code"}}, "map", "--map missing=code: the source has no field 'missing'"),
+    ({"crs": "EPSG:0"}, "crs", "--crs 'EPSG:0' is not a CRS PROJ knows"),
+])
+def test_bad_options_are_domain_errors_naming_the_option(fresh_db_url: str, tmp_path: Path, options: dict,
+                                                         parameter: str, expected: str) -> None:
+    """Refused before anything is staged (a wrong --key used to surface as a bare ValueError after the COPY)."""
+    path = shapefile(tmp_path / "p.shp", squares(3), ["a", "b", "c"], cpg="UTF-8")
+    before = snapshot(fresh_db_url, "parcels")
+    with pytest.raises(LoadError) as error:
+        load(fresh_db_url, path, LoadOptions(**{"layer": "parcels", **options}))
+    assert isinstance(error.value, SpatialInputError)
+    assert error.value.parameter == parameter
+    assert expected in str(error.value)
+    assert snapshot(fresh_db_url, "parcels") == before
 
 
 @pytest.mark.parametrize("broken", ["missing_shx", "truncated_shp", "not_a_zip", "zip_slip", "bad_wkt"])

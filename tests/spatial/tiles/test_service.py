@@ -136,7 +136,7 @@ def test_stored_grid_tiles_equal_rendered_ones(fresh_db_url: str) -> None:
     import numpy as np
     import shapely
 
-    from spatial.io.staging import apply_frame
+    from spatial.io.frames import apply_frame
     from spatial.layers import get_layer
     from spatial.tiles.layers import STORED_GRID_ZOOMS, tile_sql
 

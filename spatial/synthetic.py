@@ -1,4 +1,5 @@
-"""Synthetic land parcels inside the bundled province outline, for benchmarks (and big-file tests).
+"""Synthetic land parcels inside the bundled province outline, for benchmarks and big-file tests (both
+import it from here: tests never depend on `bench/`).
 
 Vectorised (numpy + shapely 2): a million parcels take a few seconds. Each parcel is a rotated
 rectangle 15–80 m a side around a random point inside the province, with a code, a Vietnamese name,
@@ -75,7 +76,7 @@ def load_parcels(url: str, parcels: gpd.GeoDataFrame) -> None:
     """Replace the parcels layer with `parcels` through LAPIS's own write path, then ANALYZE."""
     import psycopg
 
-    from spatial.io.staging import apply_frame
+    from spatial.io.frames import apply_frame
     from spatial.layers import get_layer
 
     with psycopg.connect(url) as conn, conn.transaction():

@@ -1,0 +1,160 @@
+"""Moving the checked stage into the layer: one INSERT (append), DELETE or TRUNCATE + INSERT (replace) or an
+upsert, all in the caller's transaction. Layer statement triggers stamp `layer_versions` with the
+transaction id, so a whole load gives the layer one new version.
+
+`check_and_apply` is the one entry a load goes through: the checks of `spatial.io.checks`, then the apply,
+with the geometry validity test done once instead of twice when the layer's own CHECK can do it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import psycopg
+from psycopg import sql
+
+from spatial.io.bulk import drop_for_bulk, restore_after_bulk
+from spatial.io.checks import CheckResult, check_stage
+from spatial.io.columns import Mapping, layer_rows
+from spatial.io.stage import STAGE
+from spatial.layers import Layer
+
+Mode = Literal["append", "replace", "upsert"]
+
+# the layer's own CHECK (ST_IsValid(geom)), which lets a load skip its validity pass when every row is valid
+VALIDITY_CONSTRAINT = """
+SELECT EXISTS (SELECT 1 FROM pg_constraint
+               WHERE conrelid = %s::regclass AND conname = %s AND contype = 'c' AND convalidated
+                 AND pg_get_constraintdef(oid) = 'CHECK (st_isvalid(geom))')
+"""
+
+
+@dataclass
+class ApplyResult:
+    layer: str
+    mode: str
+    staged: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    indexes_rebuilt: int = 0
+
+
+def validity_constraint(layer: Layer) -> str:
+    return f"{layer.id}_geom_valid"
+
+
+def apply_stage(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: Mode = "upsert",
+                key: str = "code", *, bulk_threshold: int = 50_000, staged: int | None = None) -> ApplyResult:
+    """Move the staged rows into the layer table: one INSERT (plus a DELETE for replace). `key` must be a
+    column of the layer (the loader checks `--key` before staging anything).
+
+    A big load into an empty or replaced table drops the secondary indexes and builds them again after
+    the INSERT (inside the same transaction, so a failure restores them): much faster than maintaining
+    GiST and trigram indexes row by row. `staged`: the caller's count of the stage's rows (COPY's row
+    count minus rejections) saves a scan.
+    """
+    result = ApplyResult(layer.id, mode)
+    table = sql.Identifier(layer.id)
+    result.staged = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(STAGE)).fetchone()[0] \
+        if staged is None else staged
+    empty = sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(table)
+    bulk = result.staged >= bulk_threshold and mode != "upsert" and (
+        mode == "replace" or conn.execute(empty).fetchone()[0])
+    if mode == "replace":
+        result.deleted = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()[0]
+        # bulk: TRUNCATE (transactional; the table is locked anyway while its indexes are rebuilt) leaves
+        # no dead rows for the index builds to scan; otherwise DELETE keeps readers unblocked
+        conn.execute(sql.SQL("TRUNCATE {}" if bulk else "DELETE FROM {}").format(table))
+    # bulk: the stage checks made codes unique and present and plan codes are looked up in `plans`, so adding
+    # the constraints back cannot fail on the loaded rows
+    restore = drop_for_bulk(conn, layer) if bulk else []
+    names, select, params = layer_rows(layer, mapping)
+    if mode == "upsert" and key != "code":
+        _upsert_by_key(conn, table, names, select, params, key, result)
+    elif mode == "upsert":
+        _upsert_on_conflict(conn, table, names, select, params, key, result)
+    else:
+        insert = sql.SQL("INSERT INTO {} ({}) {}").format(table, sql.SQL(", ").join(map(sql.Identifier, names)),
+                                                          select)
+        result.inserted = conn.execute(insert, params).rowcount
+    result.indexes_rebuilt = restore_after_bulk(conn, restore)
+    return result
+
+
+def _upsert_on_conflict(conn: psycopg.Connection, table: sql.Identifier, names: list[str], select: sql.Composable,
+                        params: list[Any], key: str, result: ApplyResult) -> None:
+    """Upsert on the layer's unique `key`: rows that would not change are left alone (and counted unchanged)."""
+    updatable = [sql.Identifier(n) for n in names if n != key]
+    insert = sql.SQL("INSERT INTO {} AS t ({}) {} ON CONFLICT ({}) DO UPDATE SET {} WHERE ({}) IS DISTINCT FROM ({}) "
+                     "RETURNING (xmax = 0) AS inserted").format(
+        table, sql.SQL(", ").join(map(sql.Identifier, names)), select, sql.Identifier(key),
+        sql.SQL(", ").join(sql.SQL("{} = EXCLUDED.{}").format(c, c) for c in updatable),
+        sql.SQL(", ").join(sql.SQL("t.{}").format(c) for c in updatable),
+        sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(c) for c in updatable),
+    )
+    rows = conn.execute(insert, params).fetchall()
+    result.inserted = sum(1 for (inserted,) in rows if inserted)
+    result.updated = len(rows) - result.inserted
+    result.unchanged = result.staged - len(rows)
+
+
+def _upsert_by_key(conn: psycopg.Connection, table: sql.Identifier, names: list[str], select: sql.Composable,
+                   params: list[Any], key: str, result: ApplyResult) -> None:
+    """Upsert on a column with no unique index: update the matches that change, then insert the rest."""
+    updatable = [n for n in names if n not in (key, "code")]
+    update = sql.SQL("""
+        WITH incoming AS ({select})
+        UPDATE {table} AS t SET {sets} FROM incoming i
+        WHERE t.{key} = i.{key} AND ({old}) IS DISTINCT FROM ({new})
+    """).format(select=select, table=table, key=sql.Identifier(key),
+                sets=sql.SQL(", ").join(sql.SQL("{} = i.{}").format(sql.Identifier(n), sql.Identifier(n))
+                                        for n in updatable),
+                old=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(n)) for n in updatable),
+                new=sql.SQL(", ").join(sql.SQL("i.{}").format(sql.Identifier(n)) for n in updatable))
+    result.updated = conn.execute(update, params).rowcount
+    insert = sql.SQL("""
+        WITH incoming AS ({select})
+        INSERT INTO {table} ({columns}) SELECT i.* FROM incoming i
+        WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = i.{key})
+    """).format(select=select, table=table, columns=sql.SQL(", ").join(map(sql.Identifier, names)),
+                key=sql.Identifier(key))
+    result.inserted = conn.execute(insert, params).rowcount
+    result.unchanged = result.staged - result.updated - result.inserted
+
+
+def check_and_apply(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: Mode, key: str, *,
+                    strict: bool, plausible: tuple[float, float, float, float] | None, bulk_threshold: int,
+                    inspect: Callable[[CheckResult], None] | None = None,
+                    copied: int | None = None) -> tuple[CheckResult, ApplyResult]:
+    """`check_stage` then `apply_stage`, with the validity test done once instead of twice when possible.
+
+    The layer's CHECK (ST_IsValid(geom)) tests every row the apply writes anyway, so the loader first tries
+    the load without its own validity pass, inside a savepoint: when every geometry is valid (the usual case)
+    that is the whole load, validated once. If the constraint rejects a row, the savepoint is rolled back
+    (stage and layer exactly as after the COPY) and the load runs again with the full check — validity
+    reasons, ST_MakeValid repairs or --strict rejections — so the report is the same either way.
+    `inspect` sees the check result before the apply (the caller may refuse the load there); `copied` is the
+    number of rows the COPY wrote, when the caller counted them.
+    """
+
+    def run(validate: bool) -> tuple[CheckResult, ApplyResult]:
+        checks = check_stage(conn, layer, mapping, strict=strict, plausible=plausible, validate=validate)
+        if inspect is not None:
+            inspect(checks)
+        return checks, apply_stage(conn, layer, mapping, mode, key, bulk_threshold=bulk_threshold,
+                                   staged=None if copied is None else copied - checks.rejected)
+
+    optimistic = layer.has_geometry and conn.execute(
+        VALIDITY_CONSTRAINT, (layer.id, validity_constraint(layer))).fetchone()[0]
+    if optimistic:
+        try:
+            with conn.transaction():  # a savepoint
+                return run(validate=False)
+        except psycopg.errors.CheckViolation as exc:
+            if exc.diag.constraint_name != validity_constraint(layer):
+                raise
+    return run(validate=True)

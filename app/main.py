@@ -11,7 +11,9 @@ from fastapi.staticfiles import StaticFiles
 from app.problems import install_problem_handlers, install_spatial_handlers
 from app.routers import docs, features, health, landing, metrics, planner, tiles, viewer
 from spatial.db import database_url
+from spatial.layers import LAYERS
 from spatial.pool import Database
+from spatial.registry import Registry
 from spatial.settings import PROJECT_ROOT, Settings
 
 ROUTERS = (health.router, metrics.router, landing.router, features.router, planner.router, docs.router,
@@ -21,7 +23,9 @@ CONFORMANCE: tuple[str, ...] = (*features.CONFORMANCE, *getattr(tiles, "CONFORMA
 SWAGGER_UI_DIR = PROJECT_ROOT / "node_modules" / "swagger-ui-dist"
 
 
-def create_app(settings: Settings | None = None, *, db_url: str | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, db_url: str | None = None,
+               registry: Registry = LAYERS) -> FastAPI:
+    """The app serving `registry`'s layers (collections, tiles, style, search) from the configured database."""
     settings = settings or Settings()
     url = db_url or database_url(settings)
     db = Database(url, min_size=settings.pool_min_size, max_size=settings.pool_max_size,
@@ -45,6 +49,7 @@ def create_app(settings: Settings | None = None, *, db_url: str | None = None) -
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.registry = registry
     app.state.conformance = CONFORMANCE
     install_problem_handlers(app)
     install_spatial_handlers(app)

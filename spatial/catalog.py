@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from spatial.layers import LAYERS, Layer
+from spatial.layers import LAYERS
+from spatial.registry import Layer, Registry
 
 # Above this many rows the landing page uses the planner's estimates instead of scanning.
 EXACT_COUNT_LIMIT = 200_000
@@ -45,8 +46,8 @@ async def layer_summary(conn: asyncpg.Connection, layer: Layer) -> LayerSummary:
     return LayerSummary(layer, count, use_estimate, bbox)
 
 
-async def layer_summaries(conn: asyncpg.Connection) -> list[LayerSummary]:
-    return [await layer_summary(conn, layer) for layer in LAYERS.values()]
+async def layer_summaries(conn: asyncpg.Connection, registry: Registry = LAYERS) -> list[LayerSummary]:
+    return [await layer_summary(conn, layer) for layer in registry.values()]
 
 
 async def layer_versions(conn: asyncpg.Connection) -> dict[str, int]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from spatial.layers import Layer, get_layer
+from spatial.registry import Layer
 
 KIND_OF_SQL_TYPE = {"text": "text", "integer": "integer", "numeric": "number", "date": "date"}
 SQL_CAST = {"text": "text", "integer": "bigint", "number": "numeric", "date": "date", "timestamp": "timestamptz"}
@@ -26,13 +26,9 @@ class Queryable:
         return SQL_CAST[self.kind]
 
 
-def queryables(layer: Layer) -> dict[str, Queryable]:
-    return _queryables(layer.id)
-
-
 @cache
-def _queryables(layer_id: str) -> dict[str, Queryable]:
-    layer = get_layer(layer_id)
+def queryables(layer: Layer) -> dict[str, Queryable]:
+    """What a filter, sort or selection may name on `layer` (made once per registry entry)."""
     found: dict[str, Queryable] = {"id": Queryable("id", "t.id", "integer", "Feature id")}
     for column in layer.all_columns:
         found[column.name] = Queryable(column.name, f"t.{column.name}", KIND_OF_SQL_TYPE[column.sql_type],
@@ -75,17 +71,23 @@ def json_schema(layer: Layer, schema_id: str) -> dict[str, Any]:
     }
 
 
-# What `datetime` (OGC API – Features Core) is matched against: a layer's own time where it has one (plans:
-# the decision date; projects: start year … end year, open where unknown), otherwise when the record changed.
-TEMPORAL_EXTENT: dict[str, tuple[str, str]] = {
-    "plans": ("(t.decision_date::timestamp AT TIME ZONE 'UTC')",  # the whole day, in UTC
-              "((t.decision_date + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond')"),
-    "projects": ("make_timestamptz(t.start_year, 1, 1, 0, 0, 0, 'UTC')",
-                 "make_timestamptz(t.end_year, 12, 31, 23, 59, 59.999, 'UTC')"),
-}
+# What `datetime` (OGC API – Features Core) is matched against: a layer's own time where its registry entry names
+# one (plans: the decision date; projects: start year … end year, open where unknown), otherwise when the record
+# changed. A date covers its whole day in UTC, an integer year its whole year.
+START_OF = {"date": "({c}::timestamp AT TIME ZONE 'UTC')",
+            "integer": "make_timestamptz({c}, 1, 1, 0, 0, 0, 'UTC')"}
+END_OF = {"date": "(({c} + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond')",
+          "integer": "make_timestamptz({c}, 12, 31, 23, 59, 59.999, 'UTC')"}
 DEFAULT_TEMPORAL = ("t.updated_at", "t.updated_at")
 
 
 def temporal_extent(layer: Layer) -> tuple[str, str]:
     """SQL (start, end) of a feature's time for `datetime` filtering (NULL = open)."""
-    return TEMPORAL_EXTENT.get(layer.id, DEFAULT_TEMPORAL)
+    if layer.temporal is None:
+        return DEFAULT_TEMPORAL
+    return _instant_sql(layer, layer.temporal.start, START_OF), _instant_sql(layer, layer.temporal.end, END_OF)
+
+
+def _instant_sql(layer: Layer, name: str, forms: dict[str, str]) -> str:
+    column = layer.column(name)  # a date or integer column: the entry checked it when it was made
+    return forms[column.sql_type if column else ""].format(c=f"t.{name}")

@@ -12,13 +12,11 @@ from spatial.db import connect
 from spatial.io.loader import LoadOptions, LoadReport, load_into
 from spatial.layers import LAYERS
 
-# plans first: the other layers refer to a plan by its code
-SEED_ORDER = ("plans", "admin_units", "zones", "corridors", "axes", "projects", "parcels")
-
 
 def bundled_files(data_dir: Path) -> list[tuple[str, Path]]:
-    return [(layer_id, data_dir / f"{layer_id}.geojson") for layer_id in SEED_ORDER
-            if layer_id in LAYERS and (data_dir / f"{layer_id}.geojson").exists()]
+    """The bundled files, in registry order: plans first, as the other layers refer to a plan by its code."""
+    return [(layer_id, data_dir / f"{layer_id}.geojson") for layer_id in LAYERS
+            if (data_dir / f"{layer_id}.geojson").exists()]
 
 
 def seed(url: str, data_dir: Path) -> list[LoadReport]:

@@ -32,8 +32,8 @@ from spatial.features import (
 )
 from spatial.geometry import parse_bbox
 from spatial.json import dumps
-from spatial.layers import Layer, get_layer
 from spatial.queryables import json_schema, queryables
+from spatial.registry import Layer
 
 router = APIRouter(tags=["OGC API – Features"])
 
@@ -65,8 +65,8 @@ ITEMS_PARAMS = {"f", "limit", "bbox", "bbox-crs", "crs", "properties", "sortby",
 GEOJSON_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {GEOJSON: {}, HTML: {}, CSV: {}}}}
 
 
-def _layer(collection_id: str) -> Layer:
-    return get_layer(collection_id)  # UnknownLayer → 404 problem
+def _layer(request: Request, collection_id: str) -> Layer:
+    return request.app.state.registry[collection_id]  # UnknownLayer → 404 problem
 
 
 def collection_json(base: str, summary: LayerSummary) -> dict[str, Any]:
@@ -88,6 +88,10 @@ def collection_json(base: str, summary: LayerSummary) -> dict[str, Any]:
         "count": summary.count,
         "count_is_estimate": summary.count_is_estimate,
     }
+    if layer.attribution:
+        body["attribution"] = layer.attribution
+    if layer.license_url:
+        body["links"].append({"rel": "license", "title": "Licence of the data", "href": layer.license_url})
     if layer.has_geometry:
         body["crs"] = list(URIS)
         body["storageCrs"] = CRS84
@@ -109,7 +113,7 @@ async def conformance(request: Request) -> Response:
 async def collections(request: Request) -> Response:
     base = base_url(request)
     async with request.app.state.db.acquire() as conn:
-        summaries = await layer_summaries(conn)
+        summaries = await layer_summaries(conn, request.app.state.registry)
     body = {
         "links": [{"rel": "self", "type": JSON, "href": f"{base}/collections"},
                   {"rel": "alternate", "type": HTML, "href": f"{base}/collections?f=html"}],
@@ -125,7 +129,7 @@ async def collections(request: Request) -> Response:
 
 @router.get("/collections/{collectionId}", summary="One collection: extent, CRS list, links")
 async def collection(request: Request, collectionId: str = Path(..., examples=["zones"])) -> Response:  # noqa: N803
-    layer = _layer(collectionId)
+    layer = _layer(request, collectionId)
     async with request.app.state.db.acquire() as conn:
         summary = await layer_summary(conn, layer)
     body = collection_json(base_url(request), summary)
@@ -137,7 +141,7 @@ async def collection(request: Request, collectionId: str = Path(..., examples=["
 
 @router.get("/collections/{collectionId}/queryables", summary="Queryable properties (JSON Schema)")
 async def collection_queryables(request: Request, collectionId: str = Path(..., examples=["zones"])) -> Response:  # noqa: N803
-    layer = _layer(collectionId)
+    layer = _layer(request, collectionId)
     schema = json_schema(layer, f"{base_url(request)}/collections/{layer.id}/queryables")
     if output_format(request, ("json", "html")) == "html":
         rows = [{"name": k, **{kk: vv for kk, vv in v.items()}} for k, v in schema["properties"].items()]
@@ -175,7 +179,7 @@ async def items(
         "start–end years, and for other layers when the feature last changed")),
     f: str | None = Query(None, description="json | geojson | html | csv"),
 ) -> Response:
-    layer = _layer(collectionId)
+    layer = _layer(request, collectionId)
     fmt = output_format(request, ("geojson", "json", "html", "csv"))
     settings = request.app.state.settings
     fields = queryables(layer)
@@ -241,7 +245,7 @@ async def item(
     crs: str | None = Query(None, description="Output CRS URI"),
     f: str | None = Query(None, description="json | geojson | html"),
 ) -> Response:
-    layer = _layer(collectionId)
+    layer = _layer(request, collectionId)
     fmt = output_format(request, ("geojson", "json", "html"))
     out_crs = parse_crs(crs, "crs")
     async with request.app.state.db.acquire() as conn:

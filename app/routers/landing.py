@@ -17,7 +17,7 @@ OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
 async def landing(request: Request) -> Response:
     base = base_url(request)
     async with request.app.state.db.acquire() as conn:
-        summaries = await layer_summaries(conn)
+        summaries = await layer_summaries(conn, request.app.state.registry)
     body = {
         "title": "LAPIS — Long An Planning Information System",
         "description": "Quy hoạch tỉnh Long An thời kỳ 2021–2030, tầm nhìn đến năm 2050 "

@@ -26,7 +26,7 @@ def _metric(lines: list[str], name: str, kind: str, help_text: str,
 async def metrics(request: Request) -> Response:
     app = request.app
     async with app.state.db.acquire() as conn:
-        summaries = await layer_summaries(conn)
+        summaries = await layer_summaries(conn, app.state.registry)
         versions = await layer_versions(conn)
     lines: list[str] = []
     _metric(lines, "lapis_layer_features", "gauge", "Features per layer (planner estimate for big layers)",

@@ -207,5 +207,5 @@ async def search_endpoint(
     limit: int = Query(10, ge=1, le=search.MAX_LIMIT),
 ) -> Response:
     async with request.app.state.db.acquire() as conn:
-        results = await search.search(conn, q, limit)
+        results = await search.search(conn, q, limit, request.app.state.registry)
     return Response(b'{"query":' + orjson.dumps(q) + b',"results":' + results.encode() + b"}", media_type=JSON)

@@ -18,7 +18,7 @@ from spatial.pool import Database
 from spatial.tiles.cache import RenderedTile
 from spatial.tiles.grid import CRS_URI, TMS_ID, TMS_URI, Tile, TileOutOfRange, tile_matrix_set
 from spatial.tiles.layers import TileLayer
-from spatial.tiles.service import TILE_SERVER_SETTINGS, TileService, UnknownTileLayer, tile_layers
+from spatial.tiles.service import TILE_SERVER_SETTINGS, TileService, UnknownTileLayer
 from spatial.tiles.tilejson import tilejson
 from spatial.tiles.versions import version_tag
 
@@ -48,7 +48,8 @@ def service_of(app: Starlette) -> TileService:
                               cache_dir=settings.tile_cache_dir if settings.tile_cache_enabled else None,
                               min_feature_px=settings.tile_min_feature_px,
                               max_features=settings.tile_max_features,
-                              cap_order=settings.tile_cap_order)
+                              cap_order=settings.tile_cap_order,
+                              registry=app.state.registry)
         app.state.tiles = service
     return service
 
@@ -58,17 +59,17 @@ def _check_tms(tile_matrix_set_id: str) -> None:
         raise Problem(404, "Unknown tile matrix set", f"only {TMS_ID} is offered", parameter="tileMatrixSetId")
 
 
-def _collection(collection_id: str) -> TileLayer:
+def _collection(request: Request, collection_id: str) -> TileLayer:
     try:
-        return tile_layers([collection_id])[0]
+        return tile_service(request).tile_layers([collection_id])[0]
     except UnknownTileLayer as exc:
         raise Problem(404, "Unknown collection", str(exc), parameter="collectionId") from None
 
 
-def _subset(collections: str | None) -> tuple[TileLayer, ...]:
+def _subset(request: Request, collections: str | None) -> tuple[TileLayer, ...]:
     ids = [c.strip() for c in collections.split(",") if c.strip()] if collections else []
     try:
-        return tile_layers(ids)
+        return tile_service(request).tile_layers(ids)
     except UnknownTileLayer as exc:
         raise Problem(400, "Invalid parameter", str(exc), parameter="collections") from None
 
@@ -167,13 +168,14 @@ class TileFastPath:
             return await self.app(scope, receive, send)
         collection, z, y, x = match.groups()
         query = parse_qs(scope["query_string"].decode("latin-1")) if scope["query_string"] else {}
+        service = service_of(self.lapis)
         try:
             tile = Tile(int(z), int(x), int(y))
             if collection is not None:
-                layers = tile_layers([collection])
+                layers = service.tile_layers([collection])
             else:
                 ids = [c.strip() for c in query.get("collections", [""])[-1].split(",") if c.strip()]
-                layers = tile_layers(ids)
+                layers = service.tile_layers(ids)
         except (TileOutOfRange, UnknownTileLayer):
             return await self.app(scope, receive, send)
         accept_encoding, if_none_match = "", None
@@ -184,7 +186,7 @@ class TileFastPath:
                 if_none_match = value.decode("latin-1")
         try:
             status, headers, body = await tile_reply(
-                service_of(self.lapis), layers, tile, composite=collection is None,
+                service, layers, tile, composite=collection is None,
                 version=query.get("v", [None])[-1], accept_encoding=accept_encoding, if_none_match=if_none_match)
         except Exception as exc:
             handler = next((h for cls in type(exc).__mro__
@@ -278,7 +280,7 @@ async def composite_tilesets(request: Request) -> Response:
 async def composite_tileset(request: Request, tileMatrixSetId: str,  # noqa: N803
                             collections: str | None = Query(None, description="Subset: a,b,c")) -> Response:
     _check_tms(tileMatrixSetId)
-    layers = _subset(collections)
+    layers = _subset(request, collections)
     query = f"?collections={','.join(layer.id for layer in layers)}" if collections else ""
     return json_response(await _tileset(request, layers, "/tiles", "Long An plan (all layers)", query))
 
@@ -287,7 +289,7 @@ async def composite_tileset(request: Request, tileMatrixSetId: str,  # noqa: N80
 async def composite_tilejson(request: Request, tileMatrixSetId: str,  # noqa: N803
                              collections: str | None = Query(None, description="Subset: a,b,c")) -> Response:
     _check_tms(tileMatrixSetId)
-    return await _tilejson(request, _subset(collections), "/tiles", "Long An plan", collections)
+    return await _tilejson(request, _subset(request, collections), "/tiles", "Long An plan", collections)
 
 
 @router.get("/tiles/{tileMatrixSetId}/{z}/{y}/{x}", summary="A composite MVT tile of every plan layer",
@@ -295,13 +297,13 @@ async def composite_tilejson(request: Request, tileMatrixSetId: str,  # noqa: N8
 async def composite_tile(request: Request, tileMatrixSetId: str, z: Z, y: Y, x: X,  # noqa: N803
                          collections: str | None = Query(None, description="Subset: a,b,c")) -> Response:
     _check_tms(tileMatrixSetId)
-    layers = _subset(collections)
+    layers = _subset(request, collections)
     return await _tile_response(request, tile_service(request), layers, _tile(z, y, x), composite=True)
 
 
 @router.get("/collections/{collectionId}/tiles", summary="A collection's tilesets")
 async def collection_tilesets(request: Request, collectionId: str) -> Response:  # noqa: N803
-    layer = _collection(collectionId)
+    layer = _collection(request, collectionId)
     base = base_url(request)
     prefix = f"/collections/{layer.id}/tiles"
     return json_response({"links": [{"rel": "self", "type": JSON, "href": f"{base}{prefix}"}],
@@ -311,7 +313,7 @@ async def collection_tilesets(request: Request, collectionId: str) -> Response: 
 
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}", summary="A collection's tileset metadata")
 async def collection_tileset(request: Request, collectionId: str, tileMatrixSetId: str) -> Response:  # noqa: N803
-    layer = _collection(collectionId)
+    layer = _collection(request, collectionId)
     _check_tms(tileMatrixSetId)
     return json_response(await _tileset(request, (layer,), f"/collections/{layer.id}/tiles", layer.layer.title_en))
 
@@ -319,7 +321,7 @@ async def collection_tileset(request: Request, collectionId: str, tileMatrixSetI
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json",
             summary="TileJSON 3.0 of a collection")
 async def collection_tilejson(request: Request, collectionId: str, tileMatrixSetId: str) -> Response:  # noqa: N803
-    layer = _collection(collectionId)
+    layer = _collection(request, collectionId)
     _check_tms(tileMatrixSetId)
     return await _tilejson(request, (layer,), f"/collections/{layer.id}/tiles", layer.layer.title_en)
 
@@ -328,7 +330,7 @@ async def collection_tilejson(request: Request, collectionId: str, tileMatrixSet
             responses={200: {"content": {MVT: {}}}, 204: {"description": "No feature in this tile"}})
 async def collection_tile(request: Request, collectionId: str, tileMatrixSetId: str,  # noqa: N803
                           z: Z, y: Y, x: X) -> Response:
-    layer = _collection(collectionId)
+    layer = _collection(request, collectionId)
     _check_tms(tileMatrixSetId)
     return await _tile_response(request, tile_service(request), (layer,), _tile(z, y, x), composite=False)
 

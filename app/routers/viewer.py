@@ -61,5 +61,5 @@ async def style(request: Request, lang: Literal["vi", "en"] = Query("vi", descri
                       parameter="pmtiles")
     source = f"pmtiles://{base}/pmtiles/{pmtiles}" if pmtiles else f"{base}/tiles/WebMercatorQuad/tilejson.json"
     body = plan_style(tilejson_url=source, lang=lang,
-                      basemap_url=request.app.state.settings.basemap_url)
+                      basemap_url=request.app.state.settings.basemap_url, registry=request.app.state.registry)
     return json_response(body)

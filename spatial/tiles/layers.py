@@ -1,4 +1,5 @@
-"""Which plan layers are tiled, with which attributes, and the one SQL text per layer that renders a tile.
+"""The one SQL text per tiled layer that renders a tile (what is tiled, with which attributes and zooms, is each
+registry entry's `TileSpec`).
 
 Each SQL reads the indexed, stored `geom_3857` (no per-row reprojection), filters with `&&` on the tile envelope
 plus the MVT buffer (ST_AsMVTGeom clips anyway), generalises with a tolerance derived from the tile resolution
@@ -22,25 +23,12 @@ registry only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-from spatial.layers import LAYERS, Layer
+from spatial.layers import LAYERS
+from spatial.registry import Layer, Registry, TileSpec
 from spatial.tiles.grid import BUFFER, EXTENT, TILE_SIZE, Tile
 
-# Attributes a style and a popup need, per layer (the feature id is the table id).
-TILE_PROPERTIES: dict[str, tuple[str, ...]] = {
-    "admin_units": ("code", "name_vi", "name_en", "level", "gso_code", "unit_type"),
-    "zones": ("code", "name_vi", "name_en", "kind"),
-    "corridors": ("code", "name_vi", "name_en", "route"),
-    "axes": ("code", "name_vi", "name_en", "rank", "roads"),
-    "projects": ("code", "name_vi", "name_en", "category", "status", "start_year", "end_year",
-                 "investment_vnd_bn", "length_km", "area_ha"),
-    "parcels": ("code", "name_vi", "land_use", "area_m2"),
-}
-# Drawing order in the composite tile (bottom to top) and the first zoom each layer appears in it.
-COMPOSITE_ORDER = ("admin_units", "zones", "corridors", "parcels", "axes", "projects")
-COMPOSITE_MIN_ZOOM = {"parcels": 13}
-MAX_ZOOM = {"parcels": 16}  # the zoom past which a layer holds no more detail (TileJSON maxzoom)
-DEFAULT_MAX_ZOOM = 14
 DROP_BELOW_ZOOM = 13  # tiny features are dropped below this zoom only; from here on every feature is kept
 
 TILE_SQL = """
@@ -67,11 +55,6 @@ RENDERED_GEOMETRY = "ST_AsMVTGeom(ST_Simplify(f.geom_3857, $4::float8, true), en
 STORED_GEOMETRY = """CASE WHEN $1::int IN ({zooms}) AND f.geom_3857 @ env.box
                 THEN ST_Translate(CASE $1::int {columns} END, -{extent}.0 * $2::int, -{extent}.0 * $3::int)
                 ELSE {rendered} END"""
-# zooms at which a layer keeps its geometry on the tile grid (generated columns tile_z<z>, migration 0007): where
-# its tiles are heaviest — thousands of features a tile, each rendered the same way on every request — and, for
-# parcels, z13, where the plan map starts drawing them
-STORED_GRID_ZOOMS: dict[str, tuple[int, ...]] = {"parcels": (10, 11, 12, 13)}
-
 EXTENT_SQL = """
 SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
 FROM (SELECT ST_Extent(geom_3857) AS e FROM {table}) AS s
@@ -80,16 +63,28 @@ FROM (SELECT ST_Extent(geom_3857) AS e FROM {table}) AS s
 
 @dataclass(frozen=True)
 class TileLayer:
+    """A tiled layer with its SQL texts; what it is tiled with is its registry entry's `TileSpec`."""
+
     layer: Layer
-    properties: tuple[str, ...]
+    spec: TileSpec
     sql: str
     extent_sql: str
-    max_zoom: int
-    composite_min_zoom: int
 
     @property
     def id(self) -> str:
         return self.layer.id
+
+    @property
+    def properties(self) -> tuple[str, ...]:
+        return self.spec.properties
+
+    @property
+    def max_zoom(self) -> int:
+        return self.spec.max_zoom
+
+    @property
+    def composite_min_zoom(self) -> int:
+        return self.spec.composite_min_zoom
 
     def fields(self) -> dict[str, str]:
         """TileJSON `vector_layers[].fields`: attribute name -> Number | String."""
@@ -118,32 +113,40 @@ def _tile_column(layer: Layer, name: str) -> str:
     return f"f.{name}::float8 AS {name}" if column is not None and column.sql_type == "numeric" else f"f.{name}"
 
 
-def _geometry(layer_id: str, stored_grid: bool) -> str:
+def _geometry(spec: TileSpec, stored_grid: bool) -> str:
     rendered = RENDERED_GEOMETRY.format(extent=EXTENT, buffer=BUFFER)
-    zooms = STORED_GRID_ZOOMS.get(layer_id)
+    zooms = spec.stored_grid_zooms
     if not zooms or not stored_grid:
         return rendered
     return STORED_GEOMETRY.format(zooms=", ".join(map(str, zooms)), extent=EXTENT, rendered=rendered,
                                   columns=" ".join(f"WHEN {z} THEN f.tile_z{z}" for z in zooms))
 
 
+def _spec(layer: Layer) -> TileSpec:
+    if layer.tiles is None:
+        raise ValueError(f"layer {layer.id!r} is not tiled")
+    return layer.tiles
+
+
 def tile_sql(layer: Layer, *, stored_grid: bool = True) -> str:
     """The layer's tile SQL; `stored_grid=False` renders every feature with ST_AsMVTGeom even at the zooms with
     a stored grid geometry (the reference the stored path is tested against)."""
-    properties = TILE_PROPERTIES[layer.id]
-    for name in properties:
-        if layer.column(name) is None:
-            raise ValueError(f"{layer.id}.{name} is not in the layer registry")
-    columns = ", ".join(_tile_column(layer, name) for name in properties)
+    spec = _spec(layer)
+    columns = ", ".join(_tile_column(layer, name) for name in spec.properties)
     return TILE_SQL.format(margin=BUFFER / EXTENT, layer=layer.id, extent=EXTENT, columns=columns,
-                           geometry=_geometry(layer.id, stored_grid), table=layer.id)
+                           geometry=_geometry(spec, stored_grid), table=layer.id)
 
 
-def _tile_layer(layer: Layer) -> TileLayer:
-    properties = TILE_PROPERTIES[layer.id]
-    sql = tile_sql(layer)
-    return TileLayer(layer, properties, sql, EXTENT_SQL.format(table=layer.id),
-                     MAX_ZOOM.get(layer.id, DEFAULT_MAX_ZOOM), COMPOSITE_MIN_ZOOM.get(layer.id, 0))
+@cache
+def tile_layer(layer: Layer) -> TileLayer:
+    """The tiled layer of a registry entry (made once per entry)."""
+    return TileLayer(layer, _spec(layer), tile_sql(layer), EXTENT_SQL.format(table=layer.id))
 
 
-TILE_LAYERS: dict[str, TileLayer] = {layer_id: _tile_layer(LAYERS[layer_id]) for layer_id in COMPOSITE_ORDER}
+@cache
+def tile_layers_of(registry: Registry) -> dict[str, TileLayer]:
+    """A registry's tiled layers by id, in composite drawing order (bottom to top)."""
+    return {layer.id: tile_layer(layer) for layer in registry.tiled}
+
+
+TILE_LAYERS = tile_layers_of(LAYERS)  # the default registry's

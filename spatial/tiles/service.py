@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Literal
 
 from spatial.catalog import layer_versions
-from spatial.layers import UnknownLayer
+from spatial.layers import LAYERS
 from spatial.pool import Database
+from spatial.registry import Registry, UnknownLayer
 from spatial.tiles.cache import CacheKey, RenderedTile, TileCache
 from spatial.tiles.grid import BUFFER, EXTENT, Tile
-from spatial.tiles.layers import COMPOSITE_ORDER, TILE_LAYERS, TileLayer, generalisation
+from spatial.tiles.layers import TileLayer, generalisation, tile_layers_of
 from spatial.tiles.versions import VersionReader, Versions, version_tag
 
 Box = tuple[float, float, float, float]
@@ -25,24 +26,27 @@ TILE_SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan", "max_parallel_wo
 
 class UnknownTileLayer(UnknownLayer):
     def __str__(self) -> str:
-        return f"unknown tiled collection {self.layer_id!r}; known: {', '.join(TILE_LAYERS)}"
+        return f"unknown tiled collection {self.layer_id!r}; known: {', '.join(self.known)}"
 
 
-def tile_layers(ids: Sequence[str] | None) -> tuple[TileLayer, ...]:
-    """Layers for a tileset in drawing order: all plan layers, or the named subset."""
+def tile_layers(ids: Sequence[str] | None, registry: Registry = LAYERS) -> tuple[TileLayer, ...]:
+    """Layers for a tileset in drawing order: the composite's, or the named subset of the tiled layers."""
+    tiled = tile_layers_of(registry)
     if not ids:
-        return tuple(TILE_LAYERS[i] for i in COMPOSITE_ORDER)
+        return tuple(layer for layer in tiled.values() if layer.spec.in_composite)
     for layer_id in ids:
-        if layer_id not in TILE_LAYERS:
-            raise UnknownTileLayer(layer_id)
-    return tuple(TILE_LAYERS[i] for i in COMPOSITE_ORDER if i in ids)
+        if layer_id not in tiled:
+            raise UnknownTileLayer(layer_id, tiled)
+    return tuple(layer for layer_id, layer in tiled.items() if layer_id in ids)
 
 
 class TileService:
     def __init__(self, db: Database, *, cache: bool = True, cache_size: int = 20_000,
                  cache_dir: Path | None = None, min_feature_px: float = 2.0,
-                 max_features: int = 10_000, cap_order: Literal["size", "id"] = "size") -> None:
+                 max_features: int = 10_000, cap_order: Literal["size", "id"] = "size",
+                 registry: Registry = LAYERS) -> None:
         self.db = db
+        self.registry = registry
         self.min_feature_px = min_feature_px
         self.max_features = max_features
         self.largest_first = cap_order == "size"
@@ -50,6 +54,11 @@ class TileService:
         self._versions = VersionReader(self._fetch_versions)
         self._bounds: dict[tuple[str, int], Box | None] = {}
         self._inflight: dict[CacheKey, asyncio.Future[RenderedTile]] = {}
+
+    def tile_layers(self, ids: Sequence[str] | None) -> tuple[TileLayer, ...]:
+        """This service's tilesets: the composite's layers, or the named subset (UnknownTileLayer if one is not
+        a tiled layer of its registry)."""
+        return tile_layers(ids, self.registry)
 
     async def _fetch_versions(self) -> Versions:
         async with self.db.acquire() as conn:

@@ -1,65 +1,22 @@
-"""The MapLibre style for the plan (`/styles/plan.json`): regions and the centre as fills, corridors as
-translucent bands, axes as lines by rank, projects by category and status, admin boundaries, labels in
-Vietnamese (English with lang='en').
+"""The MapLibre style for the plan (`/styles/plan.json`), assembled from the registry: each styled layer's
+drawing (its `StyleSpec.draw` layers, or one drawn by geometry type in its colour), then every label layer above
+all drawings, labels in Vietnamese (English with lang='en').
 
 No sprites, no basemap and no glyph server are needed: the style has no `glyphs` URL, so MapLibre GL JS 5
 draws every label with the browser's own fonts (TinySDF), which covers Vietnamese and works offline. An
 external raster basemap is added only when one is configured (`LAPIS_BASEMAP_URL`). The style's `metadata`
-carries the legend and the layer groups the viewer's toggles use.
+carries the legend and the layer groups the viewer's toggles use: one group per styled layer.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from spatial.layers import LAYERS
+from spatial.registry import FONT, GEOMETRY_KINDS, Layer, Legend, Registry, StyleSpec
+
 SOURCE = "plan"
-FONT = ["DejaVu Sans", "Noto Sans", "Arial"]
-FONT_BOLD = ["DejaVu Sans Bold", "Noto Sans Bold", "Arial Bold"]
-
-REGION_COLOURS = {"R1": "#e8a87c", "R2": "#a8d08d", "R3": "#7fc8c0"}
-ZONE_KIND_COLOURS = {"centre": "#d7263d", "economic_zone": "#8e44ad", "industrial": "#7f8c8d",
-                     "urban": "#e67e22", "ecological": "#27ae60", "agricultural": "#c2d96b",
-                     "tourism": "#16a085", "other": "#95a5a6"}
-CATEGORY_COLOURS = {"expressway": "#c0392b", "ring_road": "#e74c3c", "national_road": "#d35400",
-                    "provincial_road": "#f39c12", "urban_road": "#b7950b", "railway": "#34495e",
-                    "port": "#2471a3", "economic_zone": "#8e44ad", "industrial_park": "#5d6d7e",
-                    "other": "#7f8c8d"}
-CORRIDOR_COLOUR = "#f5b041"
-AXIS_COLOUR = "#6c3483"
-
-TEXT = {
-    "vi": {
-        "admin_units": "Ranh giới hành chính", "province": "Ranh giới tỉnh", "district": "Ranh giới huyện",
-        "zones": "Vùng và trung tâm", "R1": "Vùng đô thị và công nghiệp",
-        "R2": "Vùng nông nghiệp công nghệ cao, du lịch, kinh tế cửa khẩu", "R3": "Vùng đệm sinh thái",
-        "centre": "Trung tâm", "economic_zone": "Khu kinh tế", "industrial": "Khu công nghiệp / đô thị",
-        "corridors": "Hành lang kinh tế", "axes": "Trục động lực", "projects": "Dự án",
-        "parcels": "Thửa đất",
-        "expressway": "Cao tốc", "ring_road": "Đường vành đai", "national_road": "Quốc lộ",
-        "provincial_road": "Đường tỉnh", "urban_road": "Đường đô thị", "port": "Cảng",
-        "industrial_park": "Khu công nghiệp", "planned": "Quy hoạch (nét đứt)",
-        "under_construction": "Đang xây dựng (nét chấm)", "operating": "Đã đưa vào sử dụng (nét liền)",
-    },
-    "en": {
-        "admin_units": "Administrative boundaries", "province": "Province boundary",
-        "district": "District boundary", "zones": "Regions and centre", "R1": "Urban and industrial region",
-        "R2": "High-tech agriculture, tourism, border-gate region", "R3": "Ecological buffer region",
-        "centre": "Centre", "economic_zone": "Economic zone", "industrial": "Industrial / urban zone",
-        "corridors": "Economic corridors", "axes": "Development axes", "projects": "Projects",
-        "parcels": "Parcels",
-        "expressway": "Expressway", "ring_road": "Ring road", "national_road": "National road",
-        "provincial_road": "Provincial road", "urban_road": "Urban road", "port": "Port",
-        "industrial_park": "Industrial park", "planned": "Planned (dashed)",
-        "under_construction": "Under construction (dotted)", "operating": "In use (solid)",
-    },
-}
-
-
-def _match(prop: str, colours: dict[str, str], default: str) -> list:
-    expr: list[Any] = ["match", ["get", prop]]
-    for key, colour in colours.items():
-        expr += [key, colour]
-    return [*expr, default]
+HALO = {"text-halo-color": "rgba(255,255,255,0.9)", "text-halo-width": 1.4}
 
 
 def _label(lang: str) -> list:
@@ -68,18 +25,68 @@ def _label(lang: str) -> list:
     return ["get", "name_vi"]
 
 
-def _layer(layer_id: str, group: str, kind: str, source_layer: str, **spec: Any) -> dict[str, Any]:
-    return {"id": layer_id, "type": kind, "source": SOURCE, "source-layer": source_layer,
-            "metadata": {"lapis:group": group}, **spec}
+def _group_title(layer: Layer, spec: StyleSpec, lang: str) -> str:
+    if lang == "en":
+        return spec.group_en or layer.title_en
+    return spec.group_vi or layer.title_vi
 
 
-def plan_style(*, tilejson_url: str, lang: str = "vi", basemap_url: str | None = None) -> dict[str, Any]:
-    t = TEXT[lang]
-    label = _label(lang)
-    halo = {"text-halo-color": "rgba(255,255,255,0.9)", "text-halo-width": 1.4}
-    is_line = ["==", ["geometry-type"], "LineString"]
-    is_polygon = ["==", ["geometry-type"], "Polygon"]
-    is_point = ["==", ["geometry-type"], "Point"]
+def _is(kind: str) -> list[Any]:
+    return ["==", ["geometry-type"], kind]
+
+
+def _default_draw(layer: Layer, spec: StyleSpec) -> list[dict[str, Any]]:
+    """A layer without drawing rules: polygons filled and outlined, lines and points in its colour."""
+    kinds = GEOMETRY_KINDS[layer.geometry_type or "Geometry"]
+    mixed = len(kinds) > 1
+    draw: list[dict[str, Any]] = []
+    if "Polygon" in kinds:
+        draw += [{"id": f"{layer.id}-fill", "type": "fill", "paint": {"fill-color": spec.colour, "fill-opacity": 0.35}},
+                 {"id": f"{layer.id}-outline", "type": "line", "paint": {"line-color": spec.colour, "line-width": 1}}]
+        if mixed:
+            draw[0]["filter"] = draw[1]["filter"] = _is("Polygon")
+    if "LineString" in kinds:
+        draw.append({"id": f"{layer.id}-line", "type": "line", "paint": {"line-color": spec.colour, "line-width": 2},
+                     **({"filter": _is("LineString")} if mixed else {})})
+    if "Point" in kinds:
+        draw.append({"id": f"{layer.id}-point", "type": "circle",
+                     "paint": {"circle-color": spec.colour, "circle-radius": 4, "circle-stroke-color": "#ffffff",
+                               "circle-stroke-width": 1},
+                     **({"filter": _is("Point")} if mixed else {})})
+    return draw
+
+
+def _placed(layer: Layer, fragment: dict[str, Any]) -> dict[str, Any]:
+    """A MapLibre layer of `layer`: its source, group, and (unless it says otherwise) the first zoom the plan
+    tiles carry the layer at."""
+    placed = {"id": fragment["id"], "type": fragment["type"], "source": SOURCE, "source-layer": layer.id,
+              "metadata": {"lapis:group": layer.id}}
+    min_zoom = layer.tiles.composite_min_zoom if layer.tiles else 0
+    if min_zoom:
+        placed["minzoom"] = min_zoom
+    return {**placed, **{k: v for k, v in fragment.items() if k not in ("id", "type")}}
+
+
+def _labels(layer: Layer, spec: StyleSpec, label: list) -> list[dict[str, Any]]:
+    return [_placed(layer, {**fragment, "type": "symbol",
+                            "layout": {"text-field": label, "text-font": FONT, **fragment.get("layout", {})},
+                            "paint": {**fragment.get("paint", {}), **HALO}})
+            for fragment in spec.labels]
+
+
+def _legend(layer: Layer, spec: StyleSpec, lang: str) -> list[dict[str, Any]]:
+    lines = spec.legend
+    if not lines:
+        kinds = GEOMETRY_KINDS[layer.geometry_type or "Geometry"]
+        title = _group_title(layer, spec, lang)
+        lines = (Legend(title, title, "fill" if "Polygon" in kinds else "line", spec.colour),)
+    return [{"group": layer.id, "label": line.label(lang), "type": line.type, "color": line.colour,
+             **({"dash": line.dash} if line.dash else {})} for line in lines]
+
+
+def plan_style(*, tilejson_url: str, lang: str = "vi", basemap_url: str | None = None,
+               registry: Registry = LAYERS) -> dict[str, Any]:
+    styled = [(layer, layer.style) for layer in registry.styled if layer.style is not None]
     layers: list[dict[str, Any]] = [
         {"id": "background", "type": "background", "paint": {"background-color": "#f4f1ea"}},
     ]
@@ -89,96 +96,19 @@ def plan_style(*, tilejson_url: str, lang: str = "vi", basemap_url: str | None =
         sources["basemap"] = {"type": "raster", "tiles": [basemap_url], "tileSize": 256}
         layers.append({"id": "basemap", "type": "raster", "source": "basemap",
                        "metadata": {"lapis:group": "basemap"}, "paint": {"raster-opacity": 0.6}})
-    layers += [
-        _layer("zones-region-fill", "zones", "fill", "zones", filter=["==", ["get", "kind"], "region"],
-               paint={"fill-color": _match("code", REGION_COLOURS, "#cccccc"), "fill-opacity": 0.45}),
-        _layer("zones-other-fill", "zones", "fill", "zones",
-               filter=["!", ["in", ["get", "kind"], ["literal", ["region", "centre"]]]],
-               paint={"fill-color": _match("kind", ZONE_KIND_COLOURS, "#95a5a6"), "fill-opacity": 0.35}),
-        _layer("zones-centre-fill", "zones", "fill", "zones", filter=["==", ["get", "kind"], "centre"],
-               paint={"fill-color": ZONE_KIND_COLOURS["centre"], "fill-opacity": 0.4}),
-        _layer("zones-outline", "zones", "line", "zones",
-               paint={"line-color": "#7b6f5d", "line-width": 0.8, "line-opacity": 0.8}),
-        _layer("corridors-band", "corridors", "fill", "corridors",
-               paint={"fill-color": CORRIDOR_COLOUR, "fill-opacity": 0.28}),
-        _layer("corridors-edge", "corridors", "line", "corridors",
-               paint={"line-color": "#d68910", "line-width": 1, "line-dasharray": [3, 2]}),
-        _layer("parcels-fill", "parcels", "fill", "parcels", minzoom=13,
-               paint={"fill-color": "#fdfefe", "fill-opacity": 0.5}),
-        _layer("parcels-line", "parcels", "line", "parcels", minzoom=13,
-               paint={"line-color": "#a6acaf", "line-width": 0.5}),
-        _layer("admin-district-line", "admin_units", "line", "admin_units",
-               filter=["==", ["get", "level"], "district"],
-               paint={"line-color": "#5d6d7e", "line-width": ["interpolate", ["linear"], ["zoom"], 7, 0.6, 12, 1.6],
-                      "line-dasharray": [4, 2]}),
-        _layer("admin-province-line", "admin_units", "line", "admin_units",
-               filter=["==", ["get", "level"], "province"],
-               paint={"line-color": "#2c3e50", "line-width": ["interpolate", ["linear"], ["zoom"], 6, 1.5, 12, 3.5]}),
-        _layer("axes-line", "axes", "line", "axes",
-               layout={"line-cap": "round", "line-join": "round"},
-               paint={"line-color": AXIS_COLOUR, "line-opacity": 0.75,
-                      "line-width": ["interpolate", ["linear"], ["zoom"],
-                                     7, ["-", 5, ["*", 0.5, ["coalesce", ["get", "rank"], 6]]],
-                                     13, ["-", 12, ["*", 1.2, ["coalesce", ["get", "rank"], 6]]]]}),
-        _layer("projects-area", "projects", "fill", "projects", filter=is_polygon,
-               paint={"fill-color": _match("category", CATEGORY_COLOURS, "#7f8c8d"), "fill-opacity": 0.6,
-                      "fill-outline-color": "#1b2631"}),
-    ]
-    for status, dash in (("built", None), ("under_construction", [1, 1.5]), ("planned", [3, 2])):
-        statuses = ["operating", "completed"] if status == "built" else [status]
-        paint: dict[str, Any] = {"line-color": _match("category", CATEGORY_COLOURS, "#7f8c8d"),
-                                 "line-width": ["interpolate", ["linear"], ["zoom"], 7, 1.5, 13, 4]}
-        if dash:
-            paint["line-dasharray"] = dash
-        layers.append(_layer(f"projects-line-{status}", "projects", "line", "projects",
-                             filter=["all", is_line, ["in", ["get", "status"], ["literal", statuses]]],
-                             layout={"line-cap": "butt"}, paint=paint))
-    layers += [
-        _layer("projects-point", "projects", "circle", "projects", filter=is_point,
-               paint={"circle-color": _match("category", CATEGORY_COLOURS, "#7f8c8d"), "circle-radius": 5,
-                      "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.2}),
-        _layer("zones-label", "zones", "symbol", "zones", maxzoom=11,
-               filter=["in", ["get", "kind"], ["literal", ["region", "centre"]]],
-               layout={"text-field": label, "text-font": FONT_BOLD, "text-size": 12, "text-max-width": 10,
-                       "symbol-placement": "point"},
-               paint={"text-color": "#4a235a", **halo}),
-        _layer("admin-label", "admin_units", "symbol", "admin_units", minzoom=8,
-               filter=["==", ["get", "level"], "district"],
-               layout={"text-field": label, "text-font": FONT, "text-size": 11, "text-max-width": 8},
-               paint={"text-color": "#1b2631", **halo}),
-        _layer("axes-label", "axes", "symbol", "axes", minzoom=9,
-               layout={"text-field": label, "text-font": FONT, "text-size": 10, "symbol-placement": "line"},
-               paint={"text-color": AXIS_COLOUR, **halo}),
-        _layer("projects-label", "projects", "symbol", "projects", minzoom=10,
-               layout={"text-field": label, "text-font": FONT, "text-size": 10,
-                       "text-max-width": 9},
-               paint={"text-color": "#212f3c", **halo}),
-    ]
-    legend = [
-        {"group": "zones", "label": t["R1"], "type": "fill", "color": REGION_COLOURS["R1"]},
-        {"group": "zones", "label": t["R2"], "type": "fill", "color": REGION_COLOURS["R2"]},
-        {"group": "zones", "label": t["R3"], "type": "fill", "color": REGION_COLOURS["R3"]},
-        {"group": "zones", "label": t["centre"], "type": "fill", "color": ZONE_KIND_COLOURS["centre"]},
-        {"group": "zones", "label": t["economic_zone"], "type": "fill", "color": ZONE_KIND_COLOURS["economic_zone"]},
-        {"group": "corridors", "label": t["corridors"], "type": "fill", "color": CORRIDOR_COLOUR},
-        {"group": "axes", "label": t["axes"], "type": "line", "color": AXIS_COLOUR},
-        *({"group": "projects", "label": t[c], "type": "line", "color": CATEGORY_COLOURS[c]}
-          for c in ("expressway", "ring_road", "national_road", "provincial_road", "urban_road")),
-        {"group": "projects", "label": t["port"], "type": "fill", "color": CATEGORY_COLOURS["port"]},
-        {"group": "projects", "label": t["industrial_park"], "type": "fill",
-         "color": CATEGORY_COLOURS["industrial_park"]},
-        {"group": "projects", "label": t["operating"], "type": "line", "color": "#444"},
-        {"group": "projects", "label": t["under_construction"], "type": "line", "color": "#444", "dash": "1 2"},
-        {"group": "projects", "label": t["planned"], "type": "line", "color": "#444", "dash": "6 4"},
-        {"group": "admin_units", "label": t["province"], "type": "line", "color": "#2c3e50"},
-        {"group": "admin_units", "label": t["district"], "type": "line", "color": "#5d6d7e", "dash": "6 3"},
-        {"group": "parcels", "label": t["parcels"], "type": "fill", "color": "#d5d8dc"},
-    ]
-    groups = [{"id": g, "label": t[g]} for g in ("zones", "corridors", "axes", "projects", "admin_units", "parcels")]
+    for layer, spec in styled:
+        layers += [_placed(layer, fragment) for fragment in spec.draw or _default_draw(layer, spec)]
+    label = _label(lang)
+    for layer, spec in styled:
+        layers += _labels(layer, spec, label)
+    in_legend = sorted(styled, key=lambda entry: entry[1].legend_order)
     return {
         "version": 8,
         "name": "Quy hoạch tỉnh Long An" if lang == "vi" else "Long An provincial plan",
-        "metadata": {"lapis:lang": lang, "lapis:groups": groups, "lapis:legend": legend},
+        "metadata": {"lapis:lang": lang,
+                     "lapis:groups": [{"id": layer.id, "label": _group_title(layer, spec, lang)}
+                                      for layer, spec in in_legend],
+                     "lapis:legend": [line for layer, spec in in_legend for line in _legend(layer, spec, lang)]},
         "center": [106.2, 10.75],
         "zoom": 8.3,
         "sources": sources,

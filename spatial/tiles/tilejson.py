@@ -22,6 +22,12 @@ def lonlat_bounds(boxes: Sequence[Box | None]) -> list[float] | None:
     return [round(west, 6), round(south, 6), round(east, 6), round(north, 6)]
 
 
+def attribution(layers: Sequence[TileLayer]) -> str:
+    """The plan's credit, then each distinct credit the layers' data asks for."""
+    credits = dict.fromkeys(layer.layer.attribution for layer in layers if layer.layer.attribution)
+    return "; ".join([ATTRIBUTION, *credits])
+
+
 def tilejson(*, name: str, description: str, tiles_url: str, layers: Sequence[TileLayer],
              boxes: Sequence[Box | None], composite: bool) -> dict[str, Any]:
     bounds = lonlat_bounds(boxes) or [-180.0, -85.051129, 180.0, 85.051129]
@@ -34,7 +40,7 @@ def tilejson(*, name: str, description: str, tiles_url: str, layers: Sequence[Ti
         "name": name,
         "description": description,
         "version": "1.0.0",
-        "attribution": ATTRIBUTION,
+        "attribution": attribution(layers),
         "scheme": "xyz",
         "tiles": [tiles_url],
         "minzoom": minzoom,

@@ -10,7 +10,6 @@ import pytest
 from spatial import migrate
 from spatial.embedded import EmbeddedCluster
 from spatial.layers import LAYERS
-from spatial.tiles.layers import STORED_GRID_ZOOMS
 
 
 @pytest.fixture()
@@ -58,7 +57,8 @@ def test_schema_matches_registry(db_url: str) -> None:
                 srids = dict(conn.execute(
                     "SELECT f_geometry_column, srid FROM geometry_columns WHERE f_table_name = %s", (layer.id,)
                 ).fetchall())
-                grids = {f"tile_z{z}": 0 for z in STORED_GRID_ZOOMS.get(layer.id, ())}  # tile pixels: no CRS
+                zooms = layer.tiles.stored_grid_zooms if layer.tiles else ()
+                grids = {f"tile_z{z}": 0 for z in zooms}  # tile pixels: no CRS
                 assert srids == {"geom": 4326, "geom_3857": 3857, **grids}
                 indexes = {r[0] for r in conn.execute(
                     "SELECT indexdef FROM pg_indexes WHERE tablename = %s", (layer.id,)).fetchall()}

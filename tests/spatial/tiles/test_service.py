@@ -138,7 +138,7 @@ def test_stored_grid_tiles_equal_rendered_ones(fresh_db_url: str) -> None:
 
     from spatial.io.frames import apply_frame
     from spatial.layers import get_layer
-    from spatial.tiles.layers import STORED_GRID_ZOOMS, tile_sql
+    from spatial.tiles.layers import tile_sql
 
     rng = np.random.default_rng(7)
     n = 3000
@@ -154,7 +154,7 @@ def test_stored_grid_tiles_equal_rendered_ones(fresh_db_url: str) -> None:
     rendered_sql = tile_sql(layer, stored_grid=False)
     compared = crossing = 0
     with psycopg.connect(fresh_db_url) as conn:
-        for z in STORED_GRID_ZOOMS["parcels"]:
+        for z in TILE_LAYERS["parcels"].spec.stored_grid_zooms:
             for tile in tiles_covering((11_833_000, 1_175_000, 11_857_000, 1_195_000), z):
                 tol, _ = generalisation(tile, 0)
                 args = {f"p{i}": v for i, v in enumerate((tile.z, tile.x, tile.y, tol, 0.0, 100_000, True), 1)}

@@ -11,7 +11,7 @@ external basemap, so the pages work offline. The page text is NFC-normalised, so
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -32,6 +32,9 @@ ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined
 # `tojson` output stays readable Vietnamese (no \u escapes) and keeps the JSON's own key order;
 # it still escapes <, >, & and ' so it is safe inside HTML.
 ENV.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
+# a list of plain values (a bbox, a few names) reads as "a, b, c"; anything deeper is shown as JSON
+ENV.tests["flat_list"] = lambda v: isinstance(v, list | tuple) and all(
+    isinstance(x, str | int | float) and not isinstance(x, bool) for x in v)
 
 
 def render(request: Request, template: str, headers: dict[str, str] | None = None, **context: Any) -> Response:
@@ -68,7 +71,7 @@ def queryables_page(request: Request, layer_id: str, schema: dict[str, Any]) -> 
 def items_page(request: Request, layer: Layer, features: bytes, links: list[dict[str, Any]],
                matched: int | None, headers: dict[str, str] | None = None) -> Response:
     rows = orjson.loads(features)
-    columns = list(dict.fromkeys(key for feature in rows for key in feature["properties"]))
+    columns = _in_layer_order(layer, (key for feature in rows for key in feature["properties"]))
     return render(request, "items.html", headers, title=f"{layer.title_en} ({layer.id})", layer=layer,
                   features=rows, columns=columns, links=links, matched=matched,
                   item_url=_item_url(request, layer))
@@ -79,7 +82,7 @@ def item_page(request: Request, layer: Layer, feature: str | bytes, links: list[
     """One feature: its properties, its geometry on a map (fetched again in CRS84: the page may show another
     CRS's coordinates, the map needs longitude/latitude) and its links."""
     data = orjson.loads(feature)
-    properties = data["properties"] or {}
+    properties = {key: data["properties"][key] for key in _in_layer_order(layer, data["properties"] or {})}
     name = properties.get("name_vi") or properties.get("code")
     title = f"{layer.title_en}: {name}" if name else f"{layer.id} {data['id']}"
     map_src = f"{_item_url(request, layer)}{quote(str(data['id']), safe='')}?f=json" if data["geometry"] else None
@@ -90,3 +93,11 @@ def item_page(request: Request, layer: Layer, feature: str | bytes, links: list[
 def _item_url(request: Request, layer: Layer) -> str:
     """The URL prefix of this layer's items: append a (quoted) feature id."""
     return f"{base_url(request)}/collections/{layer.id}/items/"
+
+
+def _in_layer_order(layer: Layer, keys: Iterable[str]) -> list[str]:
+    """Property names as the registry lists the layer's columns, then the extra (`props`) ones as they come:
+    PostgreSQL's jsonb orders keys by length, which reads as no order at all."""
+    present = dict.fromkeys(keys)
+    known = [name for name in layer.column_names if name in present]
+    return known + [key for key in present if key not in known]

@@ -121,19 +121,23 @@ def test_collection_page_has_links_and_a_map_of_its_items(client: TestClient) ->
 
 
 def test_items_page_lists_features_properties_and_links(client: TestClient) -> None:
-    body = client.get("/collections/zones/items?limit=4&f=geojson").json()
-    page, _ = get_page(client, "/collections/zones/items?limit=4&f=html")
+    body = client.get("/collections/projects/items?limit=4&f=geojson").json()
+    page, _ = get_page(client, "/collections/projects/items?limit=4&f=html")
     twin = {link["href"]: link["href"].replace("f=geojson", "f=html") for link in body["links"]
             if link["rel"] in ("next", "prev")}
     assert_links_shown(page, body["links"], twin)
     assert "next" in page.text and "Next page" in page.text
     assert len(body["features"]) == 4
     for feature in body["features"]:
-        assert f"http://testserver/collections/zones/items/{feature['id']}?f=html" in page.hrefs
+        assert f"http://testserver/collections/projects/items/{feature['id']}?f=html" in page.hrefs
         for value in feature["properties"].values():
             if isinstance(value, str | int | float) and not isinstance(value, bool):
                 assert str(value) in page.text, value
-    assert any("Vùng" in f["properties"]["name_vi"] for f in body["features"])
+            elif isinstance(value, list):
+                assert ", ".join(value) in page.text, value
+    names = [f["properties"]["name_vi"] for f in body["features"]]
+    assert "Khu kinh tế cửa khẩu Long An" in names and ["Bình Hiệp", "Mỹ Quý Tây", "Long Khốt"] in [
+        f["properties"].get("gates") for f in body["features"]]
     assert page.map is None
 
 
@@ -202,12 +206,14 @@ def test_renderer_escapes_links_and_json_values_and_normalises_to_nfc() -> None:
     links = [{"rel": "self", "type": "text/html", "title": '"><script>x()</script>',
               "href": 'http://lapis.test/a?b=1&c="2"'}]
     feature = orjson.dumps({"type": "Feature", "id": 7, "geometry": None, "properties": {
-        "name_vi": decomposed, "extra": {"k": "</code><script>y()</script>"}, "url": "https://example.org/?q=<b>"}})
+        "name_vi": decomposed, "extra": {"k": "</code><script>y()</script>"}, "url": "https://example.org/?q=<b>",
+        "gates": ["Long Khốt", "<i>Mỹ Quý Tây</i>"]}})
     response = html.item_page(_request(), get_layer("plans"), feature, links)
     raw = response.body.decode()
     assert "<script>" not in raw and "</code><script>" not in raw
     assert "&lt;script&gt;x()&lt;/script&gt;" in raw and 'href="http://lapis.test/a?b=1&amp;c=&#34;2&#34;"' in raw
     assert "\\u003c/code\\u003e\\u003cscript\\u003ey()" in raw  # JSON values: tojson escapes < and >
+    assert "<td>Long Khốt, &lt;i&gt;Mỹ Quý Tây&lt;/i&gt;</td>" in raw  # a list of names reads as text
     page = Page(raw)
     assert "Thành phố Tân An" in page.text and decomposed not in raw
     assert 'http://lapis.test/a?b=1&c="2"' in page.hrefs and "https://example.org/?q=<b>" in page.hrefs

@@ -105,7 +105,7 @@ def collection_json(base: str, summary: LayerSummary) -> dict[str, Any]:
 async def conformance(request: Request) -> Response:
     classes = request.app.state.conformance
     if output_format(request, ("json", "html")) == "html":
-        return Response(html.page("Conformance", html.table([{"conformsTo": c} for c in classes])), media_type=HTML)
+        return html.conformance_page(request, classes)
     return json_response({"conformsTo": list(classes)})
 
 
@@ -121,9 +121,7 @@ async def collections(request: Request) -> Response:
         "crs": list(URIS),
     }
     if output_format(request, ("json", "html")) == "html":
-        rows = [{"id": c["id"], "title": c["title"], "features": c["count"],
-                 "items": f"{base}/collections/{c['id']}/items?f=html"} for c in body["collections"]]
-        return Response(html.page("Collections", html.table(rows)), media_type=HTML)
+        return html.collections_page(request, body)
     return json_response(body)
 
 
@@ -134,8 +132,7 @@ async def collection(request: Request, collectionId: str = Path(..., examples=["
         summary = await layer_summary(conn, layer)
     body = collection_json(base_url(request), summary)
     if output_format(request, ("json", "html")) == "html":
-        return Response(html.page(body["title"], html.definition_list(
-            {k: v for k, v in body.items() if k != "links"}), body["links"]), media_type=HTML)
+        return html.collection_page(request, body)
     return json_response(body)
 
 
@@ -144,8 +141,7 @@ async def collection_queryables(request: Request, collectionId: str = Path(..., 
     layer = _layer(request, collectionId)
     schema = json_schema(layer, f"{base_url(request)}/collections/{layer.id}/queryables")
     if output_format(request, ("json", "html")) == "html":
-        rows = [{"name": k, **{kk: vv for kk, vv in v.items()}} for k, v in schema["properties"].items()]
-        return Response(html.page(f"Queryables of {layer.id}", html.table(rows)), media_type=HTML)
+        return html.queryables_page(request, layer.id, schema)
     return json_response(schema, "application/schema+json")
 
 
@@ -224,8 +220,7 @@ async def items(
         links.append({"rel": "prev", "type": MEDIA_OF[fmt], "href": url_with(request, cursor=page.prev_cursor)})
     headers = {"Content-Crs": f"<{out_crs.uri}>"}
     if fmt == "html":
-        return Response(_items_html(layer, page.features_json(), links, page.number_matched), media_type=HTML,
-                        headers=headers)
+        return html.items_page(request, layer, page.features_json(), links, page.number_matched, headers)
     if fmt == "csv":
         return Response(_items_csv(layer, page.features_json(), req.properties), media_type=CSV, headers=headers)
     head = b'{"type":"FeatureCollection","features":'
@@ -259,9 +254,7 @@ async def item(
     ]
     headers = {"Content-Crs": f"<{out_crs.uri}>"}
     if fmt == "html":
-        feature = orjson.loads(text)
-        return Response(html.page(f"{layer.id} {featureId}", html.definition_list(
-            {"id": feature["id"], **feature["properties"]}), links), media_type=HTML, headers=headers)
+        return html.item_page(request, layer, text, links, headers)
     return Response(text.encode()[:-1] + b',"links":' + dumps(links) + b"}", media_type=GEOJSON, headers=headers)
 
 
@@ -270,13 +263,6 @@ MEDIA_OF = {"geojson": GEOJSON, "json": GEOJSON, "html": HTML, "csv": CSV}
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _items_html(layer: Layer, features: bytes, links: list[dict[str, Any]], matched: int | None) -> bytes:
-    rows = [{"id": f["id"], **f["properties"]} for f in orjson.loads(features)]
-    nav = [{"rel": link["rel"], "title": link["rel"], "href": link["href"]} for link in links]
-    summary = f"<p>{len(rows)} features" + (f" of {matched}" if matched is not None else "") + "</p>"
-    return html.page(f"{layer.title_en} ({layer.id})", summary + html.table(rows), nav)
 
 
 def _items_csv(layer: Layer, features: bytes, properties: tuple[str, ...] | None) -> bytes:

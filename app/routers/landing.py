@@ -48,10 +48,5 @@ async def landing(request: Request) -> Response:
         ],
     }
     if output_format(request, ("json", "html")) == "html":
-        rows = [{"id": layer["id"], "title": layer["title"], "tên": layer["title_vi"], "features": layer["count"],
-                 "items": f"{base}/collections/{layer['id']}/items?f=html"} for layer in body["layers"]]
-        return Response(html.page(body["title"], f"<p>{body['description']}</p>" + html.table(rows),
-                                  [{"rel": link["rel"], "title": link["title"], "href": link["href"]}
-                                   for link in body["links"][1:7:1] if "opengis" not in link["rel"]]),
-                        media_type=HTML)
+        return html.landing_page(request, body)
     return json_response(body)

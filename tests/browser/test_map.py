@@ -127,3 +127,47 @@ def test_search_box_flies_to_the_result(browser, live_server_url: str) -> None:
                            timeout=15_000)
     assert errors == [] and external == [], (errors, external)
     page.close()
+
+
+def _first_id(url: str, collection: str) -> int:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/collections/{collection}/items?limit=1&f=json", timeout=10) as response:
+        return json.load(response)["features"][0]["id"]
+
+
+@pytest.mark.parametrize(("collection", "item", "features"), [("admin_units", True, 1), ("axes", False, 6)])
+def test_html_page_map_draws_the_data(browser, live_server_url: str, collection: str, item: bool,
+                                      features: int) -> None:
+    """The small map of an item page (its geometry) and a collection page (its items), all from the app."""
+    path = f"/collections/{collection}" + (f"/items/{_first_id(live_server_url, collection)}" if item else "")
+    errors: list[str] = []
+    requests: list[str] = []
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(f"{live_server_url}{path}?f=html", wait_until="load")
+    page.wait_for_function("window.lapisPage && window.lapisPage.ready === true", timeout=60_000)
+    assert page.evaluate("window.lapisPage.errors") == []
+    assert page.evaluate("window.lapisPage.features") == features
+    drawn = "data-fill" if item else "data-line"
+    assert page.evaluate(f"window.lapisPage.map.queryRenderedFeatures({{layers: ['{drawn}']}}).length") > 0
+    # the canvas shows the data: a good share of pixels differ from the plain background
+    share = page.evaluate("""() => {
+        const c = document.querySelector('#page-map canvas');
+        const probe = document.createElement('canvas'); probe.width = 200; probe.height = 120;
+        const ctx = probe.getContext('2d'); ctx.drawImage(c, 0, 0, 200, 120);
+        const d = ctx.getImageData(0, 0, 200, 120).data; let other = 0;
+        for (let i = 0; i < d.length; i += 4) {
+            if (Math.abs(d[i] - 0xf4) + Math.abs(d[i + 1] - 0xf1) + Math.abs(d[i + 2] - 0xea) > 30) other++;
+        }
+        return other / (d.length / 4);
+    }""")
+    assert share > (0.05 if item else 0.005), share
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"page-map-{collection}.png"), full_page=True)
+    assert errors == [], errors
+    assert requests and all(r.startswith((live_server_url, "data:", "blob:")) for r in requests), requests
+    page.close()

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from app import html
 from app.main import create_app
 from spatial.layers import get_layer
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 
 HOSTILE_NAME = '<script>alert("tên")</script> Vùng độc hại'
 HOSTILE_NOTE = "<img src=x onerror=alert(1)>"

@@ -155,13 +155,15 @@ def _encode_cursor(values: list[str | None], direction: str, signature: str) -> 
 
 
 def _decode_cursor(token: str, signature: str, n_keys: int) -> tuple[list[str | None], str]:
+    foreign = InvalidParameter("cursor: not a cursor this server issued", parameter="cursor")
     try:
         data = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         values, direction, sig = data["v"], data["d"], data["s"]
-        assert direction in ("n", "p") and isinstance(values, list) and len(values) == n_keys
-        assert all(v is None or isinstance(v, str) for v in values)
-    except (ValueError, KeyError, TypeError, AssertionError, binascii.Error, orjson.JSONDecodeError):
-        raise InvalidParameter("cursor: not a cursor this server issued", parameter="cursor") from None
+    except (ValueError, KeyError, TypeError, binascii.Error):  # orjson.JSONDecodeError is a ValueError
+        raise foreign from None
+    if direction not in ("n", "p") or not isinstance(values, list) or len(values) != n_keys or not all(
+            v is None or isinstance(v, str) for v in values):
+        raise foreign
     if sig != signature:
         raise InvalidParameter("cursor: issued for another sort order; follow the links as given",
                                parameter="cursor")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from spatial.errors import NotFound
+
 
 @dataclass(frozen=True)
 class Column:
@@ -154,13 +156,11 @@ LAYERS: dict[str, Layer] = {
 SPATIAL_LAYERS = tuple(layer for layer in LAYERS.values() if layer.has_geometry)
 
 
-class UnknownLayer(KeyError):
-    def __init__(self, layer_id: str) -> None:
-        super().__init__(layer_id)
+class UnknownLayer(NotFound):
+    def __init__(self, layer_id: str, detail: str | None = None) -> None:
+        super().__init__(detail or f"unknown layer {layer_id!r}; known layers: {', '.join(LAYERS)}",
+                         parameter="collectionId")
         self.layer_id = layer_id
-
-    def __str__(self) -> str:
-        return f"unknown layer {self.layer_id!r}; known layers: {', '.join(LAYERS)}"
 
 
 def get_layer(layer_id: str) -> Layer:

@@ -6,17 +6,18 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app import html
-from app.negotiate import HTML, JSON, base_url, json_response, output_format
+from app.dependencies import DatabaseDep
+from app.negotiate import HTML, JSON, JsonOrHtml, base_url, json_response
+from app.routers.docs import OPENAPI_JSON
 from spatial.catalog import layer_summaries
 
 router = APIRouter(tags=["landing"])
-OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
 
 
 @router.get("/", summary="Landing page: what LAPIS serves, with each layer's count and extent")
-async def landing(request: Request) -> Response:
+async def landing(request: Request, fmt: JsonOrHtml, db: DatabaseDep) -> Response:
     base = base_url(request)
-    async with request.app.state.db.acquire() as conn:
+    async with db.acquire() as conn:
         summaries = await layer_summaries(conn)
     body = {
         "title": "LAPIS — Long An Planning Information System",
@@ -47,7 +48,7 @@ async def landing(request: Request) -> Response:
             for s in summaries
         ],
     }
-    if output_format(request, ("json", "html")) == "html":
+    if fmt == "html":
         rows = [{"id": layer["id"], "title": layer["title"], "tên": layer["title_vi"], "features": layer["count"],
                  "items": f"{base}/collections/{layer['id']}/items?f=html"} for layer in body["layers"]]
         return Response(html.page(body["title"], f"<p>{body['description']}</p>" + html.table(rows),

@@ -9,9 +9,11 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 from starlette.responses import FileResponse, Response
 
-from app.negotiate import json_response
+from app.dependencies import SettingsDep
+from app.negotiate import base_url, json_response
 from app.problems import Problem
 from app.routers.tiles import PMTILES_NAME
+from spatial.errors import InvalidParameter
 from spatial.settings import PROJECT_ROOT
 from spatial.tiles.style import plan_style
 
@@ -52,14 +54,12 @@ async def vendor_asset(name: str) -> Response:
 
 
 @router.get("/styles/plan.json", summary="MapLibre style of the plan (labels in Vietnamese, or English)")
-async def style(request: Request, lang: Literal["vi", "en"] = Query("vi", description="Label language"),
+async def style(request: Request, settings: SettingsDep,
+                lang: Literal["vi", "en"] = Query("vi", description="Label language"),
                 pmtiles: str | None = Query(None, description="Use this archive under /pmtiles/ as the tile source "
                                             "(the viewer's static mode; needs the pmtiles:// protocol)")) -> Response:
-    base = str(request.base_url).rstrip("/")
+    base = base_url(request)
     if pmtiles is not None and not PMTILES_NAME.match(pmtiles):
-        raise Problem(400, "Invalid parameter", "pmtiles must be an archive name like plan.pmtiles",
-                      parameter="pmtiles")
+        raise InvalidParameter("pmtiles must be an archive name like plan.pmtiles", parameter="pmtiles")
     source = f"pmtiles://{base}/pmtiles/{pmtiles}" if pmtiles else f"{base}/tiles/WebMercatorQuad/tilejson.json"
-    body = plan_style(tilejson_url=source, lang=lang,
-                      basemap_url=request.app.state.settings.basemap_url)
-    return json_response(body)
+    return json_response(plan_style(tilejson_url=source, lang=lang, basemap_url=settings.basemap_url))

@@ -24,8 +24,10 @@ TILE_SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan", "max_parallel_wo
 
 
 class UnknownTileLayer(UnknownLayer):
-    def __str__(self) -> str:
-        return f"unknown tiled collection {self.layer_id!r}; known: {', '.join(TILE_LAYERS)}"
+    """No tiled collection of that id (a layer without geometry has no tiles)."""
+
+    def __init__(self, layer_id: str) -> None:
+        super().__init__(layer_id, f"unknown tiled collection {layer_id!r}; known: {', '.join(TILE_LAYERS)}")
 
 
 def tile_layers(ids: Sequence[str] | None) -> tuple[TileLayer, ...]:

@@ -17,6 +17,7 @@ from app.dependencies import DatabaseDep, SettingsDep, crs_parameter, optional_c
 from app.negotiate import CSV, GEOJSON, JSON, output_format
 from app.problems import Problem
 from spatial.crs import SupportedCrs, parse_crs
+from spatial.errors import TooLarge, UnsupportedFormat
 from spatial.queries import classify_input, locate, search
 from spatial.queries.classify import classify_stream
 from spatial.settings import Settings
@@ -98,12 +99,12 @@ async def locate_get(point: Annotated[PointQuery, Depends(point_query)], db: Dat
 async def _body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise Problem(413, "Content too large", f"body: more than {limit} bytes", parameter="body")
+        raise TooLarge(f"body: more than {limit} bytes", parameter="body")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise Problem(413, "Content too large", f"body: more than {limit} bytes", parameter="body")
+            raise TooLarge(f"body: more than {limit} bytes", parameter="body")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -114,7 +115,7 @@ def _media_type(request: Request) -> str:
 
 async def _json_body(request: Request, limit: int) -> Any:
     if _media_type(request) not in JSON_BODY:
-        raise Problem(415, "Unsupported media type", "body: send application/geo+json or application/json",
+        raise UnsupportedFormat("body: send application/geo+json or application/json",
                       parameter="Content-Type")
     try:
         return orjson.loads(await _body(request, limit))
@@ -144,7 +145,7 @@ async def classify_body(request: Request, settings: SettingsDep, crs: InputCrs) 
     if media in JSON_BODY:
         obj = await _json_body(request, settings.upload_max_bytes)
         return classify_input.from_feature_collection(obj, crs or parse_crs(None), cap)
-    raise Problem(415, "Unsupported media type", "body: send a GeoJSON FeatureCollection "
+    raise UnsupportedFormat("body: send a GeoJSON FeatureCollection "
                   "(application/geo+json) or a file (multipart/form-data, field 'file')", parameter="Content-Type")
 
 
@@ -183,7 +184,7 @@ async def _read_upload(request: Request, settings: Settings, cap: int, in_crs: S
     limit = settings.upload_max_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise Problem(413, "Content too large", f"file: more than {limit} bytes", parameter="file")
+        raise TooLarge(f"file: more than {limit} bytes", parameter="file")
     form = await request.form(max_files=1, max_fields=10)
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
@@ -195,7 +196,7 @@ async def _read_upload(request: Request, settings: Settings, cap: int, in_crs: S
             while chunk := await upload.read(1 << 20):
                 size += len(chunk)
                 if size > limit:
-                    raise Problem(413, "Content too large", f"file: more than {limit} bytes", parameter="file")
+                    raise TooLarge(f"file: more than {limit} bytes", parameter="file")
                 out.write(chunk)
         kind = classify_input.sniff_format(path.open("rb").read(64))
         if kind != "zip":

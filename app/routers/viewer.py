@@ -13,7 +13,7 @@ from app.dependencies import SettingsDep
 from app.negotiate import base_url, json_response
 from app.problems import Problem
 from app.routers.tiles import PMTILES_NAME
-from spatial.errors import InvalidParameter
+from spatial.errors import InvalidParameter, NotFound
 from spatial.settings import PROJECT_ROOT
 from spatial.tiles.style import plan_style
 
@@ -38,14 +38,14 @@ async def map_page() -> Response:
 @router.get("/map/assets/{name}", include_in_schema=False)
 async def map_asset(name: str) -> Response:
     if name not in ASSETS:
-        raise Problem(404, "Not found", f"no viewer asset {name!r}", parameter="name")
+        raise NotFound(f"no viewer asset {name!r}", parameter="name")
     return FileResponse(STATIC / name, media_type=ASSETS[name], headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/map/vendor/{name}", include_in_schema=False)
 async def vendor_asset(name: str) -> Response:
     if name not in VENDOR:
-        raise Problem(404, "Not found", f"no vendored file {name!r}", parameter="name")
+        raise NotFound(f"no vendored file {name!r}", parameter="name")
     relative, media_type = VENDOR[name]
     path = NODE_MODULES / relative
     if not path.exists():

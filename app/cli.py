@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -14,6 +15,9 @@ from spatial.db import database_url, embedded_cluster
 from spatial.embedded import EmbeddedError
 from spatial.json import dumps as json_dumps
 from spatial.settings import Settings
+
+if TYPE_CHECKING:
+    from spatial.io.loader import LoadReport
 
 cli = typer.Typer(help="LAPIS — Long An Planning Information System", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -143,6 +147,7 @@ def tiles_export(
     """Export the composite plan tiles covering the province to a PMTiles archive."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    from spatial.errors import SpatialInputError
     from spatial.layers import UnknownLayer
     from spatial.tiles.pmtiles_export import export_pmtiles
 
@@ -158,8 +163,10 @@ def tiles_export(
                                     progress=lambda done, total: bar.update(task, completed=done, total=total))
         except UnknownLayer as exc:
             raise fail(f"--collections: {exc}", 2) from None
-        except (ValueError, OSError) as exc:
+        except SpatialInputError as exc:
             raise fail(str(exc)) from None
+        except OSError as exc:  # the archive cannot be written there (the database's errors are not OSErrors)
+            raise fail(f"{output}: {exc.strerror or exc}") from None
     console.print(f"{result.written} tiles (of {result.planned} planned, the rest empty) written to "
                   f"{result.path} ({result.bytes / 1024:.0f} KiB), z{minzoom}–{maxzoom}")
 def _pairs(values: list[str], option: str) -> dict[str, str]:
@@ -192,11 +199,10 @@ def load(
     import psycopg
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from spatial.errors import SpatialInputError
     from spatial.io.encodings import ENCODINGS
-    from spatial.io.errors import LoadError
     from spatial.io.loader import LoadOptions
     from spatial.io.loader import load as run_load
-    from spatial.layers import UnknownLayer
 
     if encoding != "auto" and encoding not in ENCODINGS:
         raise fail(f"--encoding {encoding!r}: use auto, {', '.join(ENCODINGS)}")
@@ -213,7 +219,7 @@ def load(
         with progress:
             result = run_load(url, path, options, progress=lambda n: progress.advance(task, n),
                               on_total=lambda total: progress.update(task, total=total))
-    except (LoadError, UnknownLayer) as exc:
+    except SpatialInputError as exc:
         raise fail(f"{exc}\nnothing was loaded; the layer is unchanged") from None
     except psycopg.Error as exc:
         diag = exc.diag
@@ -227,10 +233,7 @@ def load(
         console.print(f"report written to {report}")
 
 
-def _print_report(r: object) -> None:
-    from spatial.io.loader import LoadReport
-
-    assert isinstance(r, LoadReport)
+def _print_report(r: LoadReport) -> None:
     title = f"lapis load → {r.layer} ({r.mode}{', DRY RUN: rolled back' if r.dry_run else ''})"
     table = Table("", "", title=title, show_header=False)
     for s in r.sources:
@@ -265,9 +268,8 @@ def export(
     bbox: str = typer.Option(None, "--bbox", help="minlon,minlat,maxlon,maxlat (EPSG:4326)"),
 ) -> None:
     """Export a layer to a file (shapefiles with .cpg UTF-8 and .prj)."""
-    from spatial.io.errors import LoadError
+    from spatial.errors import SpatialInputError
     from spatial.io.export import export_layer
-    from spatial.layers import UnknownLayer
 
     box = None
     if bbox:
@@ -279,19 +281,22 @@ def export(
             raise fail(f"--bbox {bbox!r}: four numbers separated by commas")
     try:
         result = export_layer(_url(Settings()), layer, out, crs=crs, cql2=filter_, bbox=box)  # type: ignore[arg-type]
-    except (LoadError, UnknownLayer) as exc:
+    except SpatialInputError as exc:
         raise fail(str(exc)) from None
     console.print(f"exported {result.features} features of {result.layer} to {result.path} "
                   f"({result.driver}, {result.crs})")
 
 
 def _unreachable_database(exc: Exception) -> bool:
-    """A connection failure from psycopg, or from SQLAlchemy when a command used it — looked up, not imported:
-    SQLAlchemy costs a tenth of a second to import, and a command that never imported it cannot raise it."""
+    """A connection failure from psycopg, from the asyncpg pool (`tiles export`), or from SQLAlchemy when a command
+    used it — looked up, not imported: SQLAlchemy costs a tenth of a second to import, and a command that never
+    imported it cannot raise it."""
     import psycopg
 
+    from spatial.errors import DatabaseUnavailable
+
     sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
-    return isinstance(exc, psycopg.OperationalError) or (
+    return isinstance(exc, psycopg.OperationalError | DatabaseUnavailable) or (
         sqlalchemy_errors is not None and isinstance(exc, sqlalchemy_errors.OperationalError))
 
 

@@ -1,4 +1,6 @@
-"""The FastAPI app factory. Settings are injected; nothing is created at import time."""
+"""The FastAPI app factory. Settings are injected; nothing is created at import time. The app's lifespan builds
+its services (pools, tile service and cache: `app.services`) and closes them; routers receive them through
+`app.dependencies`."""
 
 from __future__ import annotations
 
@@ -8,11 +10,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.problems import install_problem_handlers, install_spatial_handlers
+from app.middleware import install_tile_fast_path
+from app.problems import install_problem_handlers
 from app.routers import docs, features, health, landing, metrics, planner, tiles, viewer
+from app.services import build_services
 from spatial.db import database_url
 from spatial.layers import LAYERS
-from spatial.pool import Database
 from spatial.registry import Registry
 from spatial.settings import PROJECT_ROOT, Settings
 
@@ -28,15 +31,14 @@ def create_app(settings: Settings | None = None, *, db_url: str | None = None,
     """The app serving `registry`'s layers (collections, tiles, style, search) from the configured database."""
     settings = settings or Settings()
     url = db_url or database_url(settings)
-    db = Database(url, min_size=settings.pool_min_size, max_size=settings.pool_max_size,
-                  statement_timeout_ms=settings.statement_timeout_ms)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await db.close()
-        if (tiles := getattr(app.state, "tiles", None)) is not None:
-            await tiles.db.close()
+        app.state.services = services = build_services(settings, url, CONFORMANCE, registry)
+        try:
+            yield
+        finally:
+            await services.close()
 
     app = FastAPI(
         title="LAPIS — Long An Planning Information System",
@@ -47,15 +49,10 @@ def create_app(settings: Settings | None = None, *, db_url: str | None = None,
         docs_url=None,  # FastAPI's default pages load Swagger UI from a CDN; /api.html serves it locally
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.db = db
-    app.state.registry = registry
-    app.state.conformance = CONFORMANCE
     install_problem_handlers(app)
-    install_spatial_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    tiles.install_fast_path(app)  # well-formed tile requests skip FastAPI's per-request machinery
+    install_tile_fast_path(app)  # well-formed tile requests skip FastAPI's per-request machinery
     if SWAGGER_UI_DIR.is_dir():
         app.mount(docs.SWAGGER_PATH, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
     return app

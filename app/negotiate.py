@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Depends, Query, Request
 from starlette.responses import Response
 
-from app.problems import Problem
+from spatial.errors import InvalidParameter
 from spatial.json import dumps
 
 GEOJSON = "application/geo+json"
@@ -17,21 +19,34 @@ CSV = "text/csv"
 MEDIA = {"json": JSON, "geojson": GEOJSON, "html": HTML, "csv": CSV}
 
 
-def output_format(request: Request, allowed: tuple[str, ...]) -> str:
+def negotiate(f: str | None, accept: str, allowed: tuple[str, ...]) -> str:
     """'json' | 'geojson' | 'html' | 'csv' — from f= or Accept; the first allowed one by default."""
-    f = request.query_params.get("f")
     if f is not None:
         f = f.lower()
         if f not in allowed:
-            raise Problem(400, "Invalid parameter", f"f: {f!r} is not offered here; use one of {', '.join(allowed)}",
-                          parameter="f")
+            raise InvalidParameter(f"f: {f!r} is not offered here; use one of {', '.join(allowed)}", parameter="f")
         return f
-    accept = request.headers.get("accept", "")
     if "text/html" in accept and "html" in allowed:
         return "html"
     if "text/csv" in accept and "csv" in allowed and "json" not in accept:
         return "csv"
     return allowed[0]
+
+
+def output_format(allowed: tuple[str, ...], description: str | None = None) -> Callable[..., str]:
+    """A dependency: the output format a request asks for among `allowed` (the first is the default). With a
+    `description`, `f` is listed in the API definition; without one it is still honoured, only not listed."""
+
+    # (a default, not Annotated: the annotation of a function made here must not name this function's locals)
+    def negotiated(request: Request, f: str | None = Query(
+            None, description=description, include_in_schema=description is not None)) -> str:
+        return negotiate(f, request.headers.get("accept", ""), allowed)
+
+    return negotiated
+
+
+# Pages with a JSON body and an HTML rendering (landing, conformance, collections, queryables, the API definition)
+JsonOrHtml = Annotated[str, Depends(output_format(("json", "html")))]
 
 
 def json_response(body: object, media_type: str = JSON, headers: dict[str, str] | None = None) -> Response:

@@ -100,7 +100,8 @@ def _bounds(srid: int) -> tuple[float, float, float, float]:
 
     crs = CRS.from_epsg(srid)
     area = crs.area_of_use
-    assert area is not None
+    if area is None:  # every projected CRS in SUPPORTED has one; a new entry without one must say its bounds
+        raise LookupError(f"EPSG:{srid} has no area of use in the PROJ database")
     transformer = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     # a margin around the area of use: parcels on its edge are still valid input
     west, south, east, north = area.west - 1.0, area.south - 1.0, area.east + 1.0, area.north + 1.0

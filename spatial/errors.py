@@ -1,13 +1,16 @@
-"""Domain errors raised by `spatial` for bad input. They carry the offending parameter; the HTTP layer
-turns them into problem+json (400/404/413/422) and the CLI into a message, so `spatial` knows no HTTP."""
+"""The errors `spatial` raises for something its caller can fix, and the one it raises when the database is gone.
+
+Every mistake a user can cause derives from `SpatialInputError` and carries the offending parameter. `spatial`
+knows no HTTP: the web layer (`app/problems.py`) picks the status of an error by its class, walking the class's
+MRO through one table, so a new error only has to derive from the right class here (or from the base: 400);
+the CLI prints the message. Errors of the server itself (a bug, a full disk) derive from none of these.
+"""
 
 from __future__ import annotations
 
 
-class SpatialInputError(ValueError):
-    """A caller's mistake. `kind` tells the caller what sort (bad value, unknown thing, bad geometry, too big)."""
-
-    kind = "invalid"
+class SpatialInputError(Exception):
+    """A caller's mistake: `detail` says what is wrong (and what to do), `parameter` which input is wrong."""
 
     def __init__(self, detail: str, *, parameter: str | None = None) -> None:
         super().__init__(detail)
@@ -16,20 +19,25 @@ class SpatialInputError(ValueError):
 
 
 class InvalidParameter(SpatialInputError):
-    kind = "invalid"
+    """A value that cannot be used: malformed, out of range, or not allowed with the others given."""
 
 
 class NotFound(SpatialInputError):
-    kind = "not_found"
+    """The thing named (a layer, a feature, a tile) does not exist."""
 
 
 class InvalidGeometry(SpatialInputError):
-    kind = "invalid_geometry"
+    """A geometry that is well-formed JSON but not a usable geometry (empty, self-intersecting, no coordinates)."""
 
 
 class TooLarge(SpatialInputError):
-    kind = "too_large"
+    """More input than the configured limit allows."""
 
 
 class UnsupportedFormat(SpatialInputError):
-    kind = "unsupported_format"
+    """Input in a format (file type, media type) LAPIS does not read."""
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached (refused, gone away, socket missing). Not the caller's mistake: raised by
+    `spatial.pool` from the connection error, so that only the database's errors read as "unavailable"."""

@@ -155,13 +155,15 @@ def _encode_cursor(values: list[str | None], direction: str, signature: str) -> 
 
 
 def _decode_cursor(token: str, signature: str, n_keys: int) -> tuple[list[str | None], str]:
+    foreign = InvalidParameter("cursor: not a cursor this server issued", parameter="cursor")
     try:
         data = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         values, direction, sig = data["v"], data["d"], data["s"]
-        assert direction in ("n", "p") and isinstance(values, list) and len(values) == n_keys
-        assert all(v is None or isinstance(v, str) for v in values)
-    except (ValueError, KeyError, TypeError, AssertionError, binascii.Error, orjson.JSONDecodeError):
-        raise InvalidParameter("cursor: not a cursor this server issued", parameter="cursor") from None
+    except (ValueError, KeyError, TypeError, binascii.Error):  # orjson.JSONDecodeError is a ValueError
+        raise foreign from None
+    if direction not in ("n", "p") or not isinstance(values, list) or len(values) != n_keys or not all(
+            v is None or isinstance(v, str) for v in values):
+        raise foreign
     if sig != signature:
         raise InvalidParameter("cursor: issued for another sort order; follow the links as given",
                                parameter="cursor")
@@ -191,14 +193,13 @@ def _conditions(req: ItemsRequest, params: Params) -> list[str]:
     return where
 
 
-async def fetch_items(conn: asyncpg.Connection, req: ItemsRequest) -> ItemsPage:
-    layer, fields = req.layer, queryables(req.layer)
-    params = Params()
-    where = _conditions(req, params)
-    count_where = list(where)
+SortKey = tuple[str, bool, str]  # (sql, descending, cast)
 
-    # sort keys: per sort property an "is null" key (nulls last) and the value; id last, unique
-    keys: list[tuple[str, bool, str]] = []  # (sql, descending, cast)
+
+def _sort_keys(req: ItemsRequest) -> list[SortKey]:
+    """Per sort property an "is null" key (nulls last) and the value; id last, unique."""
+    fields = queryables(req.layer)
+    keys: list[SortKey] = []
     for name, descending in req.sortby:
         q = fields[name]
         if name != "id":
@@ -208,28 +209,42 @@ async def fetch_items(conn: asyncpg.Connection, req: ItemsRequest) -> ItemsPage:
             break  # id is unique: later keys cannot matter
     if all(sql != "t.id" for sql, _d, _c in keys):
         keys.append(("t.id", False, "bigint"))
+    return keys
+
+
+def _after_cursor(keys: list[SortKey], values: list[str | None], direction: str, params: Params) -> str:
+    """The keyset condition: rows after (direction 'n') or before ('p') the cursor's key values."""
+    bound = [params.add(v, "text") for v in values]  # one per value key
+    refs: list[str] = []
+    vi = 0
+    for _sql, _desc, cast in keys:
+        if cast == "boolean":  # the "is null" key of the value key that follows
+            refs.append(f"({bound[vi]} IS NULL)")
+        else:
+            refs.append(f"{bound[vi]}::{cast}")
+            vi += 1
+    terms = []
+    for i, (sql, desc, _cast) in enumerate(keys):
+        forward = not desc if direction == "n" else desc
+        op = ">" if forward else "<"
+        equal = [f"{keys[j][0]} IS NOT DISTINCT FROM {refs[j]}" for j in range(i)]
+        terms.append("(" + " AND ".join([*equal, f"{sql} {op} {refs[i]}"]) + ")")
+    return "(" + " OR ".join(terms) + ")"
+
+
+async def fetch_items(conn: asyncpg.Connection, req: ItemsRequest) -> ItemsPage:
+    layer = req.layer
+    params = Params()
+    where = _conditions(req, params)
+    count_where = list(where)
+    keys = _sort_keys(req)
     value_keys = [k for k in keys if k[2] != "boolean"]
     signature = ",".join(f"{'-' if d else '+'}{n}" for n, d in req.sortby) or "id"
 
     direction = "n"
     if req.cursor:
         values, direction = _decode_cursor(req.cursor, signature, len(value_keys))
-        bound = [params.add(v, "text") for v in values]  # one per value key
-        refs: list[str] = []
-        vi = 0
-        for _sql, _desc, cast in keys:
-            if cast == "boolean":  # the "is null" key of the value key that follows
-                refs.append(f"({bound[vi]} IS NULL)")
-            else:
-                refs.append(f"{bound[vi]}::{cast}")
-                vi += 1
-        terms = []
-        for i, (sql, desc, _cast) in enumerate(keys):
-            forward = not desc if direction == "n" else desc
-            op = ">" if forward else "<"
-            equal = [f"{keys[j][0]} IS NOT DISTINCT FROM {refs[j]}" for j in range(i)]
-            terms.append("(" + " AND ".join([*equal, f"{sql} {op} {refs[i]}"]) + ")")
-        where.append("(" + " OR ".join(terms) + ")")
+        where.append(_after_cursor(keys, values, direction, params))
 
     backwards = direction == "p"
     order = ", ".join(f"{sql} {'DESC' if desc != backwards else 'ASC'}" for sql, desc, _ in keys)

@@ -50,6 +50,15 @@ def parse_bbox(values: Sequence[float], crs: SupportedCrs,
     return x0, y0, x1, y1
 
 
+def parse_bbox_text(text: str, crs: SupportedCrs, parameter: str = "bbox") -> tuple[float, float, float, float]:
+    """A bbox written as comma-separated numbers (a query parameter), checked as `parse_bbox` does."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise InvalidParameter(f"{parameter}: comma-separated numbers expected", parameter=parameter) from None
+    return parse_bbox(values, crs, parameter)
+
+
 def bbox_sql(bbox: tuple[float, float, float, float], crs: SupportedCrs, params: Params) -> str:
     x0, y0, x1, y1 = bbox
     env = (f"ST_MakeEnvelope({params.add(x0, 'float8')}, {params.add(y0, 'float8')}, "

@@ -1,5 +1,10 @@
 """The asyncpg connection pool the server uses: created on first use, so the app starts (and answers
-/health with 503) even while the database is down."""
+/health with 503) even while the database is down.
+
+A failure to reach the server — at connect time any OSError (refused, no such socket file, unknown host,
+timeout) or PostgreSQL's own "cannot connect now"; while a connection is in use, a lost connection — is raised
+as `DatabaseUnavailable`, so that callers tell the database's absence from their own OSErrors (a file they
+could not read is not "database unavailable")."""
 
 from __future__ import annotations
 
@@ -10,6 +15,14 @@ from typing import Any
 import asyncpg
 
 from spatial.db import normalise_url
+from spatial.errors import DatabaseUnavailable
+
+# Raised while connecting: the server is not there (OSError covers refused, missing socket, DNS and timeouts).
+CONNECT_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+                  asyncpg.TooManyConnectionsError)
+# Raised by a statement on a connection that was open: the server went away under it.
+LOST_ERRORS = (ConnectionError, asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError,
+               asyncpg.CrashShutdownError)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -41,13 +54,16 @@ class Database:
         if self._pool is None:
             async with self._lock:
                 if self._pool is None:
-                    self._pool = await asyncpg.create_pool(
-                        self.url, min_size=self.min_size, max_size=self.max_size, init=_init_connection,
-                        timeout=self.connect_timeout, command_timeout=None,
-                        reset=None if self.reset_on_release else _keep_session,
-                        server_settings={"statement_timeout": str(self.statement_timeout_ms),
-                                         "application_name": "lapis", "jit": "off", **self.server_settings},
-                    )
+                    try:
+                        self._pool = await asyncpg.create_pool(
+                            self.url, min_size=self.min_size, max_size=self.max_size, init=_init_connection,
+                            timeout=self.connect_timeout, command_timeout=None,
+                            reset=None if self.reset_on_release else _keep_session,
+                            server_settings={"statement_timeout": str(self.statement_timeout_ms),
+                                             "application_name": "lapis", "jit": "off", **self.server_settings},
+                        )
+                    except CONNECT_ERRORS as exc:
+                        raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}") from exc
         return self._pool
 
     def acquire(self) -> Any:
@@ -69,7 +85,12 @@ class _Acquire:
     async def __aenter__(self) -> asyncpg.Connection:
         pool = await self._db.pool()
         self._ctx = pool.acquire()
-        return await self._ctx.__aenter__()
+        try:
+            return await self._ctx.__aenter__()  # may open a new connection
+        except CONNECT_ERRORS as exc:
+            raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
-    async def __aexit__(self, *exc: Any) -> None:
-        await self._ctx.__aexit__(*exc)
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        await self._ctx.__aexit__(exc_type, exc, tb)
+        if isinstance(exc, LOST_ERRORS):
+            raise DatabaseUnavailable(f"connection lost: {type(exc).__name__}: {exc}") from exc

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from spatial.errors import NotFound
+
 GEOMETRY_KINDS = {  # PostGIS typmod -> the MapLibre geometry types a feature of it can have
     "MultiPolygon": ("Polygon",), "Polygon": ("Polygon",),
     "MultiLineString": ("LineString",), "LineString": ("LineString",),
@@ -159,14 +161,19 @@ class Layer:
         return next((c for c in self.all_columns if c.name == name), None)
 
 
-class UnknownLayer(KeyError):
+class UnknownLayer(NotFound):
+    """No layer of that id in the registry (a 404 naming `collectionId`)."""
+
     def __init__(self, layer_id: str, known: Iterable[str] = ()) -> None:
-        super().__init__(layer_id)
         self.layer_id = layer_id
         self.known = tuple(known)
+        super().__init__(self.describe(), parameter="collectionId")
+
+    def describe(self) -> str:
+        return f"unknown layer {self.layer_id!r}; known layers: {', '.join(self.known)}"
 
     def __str__(self) -> str:
-        return f"unknown layer {self.layer_id!r}; known layers: {', '.join(self.known)}"
+        return self.describe()
 
 
 class Registry(Mapping[str, Layer]):
@@ -185,6 +192,12 @@ class Registry(Mapping[str, Layer]):
             return self._layers[layer_id]
         except KeyError:
             raise UnknownLayer(layer_id, self._layers) from None
+
+    def __contains__(self, layer_id: object) -> bool:
+        return layer_id in self._layers
+
+    def get(self, layer_id: str, default: Layer | None = None) -> Layer | None:  # type: ignore[override]
+        return self._layers.get(layer_id, default)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._layers)

@@ -4,15 +4,18 @@ Swagger UI from node_modules (served by the app itself: no CDN)."""
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import Response
 
-from app.negotiate import base_url
+from app.negotiate import JsonOrHtml, base_url
 from spatial.json import dumps
 
 router = APIRouter(tags=["API definition"])
 SWAGGER_PATH = "/static/swagger-ui"
+OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
+_converted: WeakKeyDictionary[FastAPI, dict[str, Any]] = WeakKeyDictionary()  # each app's document, made once
 
 
 def to_openapi30(node: Any) -> Any:
@@ -50,20 +53,20 @@ def to_openapi30(node: Any) -> Any:
 
 
 def openapi30(request: Request) -> dict[str, Any]:
-    cached = getattr(request.app.state, "openapi30", None)
-    if cached is None:
-        spec = to_openapi30(request.app.openapi())
+    app: FastAPI = request.app
+    spec = _converted.get(app)
+    if spec is None:
+        spec = to_openapi30(app.openapi())
         spec["openapi"] = "3.0.3"
-        cached = request.app.state.openapi30 = spec
-    return {**cached, "servers": [{"url": base_url(request)}]}
+        _converted[app] = spec
+    return {**spec, "servers": [{"url": base_url(request)}]}
 
 
 @router.get("/api", summary="The API definition (OpenAPI 3.0)")
-async def api(request: Request) -> Response:
-    if request.query_params.get("f") == "html" or (
-            "text/html" in request.headers.get("accept", "") and request.query_params.get("f") is None):
+async def api(request: Request, fmt: JsonOrHtml) -> Response:
+    if fmt == "html":
         return await api_html(request)
-    return Response(dumps(openapi30(request)), media_type="application/vnd.oai.openapi+json;version=3.0")
+    return Response(dumps(openapi30(request)), media_type=OPENAPI_JSON)
 
 
 @router.get("/api.html", summary="The API documentation (Swagger UI, served locally)")

@@ -8,31 +8,23 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 import shapely
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Request
 from shapely.geometry import shape
 from starlette.responses import Response
 
 from app import html
-from app.negotiate import CSV, GEOJSON, HTML, JSON, base_url, json_response, output_format, url_with
-from app.problems import Problem
-from spatial import cql
+from app.dependencies import DatabaseDep, LayerDep, RegistryDep, ServicesDep, crs_parameter
+from app.items_query import ItemsQueryDep
+from app.negotiate import CSV, GEOJSON, HTML, JSON, JsonOrHtml, base_url, json_response, output_format, url_with
 from spatial.catalog import LayerSummary, layer_summaries, layer_summary
-from spatial.crs import CRS84, URIS, parse_crs
-from spatial.features import (
-    ItemsRequest,
-    fetch_feature,
-    fetch_items,
-    parse_datetime,
-    parse_properties,
-    parse_sortby,
-)
-from spatial.geometry import parse_bbox
+from spatial.crs import CRS84, URIS, SupportedCrs
+from spatial.features import ItemsPage, ItemsRequest, fetch_feature, fetch_items
 from spatial.json import dumps
-from spatial.queryables import json_schema, queryables
+from spatial.queryables import json_schema
 from spatial.registry import Layer
 
 router = APIRouter(tags=["OGC API – Features"])
@@ -60,13 +52,10 @@ CONFORMANCE = (
     f"{OGC}/cql2/1.0/conf/temporal-functions",
     f"{OGC}/cql2/1.0/conf/arithmetic",
 )
-ITEMS_PARAMS = {"f", "limit", "bbox", "bbox-crs", "crs", "properties", "sortby", "filter", "filter-lang",
-                "filter-crs", "cursor", "numberMatched", "datetime"}
 GEOJSON_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {GEOJSON: {}, HTML: {}, CSV: {}}}}
-
-
-def _layer(request: Request, collection_id: str) -> Layer:
-    return request.app.state.registry[collection_id]  # UnknownLayer → 404 problem
+ItemsFormat = Annotated[str, Depends(output_format(("geojson", "json", "html", "csv"), "json | geojson | html | csv"))]
+ItemFormat = Annotated[str, Depends(output_format(("geojson", "json", "html"), "json | geojson | html"))]
+OutputCrs = Annotated[SupportedCrs, Depends(crs_parameter("Output CRS URI"))]
 
 
 def collection_json(base: str, summary: LayerSummary) -> dict[str, Any]:
@@ -102,112 +91,74 @@ def collection_json(base: str, summary: LayerSummary) -> dict[str, Any]:
 
 
 @router.get("/conformance", summary="Conformance classes LAPIS implements")
-async def conformance(request: Request) -> Response:
-    classes = request.app.state.conformance
-    if output_format(request, ("json", "html")) == "html":
+async def conformance(request: Request, fmt: JsonOrHtml, services: ServicesDep) -> Response:
+    classes = services.conformance
+    if fmt == "html":
         return html.conformance_page(request, classes)
     return json_response({"conformsTo": list(classes)})
 
 
 @router.get("/collections", summary="The plan layers as feature collections")
-async def collections(request: Request) -> Response:
+async def collections(request: Request, fmt: JsonOrHtml, db: DatabaseDep, registry: RegistryDep) -> Response:
     base = base_url(request)
-    async with request.app.state.db.acquire() as conn:
-        summaries = await layer_summaries(conn, request.app.state.registry)
+    async with db.acquire() as conn:
+        summaries = await layer_summaries(conn, registry)
     body = {
         "links": [{"rel": "self", "type": JSON, "href": f"{base}/collections"},
                   {"rel": "alternate", "type": HTML, "href": f"{base}/collections?f=html"}],
         "collections": [collection_json(base, s) for s in summaries],
         "crs": list(URIS),
     }
-    if output_format(request, ("json", "html")) == "html":
+    if fmt == "html":
         return html.collections_page(request, body)
     return json_response(body)
 
 
 @router.get("/collections/{collectionId}", summary="One collection: extent, CRS list, links")
-async def collection(request: Request, collectionId: str = Path(..., examples=["zones"])) -> Response:  # noqa: N803
-    layer = _layer(request, collectionId)
-    async with request.app.state.db.acquire() as conn:
+async def collection(request: Request, layer: LayerDep, fmt: JsonOrHtml, db: DatabaseDep) -> Response:
+    async with db.acquire() as conn:
         summary = await layer_summary(conn, layer)
     body = collection_json(base_url(request), summary)
-    if output_format(request, ("json", "html")) == "html":
+    if fmt == "html":
         return html.collection_page(request, body)
     return json_response(body)
 
 
 @router.get("/collections/{collectionId}/queryables", summary="Queryable properties (JSON Schema)")
-async def collection_queryables(request: Request, collectionId: str = Path(..., examples=["zones"])) -> Response:  # noqa: N803
-    layer = _layer(request, collectionId)
+async def collection_queryables(request: Request, layer: LayerDep, fmt: JsonOrHtml) -> Response:
     schema = json_schema(layer, f"{base_url(request)}/collections/{layer.id}/queryables")
-    if output_format(request, ("json", "html")) == "html":
+    if fmt == "html":
         return html.queryables_page(request, layer.id, schema)
     return json_response(schema, "application/schema+json")
 
 
-def _split_numbers(text: str, parameter: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        raise Problem(400, "Invalid parameter", f"{parameter}: comma-separated numbers expected",
-                      parameter=parameter) from None
-
-
 @router.get("/collections/{collectionId}/items", summary="Features of a collection",
             response_class=Response, responses=GEOJSON_RESPONSE)
-async def items(
-    request: Request,
-    collectionId: str = Path(..., description="Collection id (a layer: zones, admin_units, …)",
-                              examples=["zones"]),  # noqa: N803
-    limit: int | None = Query(None, ge=1, description="Page size (default 10; larger values are capped)"),
-    bbox: str | None = Query(None, description="minx,miny,maxx,maxy (or 6 numbers), in bbox-crs"),
-    bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS of bbox (default CRS84)"),
-    crs: str | None = Query(None, description="Output CRS URI (CRS84, EPSG 4326, 3857, 3405, 9210)"),
-    properties: str | None = Query(None, description="Comma-separated properties to return"),
-    sortby: str | None = Query(None, description="Comma-separated properties, '-' for descending"),
-    filter: str | None = Query(None, description="CQL2 filter"),  # noqa: A002
-    filter_lang: str | None = Query(None, alias="filter-lang", description="cql2-text (default) or cql2-json"),
-    filter_crs: str | None = Query(None, alias="filter-crs", description="CRS of geometries in the filter"),
-    cursor: str | None = Query(None, description="Paging cursor (follow the next/prev links)"),
-    number_matched: bool = Query(False, alias="numberMatched", description="Count all matches even if costly"),
-    datetime_: str | None = Query(None, alias="datetime", description=(
-        "Instant or interval (RFC 3339, `start/end`, `..` open). Matched against plans' decision date, projects' "
-        "start–end years, and for other layers when the feature last changed")),
-    f: str | None = Query(None, description="json | geojson | html | csv"),
-) -> Response:
-    layer = _layer(request, collectionId)
-    fmt = output_format(request, ("geojson", "json", "html", "csv"))
-    settings = request.app.state.settings
-    fields = queryables(layer)
-    equals: dict[str, str] = {}
-    for key, value in request.query_params.multi_items():
-        if key in ITEMS_PARAMS:
-            continue
-        if key not in fields or fields[key].kind == "geometry":
-            raise Problem(400, "Invalid parameter", f"{key}: unknown parameter or property of {layer.id!r}",
-                          parameter=key)
-        equals[key] = value
-    out_crs = parse_crs(crs, "crs")
-    box_crs = parse_crs(bbox_crs, "bbox-crs")
-    req = ItemsRequest(
-        layer=layer,
-        limit=min(limit or settings.items_default_limit, settings.items_max_limit),
-        bbox=parse_bbox(_split_numbers(bbox, "bbox"), box_crs) if bbox is not None else None,
-        bbox_crs=box_crs,
-        crs=out_crs,
-        properties=parse_properties(layer, properties),
-        sortby=parse_sortby(layer, sortby),
-        equals=equals,
-        filter=cql.parse(filter, filter_lang or "cql2-text") if filter is not None else None,
-        filter_crs=parse_crs(filter_crs, "filter-crs"),
-        cursor=cursor,
-        count=number_matched,
-        datetime=parse_datetime(datetime_),
-    )
-    if bbox_crs is not None and bbox is None:
-        raise Problem(400, "Invalid parameter", "bbox-crs: given without bbox", parameter="bbox-crs")
-    async with request.app.state.db.acquire() as conn:
-        page = await fetch_items(conn, req)
+async def items(request: Request, query: ItemsQueryDep, fmt: ItemsFormat, db: DatabaseDep) -> Response:
+    async with db.acquire() as conn:
+        page = await fetch_items(conn, query)
+    return _items_response(request, fmt, query, page)
+
+
+@router.get("/collections/{collectionId}/items/{featureId}", summary="One feature",
+            response_class=Response, responses=GEOJSON_RESPONSE)
+async def item(request: Request, layer: LayerDep, featureId: Annotated[str, Path(examples=["1"])],  # noqa: N803
+               crs: OutputCrs, fmt: ItemFormat, db: DatabaseDep) -> Response:
+    async with db.acquire() as conn:
+        text = await fetch_feature(conn, layer, featureId, crs)
+    links = [
+        {"rel": "self", "type": MEDIA_OF[fmt], "href": str(request.url)},
+        {"rel": "alternate", "type": HTML if fmt != "html" else GEOJSON,
+         "href": url_with(request, f="html" if fmt != "html" else "geojson")},
+        {"rel": "collection", "type": JSON, "href": f"{base_url(request)}/collections/{layer.id}"},
+    ]
+    headers = {"Content-Crs": f"<{crs.uri}>"}
+    if fmt == "html":
+        return html.item_page(request, layer, text, links, headers)
+    return Response(text.encode()[:-1] + b',"links":' + dumps(links) + b"}", media_type=GEOJSON, headers=headers)
+
+
+def _items_links(request: Request, fmt: str, layer: Layer, page: ItemsPage) -> list[dict[str, Any]]:
     links = [
         {"rel": "self", "type": MEDIA_OF[fmt], "href": str(request.url)},
         *({"rel": "alternate", "type": MEDIA_OF[alt], "href": url_with(request, f=alt)}
@@ -218,44 +169,23 @@ async def items(
         links.append({"rel": "next", "type": MEDIA_OF[fmt], "href": url_with(request, cursor=page.next_cursor)})
     if page.prev_cursor:
         links.append({"rel": "prev", "type": MEDIA_OF[fmt], "href": url_with(request, cursor=page.prev_cursor)})
-    headers = {"Content-Crs": f"<{out_crs.uri}>"}
+    return links
+
+
+def _items_response(request: Request, fmt: str, query: ItemsRequest, page: ItemsPage) -> Response:
+    """A page of items as GeoJSON (the features' texts from PostgreSQL, joined as they are), HTML or CSV."""
+    links = _items_links(request, fmt, query.layer, page)
+    headers = {"Content-Crs": f"<{query.crs.uri}>"}
     if fmt == "html":
-        return html.items_page(request, layer, page.features_json(), links, page.number_matched, headers)
+        return html.items_page(request, query.layer, page.features_json(), links, page.number_matched, headers)
     if fmt == "csv":
-        return Response(_items_csv(layer, page.features_json(), req.properties), media_type=CSV, headers=headers)
+        return Response(_items_csv(query.layer, page.features_json(), query.properties), media_type=CSV,
+                        headers=headers)
     head = b'{"type":"FeatureCollection","features":'
     tail = {"numberReturned": len(page.features), "timeStamp": _now(), "links": links}
     if page.number_matched is not None:
         tail["numberMatched"] = page.number_matched
-    body = head + page.features_json() + b"," + dumps(tail)[1:]
-    return Response(body, media_type=GEOJSON, headers=headers)
-
-
-@router.get("/collections/{collectionId}/items/{featureId}", summary="One feature",
-            response_class=Response, responses=GEOJSON_RESPONSE)
-async def item(
-    request: Request,
-    collectionId: str = Path(..., examples=["zones"]),  # noqa: N803
-    featureId: str = Path(..., examples=["1"]),  # noqa: N803
-    crs: str | None = Query(None, description="Output CRS URI"),
-    f: str | None = Query(None, description="json | geojson | html"),
-) -> Response:
-    layer = _layer(request, collectionId)
-    fmt = output_format(request, ("geojson", "json", "html"))
-    out_crs = parse_crs(crs, "crs")
-    async with request.app.state.db.acquire() as conn:
-        text = await fetch_feature(conn, layer, featureId, out_crs)
-    base = base_url(request)
-    links = [
-        {"rel": "self", "type": MEDIA_OF[fmt], "href": str(request.url)},
-        {"rel": "alternate", "type": HTML if fmt != "html" else GEOJSON,
-         "href": url_with(request, f="html" if fmt != "html" else "geojson")},
-        {"rel": "collection", "type": JSON, "href": f"{base}/collections/{layer.id}"},
-    ]
-    headers = {"Content-Crs": f"<{out_crs.uri}>"}
-    if fmt == "html":
-        return html.item_page(request, layer, text, links, headers)
-    return Response(text.encode()[:-1] + b',"links":' + dumps(links) + b"}", media_type=GEOJSON, headers=headers)
+    return Response(head + page.features_json() + b"," + dumps(tail)[1:], media_type=GEOJSON, headers=headers)
 
 
 MEDIA_OF = {"geojson": GEOJSON, "json": GEOJSON, "html": HTML, "csv": CSV}

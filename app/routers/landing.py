@@ -6,18 +6,19 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app import html
-from app.negotiate import HTML, JSON, base_url, json_response, output_format
+from app.dependencies import DatabaseDep, RegistryDep
+from app.negotiate import HTML, JSON, JsonOrHtml, base_url, json_response
+from app.routers.docs import OPENAPI_JSON
 from spatial.catalog import layer_summaries
 
 router = APIRouter(tags=["landing"])
-OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
 
 
 @router.get("/", summary="Landing page: what LAPIS serves, with each layer's count and extent")
-async def landing(request: Request) -> Response:
+async def landing(request: Request, fmt: JsonOrHtml, db: DatabaseDep, registry: RegistryDep) -> Response:
     base = base_url(request)
-    async with request.app.state.db.acquire() as conn:
-        summaries = await layer_summaries(conn, request.app.state.registry)
+    async with db.acquire() as conn:
+        summaries = await layer_summaries(conn, registry)
     body = {
         "title": "LAPIS — Long An Planning Information System",
         "description": "Quy hoạch tỉnh Long An thời kỳ 2021–2030, tầm nhìn đến năm 2050 "
@@ -47,6 +48,6 @@ async def landing(request: Request) -> Response:
             for s in summaries
         ],
     }
-    if output_format(request, ("json", "html")) == "html":
+    if fmt == "html":
         return html.landing_page(request, body)
     return json_response(body)

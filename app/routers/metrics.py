@@ -4,9 +4,10 @@ request path of other routes."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.responses import Response
 
+from app.dependencies import ServicesDep
 from spatial.catalog import layer_summaries, layer_versions
 
 router = APIRouter(tags=["health"])
@@ -23,21 +24,19 @@ def _metric(lines: list[str], name: str, kind: str, help_text: str,
 
 
 @router.get("/metrics", summary="Operational metrics (Prometheus text format)")
-async def metrics(request: Request) -> Response:
-    app = request.app
-    async with app.state.db.acquire() as conn:
-        summaries = await layer_summaries(conn, app.state.registry)
+async def metrics(services: ServicesDep) -> Response:
+    async with services.db.acquire() as conn:
+        summaries = await layer_summaries(conn, services.registry)
         versions = await layer_versions(conn)
     lines: list[str] = []
     _metric(lines, "lapis_layer_features", "gauge", "Features per layer (planner estimate for big layers)",
             [({"layer": s.layer.id}, s.count) for s in summaries])
     _metric(lines, "lapis_layer_data_version", "gauge", "Id of the last transaction that changed the layer",
             [({"layer": layer}, version) for layer, version in sorted(versions.items())])
-    pool = await app.state.db.pool()
+    pool = await services.db.pool()
     _metric(lines, "lapis_db_pool_connections", "gauge", "Connections in the API pool",
             [({"state": "open"}, pool.get_size()), ({"state": "idle"}, pool.get_idle_size())])
-    tiles = getattr(app.state, "tiles", None)
-    cache = getattr(tiles, "cache", None)
+    cache = services.tiles.cache  # None when the tile cache is off
     if cache is not None:
         _metric(lines, "lapis_tile_cache_hits_total", "counter", "Tile requests answered from the cache",
                 [({}, cache.hits)])

@@ -5,20 +5,28 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path as FilePath
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response, StreamingResponse
 
-from app.negotiate import CSV, GEOJSON, JSON
+from app.dependencies import DatabaseDep, RegistryDep, SettingsDep, crs_parameter, optional_crs_parameter
+from app.negotiate import CSV, GEOJSON, JSON, output_format
 from app.problems import Problem
-from spatial.crs import parse_crs
+from spatial.crs import SupportedCrs, parse_crs
+from spatial.errors import TooLarge, UnsupportedFormat
 from spatial.queries import classify_input, locate, search
 from spatial.queries.classify import classify_stream
+from spatial.settings import Settings
 
 router = APIRouter(tags=["planner"])
+BodyCrs = Annotated[SupportedCrs, Depends(crs_parameter("CRS of the body's coordinates (OGC URI); default CRS84"))]
+InputCrs = Annotated[SupportedCrs | None, Depends(optional_crs_parameter(
+    "CRS of the input when it does not say (OGC URI)"))]
+ClassifyFormat = Annotated[str, Depends(output_format(("geojson", "json", "csv"), "geojson (default) or csv"))]
 
 LOCATE_EXAMPLE = {
     "point": {"lon": 106.41, "lat": 10.535},
@@ -52,6 +60,27 @@ FEATURE_COLLECTION_SCHEMA = {
 }
 
 
+@dataclass(frozen=True)
+class PointQuery:
+    x: float  # first axis of `crs` (latitude for EPSG:4326)
+    y: float
+    crs: SupportedCrs
+    radius: float  # metres, for nearby projects
+
+
+def point_query(
+    lon: float = Query(..., description="Longitude (or easting in a projected crs)", allow_inf_nan=False),
+    lat: float = Query(..., description="Latitude (or northing in a projected crs)", allow_inf_nan=False),
+    crs: str | None = Query(None, description="CRS of lon/lat (OGC URI); default CRS84; e.g. EPSG 9210"),
+    radius: float = Query(locate.DEFAULT_RADIUS_M, gt=0, le=locate.MAX_RADIUS_M, allow_inf_nan=False,
+                          description="Radius for nearby projects, metres"),
+) -> PointQuery:
+    """GET /locate's parameters: a point in the CRS's own axis order, and the search radius."""
+    point_crs = parse_crs(crs, "crs")
+    x, y = (lat, lon) if point_crs.lat_first else (lon, lat)
+    return PointQuery(x, y, point_crs, radius)
+
+
 def _json_text(text: str) -> Response:
     return Response(text.encode(), media_type=JSON)
 
@@ -62,29 +91,20 @@ def _json_text(text: str) -> Response:
                              "description": "admin_units (district first, then province), zones (regions, centre, "
                                             "others), corridors, nearest_axis {distance_m}, projects within "
                                             "radius_m {distance_m}; distances on the ellipsoid"}})
-async def locate_get(
-    request: Request,
-    lon: float = Query(..., description="Longitude (or easting in a projected crs)", allow_inf_nan=False),
-    lat: float = Query(..., description="Latitude (or northing in a projected crs)", allow_inf_nan=False),
-    crs: str | None = Query(None, description="CRS of lon/lat (OGC URI); default CRS84; e.g. EPSG 9210"),
-    radius: float = Query(locate.DEFAULT_RADIUS_M, gt=0, le=locate.MAX_RADIUS_M, allow_inf_nan=False,
-                          description="Radius for nearby projects, metres"),
-) -> Response:
-    point_crs = parse_crs(crs, "crs")
-    x, y = (lat, lon) if point_crs.lat_first else (lon, lat)
-    async with request.app.state.db.acquire() as conn:
-        return _json_text(await locate.locate_point(conn, x, y, point_crs, radius))
+async def locate_get(point: Annotated[PointQuery, Depends(point_query)], db: DatabaseDep) -> Response:
+    async with db.acquire() as conn:
+        return _json_text(await locate.locate_point(conn, point.x, point.y, point.crs, point.radius))
 
 
 async def _body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise Problem(413, "Content too large", f"body: more than {limit} bytes", parameter="body")
+        raise TooLarge(f"body: more than {limit} bytes", parameter="body")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise Problem(413, "Content too large", f"body: more than {limit} bytes", parameter="body")
+            raise TooLarge(f"body: more than {limit} bytes", parameter="body")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -95,7 +115,7 @@ def _media_type(request: Request) -> str:
 
 async def _json_body(request: Request, limit: int) -> Any:
     if _media_type(request) not in JSON_BODY:
-        raise Problem(415, "Unsupported media type", "body: send application/geo+json or application/json",
+        raise UnsupportedFormat("body: send application/geo+json or application/json",
                       parameter="Content-Type")
     try:
         return orjson.loads(await _body(request, limit))
@@ -111,14 +131,22 @@ async def _json_body(request: Request, limit: int) -> Any:
              responses={200: {"content": {JSON: {}}, "description": "area_m2 (ellipsoid), overlaps sorted by "
                               "share_pct {layer, code, kind, area_m2, share_pct}, primary_region, "
                               "primary_admin_unit"}})
-async def locate_post(
-    request: Request,
-    crs: str | None = Query(None, description="CRS of the body's coordinates (OGC URI); default CRS84"),
-) -> Response:
-    body_crs = parse_crs(crs, "crs")
-    geom = locate.parcel_geometry(await _json_body(request, request.app.state.settings.upload_max_bytes), body_crs)
-    async with request.app.state.db.acquire() as conn:
-        return _json_text(await locate.locate_geometry(conn, geom, body_crs))
+async def locate_post(request: Request, crs: BodyCrs, settings: SettingsDep, db: DatabaseDep) -> Response:
+    geom = locate.parcel_geometry(await _json_body(request, settings.upload_max_bytes), crs)
+    async with db.acquire() as conn:
+        return _json_text(await locate.locate_geometry(conn, geom, crs))
+
+
+async def classify_body(request: Request, settings: SettingsDep, crs: InputCrs) -> classify_input.ClassifyInput:
+    """The features to classify, from a GeoJSON body or an uploaded file (at most `classify_max_features`)."""
+    media, cap = _media_type(request), settings.classify_max_features
+    if media == "multipart/form-data":
+        return await _read_upload(request, settings, cap, crs)
+    if media in JSON_BODY:
+        obj = await _json_body(request, settings.upload_max_bytes)
+        return classify_input.from_feature_collection(obj, crs or parse_crs(None), cap)
+    raise UnsupportedFormat("body: send a GeoJSON FeatureCollection "
+                  "(application/geo+json) or a file (multipart/form-data, field 'file')", parameter="Content-Type")
 
 
 @router.post("/classify", summary="Classify many parcels: admin unit, primary region and shares for each",
@@ -131,30 +159,12 @@ async def locate_post(
              responses={200: {"content": {GEOJSON: {}, CSV: {}},
                               "description": "each input feature with lapis_admin_code/name, lapis_region_code/"
                                              "name/share_pct, lapis_centre, lapis_corridors, lapis_shares"}})
-async def classify(
-    request: Request,
-    crs: str | None = Query(None, description="CRS of the input when it does not say (OGC URI)"),
-    f: str | None = Query(None, description="geojson (default) or csv"),
-) -> StreamingResponse:
-    settings = request.app.state.settings
-    fmt = (f or ("csv" if "text/csv" in request.headers.get("accept", "") else "geojson")).lower()
-    if fmt not in ("geojson", "json", "csv"):
-        raise Problem(400, "Invalid parameter", "f: geojson or csv", parameter="f")
+async def classify(fmt: ClassifyFormat, data: Annotated[classify_input.ClassifyInput, Depends(classify_body)],
+                   db: DatabaseDep) -> StreamingResponse:
     fmt = "csv" if fmt == "csv" else "geojson"
-    in_crs = parse_crs(crs, "crs") if crs else None
-    media = _media_type(request)
-    cap = settings.classify_max_features
-    if media == "multipart/form-data":
-        data = await _read_upload(request, cap, in_crs)
-    elif media in JSON_BODY:
-        obj = await _json_body(request, settings.upload_max_bytes)
-        data = classify_input.from_feature_collection(obj, in_crs or parse_crs(None), cap)
-    else:
-        raise Problem(415, "Unsupported media type", "body: send a GeoJSON FeatureCollection "
-                      "(application/geo+json) or a file (multipart/form-data, field 'file')", parameter="Content-Type")
 
     async def chunks() -> AsyncIterator[bytes]:
-        async with request.app.state.db.acquire() as conn:
+        async with db.acquire() as conn:
             async for chunk in classify_stream(conn, data, fmt):
                 yield chunk
 
@@ -169,11 +179,12 @@ async def classify(
     return StreamingResponse(rest(), media_type=CSV if fmt == "csv" else GEOJSON)
 
 
-async def _read_upload(request: Request, cap: int, in_crs: Any) -> classify_input.ClassifyInput:
-    limit = request.app.state.settings.upload_max_bytes
+async def _read_upload(request: Request, settings: Settings, cap: int, in_crs: SupportedCrs | None
+                       ) -> classify_input.ClassifyInput:
+    limit = settings.upload_max_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise Problem(413, "Content too large", f"file: more than {limit} bytes", parameter="file")
+        raise TooLarge(f"file: more than {limit} bytes", parameter="file")
     form = await request.form(max_files=1, max_fields=10)
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
@@ -185,7 +196,7 @@ async def _read_upload(request: Request, cap: int, in_crs: Any) -> classify_inpu
             while chunk := await upload.read(1 << 20):
                 size += len(chunk)
                 if size > limit:
-                    raise Problem(413, "Content too large", f"file: more than {limit} bytes", parameter="file")
+                    raise TooLarge(f"file: more than {limit} bytes", parameter="file")
                 out.write(chunk)
         kind = classify_input.sniff_format(path.open("rb").read(64))
         if kind != "zip":
@@ -202,10 +213,11 @@ async def _read_upload(request: Request, cap: int, in_crs: Any) -> classify_inpu
                  "name_en": "Ring Road 3–4 axis", "score": 3.0, "bbox": [106.39, 10.56, 106.73, 11.0]}]}}},
                 "description": "results best first: collection, id, code, name_vi, name_en, score, bbox (CRS84)"}})
 async def search_endpoint(
-    request: Request,
+    db: DatabaseDep,
+    registry: RegistryDep,
     q: str = Query(..., min_length=1, max_length=200, description="Name or code; accents optional"),
     limit: int = Query(10, ge=1, le=search.MAX_LIMIT),
 ) -> Response:
-    async with request.app.state.db.acquire() as conn:
-        results = await search.search(conn, q, limit, request.app.state.registry)
+    async with db.acquire() as conn:
+        results = await search.search(conn, q, limit, registry)
     return Response(b'{"query":' + orjson.dumps(q) + b',"results":' + results.encode() + b"}", media_type=JSON)

@@ -9,9 +9,11 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 from starlette.responses import FileResponse, Response
 
-from app.negotiate import json_response
+from app.dependencies import RegistryDep, SettingsDep
+from app.negotiate import base_url, json_response
 from app.problems import Problem
 from app.routers.tiles import PMTILES_NAME
+from spatial.errors import InvalidParameter, NotFound
 from spatial.settings import PROJECT_ROOT
 from spatial.tiles.style import plan_style
 
@@ -36,14 +38,14 @@ async def map_page() -> Response:
 @router.get("/map/assets/{name}", include_in_schema=False)
 async def map_asset(name: str) -> Response:
     if name not in ASSETS:
-        raise Problem(404, "Not found", f"no viewer asset {name!r}", parameter="name")
+        raise NotFound(f"no viewer asset {name!r}", parameter="name")
     return FileResponse(STATIC / name, media_type=ASSETS[name], headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/map/vendor/{name}", include_in_schema=False)
 async def vendor_asset(name: str) -> Response:
     if name not in VENDOR:
-        raise Problem(404, "Not found", f"no vendored file {name!r}", parameter="name")
+        raise NotFound(f"no vendored file {name!r}", parameter="name")
     relative, media_type = VENDOR[name]
     path = NODE_MODULES / relative
     if not path.exists():
@@ -52,14 +54,13 @@ async def vendor_asset(name: str) -> Response:
 
 
 @router.get("/styles/plan.json", summary="MapLibre style of the plan (labels in Vietnamese, or English)")
-async def style(request: Request, lang: Literal["vi", "en"] = Query("vi", description="Label language"),
+async def style(request: Request, settings: SettingsDep, registry: RegistryDep,
+                lang: Literal["vi", "en"] = Query("vi", description="Label language"),
                 pmtiles: str | None = Query(None, description="Use this archive under /pmtiles/ as the tile source "
                                             "(the viewer's static mode; needs the pmtiles:// protocol)")) -> Response:
-    base = str(request.base_url).rstrip("/")
+    base = base_url(request)
     if pmtiles is not None and not PMTILES_NAME.match(pmtiles):
-        raise Problem(400, "Invalid parameter", "pmtiles must be an archive name like plan.pmtiles",
-                      parameter="pmtiles")
+        raise InvalidParameter("pmtiles must be an archive name like plan.pmtiles", parameter="pmtiles")
     source = f"pmtiles://{base}/pmtiles/{pmtiles}" if pmtiles else f"{base}/tiles/WebMercatorQuad/tilejson.json"
-    body = plan_style(tilejson_url=source, lang=lang,
-                      basemap_url=request.app.state.settings.basemap_url, registry=request.app.state.registry)
-    return json_response(body)
+    return json_response(plan_style(tilejson_url=source, lang=lang, basemap_url=settings.basemap_url,
+                                    registry=registry))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from spatial.errors import NotFound
+
 TMS_ID = "WebMercatorQuad"
 TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
 CRS_URI = "http://www.opengis.net/def/crs/EPSG/0/3857"
@@ -15,12 +17,17 @@ EXTENT = 4096  # MVT coordinate extent per tile
 BUFFER = 64  # MVT buffer in extent units
 
 
-class TileOutOfRange(ValueError):
-    """z, y or x lie outside the tile matrix set; `parameter` names which."""
+class TileOutOfRange(NotFound):
+    """z, y or x lie outside the tile matrix set; `parameter` names which (tileMatrix, tileRow, tileCol)."""
 
-    def __init__(self, parameter: str, message: str) -> None:
-        super().__init__(message)
-        self.parameter = parameter
+
+class UnknownTileMatrixSet(NotFound):
+    """A tile matrix set other than the one offered."""
+
+
+def check_tile_matrix_set(tms_id: str) -> None:
+    if tms_id != TMS_ID:
+        raise UnknownTileMatrixSet(f"only {TMS_ID} is offered", parameter="tileMatrixSetId")
 
 
 @dataclass(frozen=True, order=True)
@@ -31,12 +38,12 @@ class Tile:
 
     def __post_init__(self) -> None:
         if not 0 <= self.z <= MAX_ZOOM:
-            raise TileOutOfRange("tileMatrix", f"tileMatrix {self.z} is outside 0–{MAX_ZOOM}")
+            raise TileOutOfRange(f"tileMatrix {self.z} is outside 0–{MAX_ZOOM}", parameter="tileMatrix")
         n = 1 << self.z
         if not 0 <= self.y < n:
-            raise TileOutOfRange("tileRow", f"tileRow {self.y} is outside 0–{n - 1} at tileMatrix {self.z}")
+            raise TileOutOfRange(f"tileRow {self.y} is outside 0–{n - 1} at tileMatrix {self.z}", parameter="tileRow")
         if not 0 <= self.x < n:
-            raise TileOutOfRange("tileCol", f"tileCol {self.x} is outside 0–{n - 1} at tileMatrix {self.z}")
+            raise TileOutOfRange(f"tileCol {self.x} is outside 0–{n - 1} at tileMatrix {self.z}", parameter="tileCol")
 
     @property
     def width(self) -> float:

@@ -14,6 +14,7 @@ from pathlib import Path
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
 
+from spatial.errors import InvalidParameter, SpatialInputError
 from spatial.pool import Database
 from spatial.tiles.grid import Tile, tiles_covering
 from spatial.tiles.layers import TileLayer
@@ -21,6 +22,10 @@ from spatial.tiles.service import TILE_SERVER_SETTINGS, TileService, tile_layers
 from spatial.tiles.tilejson import ATTRIBUTION, lonlat_bounds, tilejson
 
 Progress = Callable[[int, int], None]  # (tiles done, tiles planned)
+
+
+class NothingToExport(SpatialInputError):
+    """The collections and zoom range asked for hold no feature: an archive would be empty."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,8 @@ async def _export(db_url: str, path: Path, layers: tuple[TileLayer, ...], minzoo
         boxes = [await service.bounds(layer, versions) for layer in layers]
         present = [b for b in boxes if b is not None]
         if not present:
-            raise ValueError("the selected collections hold no features: nothing to export")
+            raise NothingToExport("the selected collections hold no features: nothing to export",
+                                  parameter="collections")
         tiles = plan_tiles(present, minzoom, maxzoom)
         tiles.sort(key=lambda t: zxy_to_tileid(t.z, t.x, t.y))
         gate = asyncio.Semaphore(concurrency)
@@ -87,7 +93,7 @@ async def _export(db_url: str, path: Path, layers: tuple[TileLayer, ...], minzoo
                 writer.write_tile(zxy_to_tileid(tile.z, tile.x, tile.y), body)
                 written += 1
         if not written:
-            raise ValueError("every tile in the range is empty: nothing to export")
+            raise NothingToExport("every tile in the range is empty: nothing to export", parameter="maxzoom")
         centre = metadata["center"]
         writer.finalize({
             "tile_type": TileType.MVT, "tile_compression": Compression.GZIP,
@@ -105,6 +111,7 @@ def export_pmtiles(db_url: str, path: Path, *, minzoom: int = 0, maxzoom: int = 
                    concurrency: int = 4) -> ExportResult:
     """Write the composite plan tiles (or a subset of collections) for the layers' extent to `path`."""
     if not 0 <= minzoom <= maxzoom <= 24:
-        raise ValueError(f"need 0 <= minzoom <= maxzoom <= 24, got {minzoom}..{maxzoom}")
+        raise InvalidParameter(f"zoom range: need 0 <= minzoom <= maxzoom <= 24, got {minzoom}..{maxzoom}",
+                               parameter="minzoom")
     layers = tile_layers(list(collections) if collections else None)
     return asyncio.run(_export(db_url, path, layers, minzoom, maxzoom, progress, concurrency))

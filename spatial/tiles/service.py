@@ -25,7 +25,9 @@ TILE_SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan", "max_parallel_wo
 
 
 class UnknownTileLayer(UnknownLayer):
-    def __str__(self) -> str:
+    """No tiled collection of that id (a layer without geometry has no tiles)."""
+
+    def describe(self) -> str:
         return f"unknown tiled collection {self.layer_id!r}; known: {', '.join(self.known)}"
 
 

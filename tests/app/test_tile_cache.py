@@ -30,7 +30,7 @@ def test_plain_sql_edit_shows_in_next_tile(fresh_db_url: str, tmp_path: Path) ->
         etag = client.get(url).headers["etag"]
         assert client.get(url, headers={"If-None-Match": etag}).status_code == 304  # served from the cache
         tiles_url = client.get("/tiles/WebMercatorQuad/tilejson.json").json()["tiles"][0]
-        service = client.app.state.tiles
+        service = client.app.state.services.tiles
         hits = service.cache.hits
 
         with psycopg.connect(fresh_db_url, autocommit=True) as conn:
@@ -53,7 +53,7 @@ def test_plain_sql_edit_shows_in_next_tile(fresh_db_url: str, tmp_path: Path) ->
     # the on-disk cache serves a new process without touching the tile SQL (same versions)
     with TestClient(create_app(settings)) as client:
         client.get(url)
-        assert client.app.state.tiles.cache.hits == 1
+        assert client.app.state.services.tiles.cache.hits == 1
 
 
 def test_cache_off(fresh_db_url: str, tmp_path: Path, monkeypatch) -> None:
@@ -66,7 +66,7 @@ def test_cache_off(fresh_db_url: str, tmp_path: Path, monkeypatch) -> None:
     with TestClient(create_app(settings)) as client:
         first = client.get(f"/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}")
         assert first.status_code == 200
-        assert client.app.state.tiles.cache is None
+        assert client.app.state.services.tiles.cache is None
         again = client.get(f"/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}",
                            headers={"If-None-Match": first.headers["etag"]})
         assert again.status_code == 304  # validators still work without a cache

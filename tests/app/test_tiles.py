@@ -193,7 +193,7 @@ def test_whole_province_tiles_stay_small(client: TestClient) -> None:
 
 
 def _without_fast_path(app):
-    from app.routers.tiles import TileFastPath
+    from app.middleware import TileFastPath
 
     app.user_middleware = [m for m in app.user_middleware if m.cls is not TileFastPath]
     return app

@@ -67,7 +67,7 @@ def test_cli_export_and_errors(db_url: str, tmp_path: Path, monkeypatch: pytest.
 
 
 def test_server_serves_archive_with_ranges(db_url: str, client: TestClient) -> None:
-    folder = client.app.state.settings.pmtiles_path
+    folder = client.app.state.services.settings.pmtiles_path
     export_pmtiles(db_url, folder / "served.pmtiles", minzoom=0, maxzoom=6)
     whole = client.get("/pmtiles/served.pmtiles")
     assert whole.status_code == 200 and whole.headers["accept-ranges"] == "bytes"

@@ -1,0 +1,155 @@
+"""FastAPI dependencies: the one way a route gets a service or a parsed parameter.
+
+Services (`SettingsDep`, `DatabaseDep`, `TilesDep`) come from the `Services` the app's lifespan built. Each group
+of request parameters is one dependency that parses it into a typed value — a registry `Layer`, a `Tile`, a
+`CollectionSubset`, a `SupportedCrs`, an `ItemsRequest` (in `app.items_query`) — or raises the domain error that
+`app.problems` turns into problem+json. A handler then only calls `spatial` and shapes the response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+from starlette.applications import Starlette
+
+from app.services import Services
+from spatial.crs import SupportedCrs, parse_crs
+from spatial.errors import InvalidParameter
+from spatial.layers import LAYERS, Layer
+from spatial.pool import Database
+from spatial.registry import Registry
+from spatial.settings import Settings
+from spatial.tiles.grid import Tile, check_tile_matrix_set
+from spatial.tiles.layers import TileLayer
+from spatial.tiles.service import TileService, UnknownTileLayer, tile_layers
+
+# --- services ---------------------------------------------------------------------------------------------------
+
+
+def services_of(app: Starlette) -> Services:
+    """The services `create_app`'s lifespan built (also what the tile fast path uses, outside FastAPI)."""
+    services = getattr(app.state, "services", None)
+    if services is None:
+        raise RuntimeError("the app's services are built by its lifespan: serve it with the lifespan on "
+                           "(uvicorn does by default; in tests, `with TestClient(app)`)")
+    return services
+
+
+def get_services(request: Request) -> Services:
+    return services_of(request.app)
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+def get_database(services: ServicesDep) -> Database:
+    return services.db
+
+
+def get_tiles(services: ServicesDep) -> TileService:
+    return services.tiles
+
+
+def get_registry(services: ServicesDep) -> Registry:
+    return services.registry
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+TilesDep = Annotated[TileService, Depends(get_tiles)]
+
+# --- collections ------------------------------------------------------------------------------------------------
+
+
+def collection_layer(registry: RegistryDep, collectionId: Annotated[str, Path(  # noqa: N803 - OGC names
+        description="Collection id (a layer: zones, admin_units, …)", examples=["zones"])]) -> Layer:
+    return registry[collectionId]  # UnknownLayer: 404
+
+
+def tile_collection(registry: RegistryDep, collectionId: str) -> TileLayer:  # noqa: N803
+    return tile_layers([collectionId], registry)[0]  # UnknownTileLayer: 404
+
+
+@dataclass(frozen=True)
+class CollectionSubset:
+    """The layers of a composite tileset request, in drawing order: every plan layer, or the `collections=` ones."""
+
+    layers: tuple[TileLayer, ...]
+    named: bool  # the request named a subset: links and TileJSON repeat it
+
+    @property
+    def param(self) -> str:
+        """`collections=…` for links to the same subset ('' for the whole plan)."""
+        return f"collections={','.join(layer.id for layer in self.layers)}" if self.named else ""
+
+
+def parse_collection_subset(text: str | None, registry: Registry = LAYERS) -> CollectionSubset:
+    """`collections=a,b` → its tile layers; the one parser of this parameter (the route's and the fast path's)."""
+    ids = [c.strip() for c in text.split(",") if c.strip()] if text else []
+    try:
+        return CollectionSubset(tile_layers(ids, registry), named=bool(text))
+    except UnknownTileLayer as exc:  # a bad value of this parameter, not a missing resource
+        raise InvalidParameter(exc.detail, parameter="collections") from None
+
+
+def collection_subset(registry: RegistryDep,
+                      collections: Annotated[str | None, Query(description="Subset: a,b,c")] = None
+                      ) -> CollectionSubset:
+    return parse_collection_subset(collections, registry)
+
+
+LayerDep = Annotated[Layer, Depends(collection_layer)]
+TileLayerDep = Annotated[TileLayer, Depends(tile_collection)]
+SubsetDep = Annotated[CollectionSubset, Depends(collection_subset)]
+
+# --- tile address -----------------------------------------------------------------------------------------------
+
+
+def tile_matrix_set(tileMatrixSetId: str) -> str:  # noqa: N803
+    check_tile_matrix_set(tileMatrixSetId)  # UnknownTileMatrixSet: 404
+    return tileMatrixSetId
+
+
+TileMatrixSetDep = Annotated[str, Depends(tile_matrix_set)]
+
+
+def tile_address(tileMatrixSetId: str,  # noqa: N803
+                 z: Annotated[int, Path(description="Zoom level (tileMatrix)")],
+                 y: Annotated[int, Path(description="Row (tileRow)")],
+                 x: Annotated[int, Path(description="Column (tileCol)")]) -> Tile:
+    """The tile a request addresses: its tile matrix set (UnknownTileMatrixSet: 404) and z/y/x (TileOutOfRange:
+    404)."""
+    check_tile_matrix_set(tileMatrixSetId)
+    return Tile(z, x, y)
+
+
+TileDep = Annotated[Tile, Depends(tile_address)]
+
+# --- coordinate reference systems -------------------------------------------------------------------------------
+
+
+def crs_parameter(description: str, *, name: str = "crs") -> Callable[[str | None], SupportedCrs]:
+    """A dependency for one CRS query parameter: its OGC URI (or CURIE, EPSG:nnnn) → SupportedCrs; CRS84 when
+    absent. (Query as a default, not in Annotated: a function made here must not annotate with its locals.)"""
+
+    def crs(value: str | None = Query(None, alias=name, description=description)) -> SupportedCrs:
+        return parse_crs(value, name)
+
+    return crs
+
+
+def optional_crs_parameter(description: str) -> Callable[[str | None], SupportedCrs | None]:
+    """As `crs_parameter`, but None when absent (the input may declare its own CRS)."""
+
+    def crs(value: str | None = Query(None, alias="crs", description=description)) -> SupportedCrs | None:
+        return parse_crs(value, "crs") if value else None
+
+    return crs

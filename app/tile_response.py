@@ -1,0 +1,70 @@
+"""The HTTP answer to a tile request — status, headers (ETag, Cache-Control, gzip), body — shared by the tile
+routes and the tile fast path (`app.middleware`), so both answer byte for byte alike."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from spatial.tiles.cache import RenderedTile
+from spatial.tiles.grid import Tile
+from spatial.tiles.layers import TileLayer
+from spatial.tiles.service import TileService
+from spatial.tiles.versions import version_tag
+
+MVT = "application/vnd.mapbox-vector-tile"
+Headers = list[tuple[bytes, bytes]]
+_VARY = (b"vary", b"accept-encoding")
+_MVT_TYPE = (b"content-type", MVT.encode())
+_GZIP = (b"content-encoding", b"gzip")
+_IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
+_REVALIDATE = (b"cache-control", b"public, no-cache")
+
+
+def _etag_matches(header: str | None, tile: RenderedTile) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    wanted = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return tile.etag in wanted or _gzip_etag(tile) in wanted
+
+
+def _gzip_etag(tile: RenderedTile) -> str:
+    return tile.etag[:-1] + '-gz"'
+
+
+async def tile_reply(service: TileService, layers: tuple[TileLayer, ...], tile: Tile, *, composite: bool,
+                     version: str | None, accept_encoding: str, if_none_match: str | None
+                     ) -> tuple[int, Headers, bytes]:
+    """(status, headers, body) of a tile request. With the cache on, the data versions read for this request key
+    the cache and tag the response (X-Data-Version; `v=` equal to it makes the response immutable); with it off,
+    no version is read at all and every tile comes straight from the database."""
+    if service.cache is not None:
+        versions = await service.versions()
+        rendered = await service.render(layers, tile, composite=composite, versions=versions)
+        current = version_tag(versions, [layer.id for layer in layers])
+        headers = [_IMMUTABLE if version == current else _REVALIDATE, _VARY, (b"x-data-version", current.encode())]
+    else:
+        rendered = await service.render_fresh(layers, tile, composite=composite)
+        headers = [_REVALIDATE, _VARY]
+    gzip_ok = "gzip" in accept_encoding.lower()
+    headers.append((b"etag", (_gzip_etag(rendered) if gzip_ok and not rendered.empty else rendered.etag).encode()))
+    if _etag_matches(if_none_match, rendered):
+        return 304, headers, b""
+    if rendered.empty:
+        return 204, headers, b""
+    body = rendered.gzipped if gzip_ok else rendered.data
+    if gzip_ok:
+        headers.append(_GZIP)
+    headers += [_MVT_TYPE, (b"content-length", str(len(body)).encode())]
+    return 200, headers, body
+
+
+class RawResponse(Response):
+    """A response whose status, header list and body are already made (no header re-encoding)."""
+
+    def __init__(self, status: int, headers: Headers, body: bytes) -> None:
+        self.status_code = status
+        self.raw_headers = headers
+        self.body = body
+        self.background = None

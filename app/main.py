@@ -12,14 +12,14 @@ from fastapi.staticfiles import StaticFiles
 
 from app.middleware import install_tile_fast_path
 from app.problems import install_problem_handlers
-from app.routers import docs, features, health, landing, metrics, planner, tiles, viewer
+from app.routers import check, docs, features, health, landing, metrics, planner, tiles, viewer
 from app.services import build_services
 from spatial.db import database_url
 from spatial.layers import LAYERS
 from spatial.registry import Registry
 from spatial.settings import PROJECT_ROOT, Settings
 
-ROUTERS = (health.router, metrics.router, landing.router, features.router, planner.router, docs.router,
+ROUTERS = (health.router, metrics.router, landing.router, features.router, planner.router, check.router, docs.router,
            tiles.router, viewer.router)
 # OGC conformance classes, each declared by the router that implements it (listed at /conformance)
 CONFORMANCE: tuple[str, ...] = (*features.CONFORMANCE, *getattr(tiles, "CONFORMANCE", ()))

@@ -130,6 +130,10 @@ def typed_value(q: Queryable, raw: str, parameter: str) -> Any:
             return date.fromisoformat(raw)
         if q.kind == "timestamp":
             return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        if q.kind == "boolean":
+            return {"true": True, "false": False}[raw.lower()]
+    except KeyError:
+        raise InvalidParameter(f"{parameter}: {raw!r} is not true or false", parameter=parameter) from None
     except (ValueError, InvalidOperation):
         raise InvalidParameter(f"{parameter}: {raw!r} is not a valid {q.kind}", parameter=parameter) from None
     return raw

@@ -31,6 +31,9 @@ PROJECT_CATEGORIES = (
     "port", "economic_zone", "industrial_park", "railway", "other",
 )
 PROJECT_STATUSES = ("planned", "under_construction", "completed", "operating")
+# "What may be built here?" (migration 0008, spatial.queries.check)
+USE_CATEGORIES = ("residential", "industrial", "commercial", "logistics", "agriculture", "tourism", "border_trade")
+VERDICTS = ("allowed", "conditional", "prohibited")
 ZONE_KINDS = (
     "region", "centre", "industrial", "urban", "ecological", "agricultural",
     "economic_zone", "tourism", "other",
@@ -237,6 +240,21 @@ LAYERS = Registry((
         tiles=TileSpec(("code", "name_vi", "land_use", "area_m2"), order=40, composite_min_zoom=13, max_zoom=16,
                        stored_grid_zooms=(10, 11, 12, 13)),
         style=_PARCELS_STYLE,
+    ),
+    Layer(
+        "use_rules", "Quy tắc sử dụng đất", "Land-use rules",
+        "What may be built where: a verdict (allowed, conditional, prohibited) for each zone or region and use "
+        "category, with its legal basis. POST /check applies them to a parcel.", None,
+        (
+            Column("zone_code", "text", "string", "Code of the zone or region the rule applies to (zones.code)"),
+            Column("use_category", "text", "string", "Proposed use", USE_CATEGORIES),
+            Column("verdict", "text", "string", "allowed | conditional | prohibited", VERDICTS),
+            Column("legal_basis", "text", "string", "Decision or regulation the rule rests on"),
+            Column("note_vi", "text", "string", "Why, in Vietnamese"),
+            Column("note_en", "text", "string", "Why, in English"),
+            Column("inferred", "boolean", "boolean", "True when read off the plan's description, not an official rule"),
+        ),
+        {**_NAME_ALIASES, "ma_vung": "zone_code", "muc_dich": "use_category", "ket_luan": "verdict"},
     ),
 ))
 

@@ -9,8 +9,9 @@ from typing import Any
 
 from spatial.registry import Layer
 
-KIND_OF_SQL_TYPE = {"text": "text", "integer": "integer", "numeric": "number", "date": "date"}
-SQL_CAST = {"text": "text", "integer": "bigint", "number": "numeric", "date": "date", "timestamp": "timestamptz"}
+KIND_OF_SQL_TYPE = {"text": "text", "integer": "integer", "numeric": "number", "date": "date", "boolean": "boolean"}
+SQL_CAST = {"text": "text", "integer": "bigint", "number": "numeric", "date": "date", "timestamp": "timestamptz",
+            "boolean": "boolean"}
 
 
 @dataclass(frozen=True)

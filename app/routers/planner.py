@@ -7,12 +7,13 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response, StreamingResponse
 
+from app.bodies import JSON_BODY, json_body, media_type
 from app.dependencies import DatabaseDep, RegistryDep, SettingsDep, crs_parameter, optional_crs_parameter
 from app.negotiate import CSV, GEOJSON, JSON, output_format
 from app.problems import Problem
@@ -43,7 +44,6 @@ LOCATE_EXAMPLE = {
 }
 POLYGON_EXAMPLE = {"type": "Polygon", "coordinates": [[[106.40, 10.50], [106.45, 10.50], [106.45, 10.55],
                                                        [106.40, 10.55], [106.40, 10.50]]]}
-JSON_BODY = ("application/json", "application/geo+json")
 POSITION = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3}
 POLYGON_SCHEMA = {
     "type": "object", "required": ["type", "coordinates"],
@@ -96,33 +96,6 @@ async def locate_get(point: Annotated[PointQuery, Depends(point_query)], db: Dat
         return _json_text(await locate.locate_point(conn, point.x, point.y, point.crs, point.radius))
 
 
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"body: more than {limit} bytes", parameter="body")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"body: more than {limit} bytes", parameter="body")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";")[0].strip().lower()
-
-
-async def _json_body(request: Request, limit: int) -> Any:
-    if _media_type(request) not in JSON_BODY:
-        raise UnsupportedFormat("body: send application/geo+json or application/json",
-                      parameter="Content-Type")
-    try:
-        return orjson.loads(await _body(request, limit))
-    except orjson.JSONDecodeError as exc:
-        raise Problem(400, "Invalid body", f"body: not JSON: {exc}", parameter="body") from None
-
-
 @router.post("/locate", summary="Overlap of a parcel with admin units, zones and corridors",
              response_class=Response,
              openapi_extra={"requestBody": {"required": True, "content": {
@@ -132,18 +105,18 @@ async def _json_body(request: Request, limit: int) -> Any:
                               "share_pct {layer, code, kind, area_m2, share_pct}, primary_region, "
                               "primary_admin_unit"}})
 async def locate_post(request: Request, crs: BodyCrs, settings: SettingsDep, db: DatabaseDep) -> Response:
-    geom = locate.parcel_geometry(await _json_body(request, settings.upload_max_bytes), crs)
+    geom = locate.parcel_geometry(await json_body(request, settings.upload_max_bytes), crs)
     async with db.acquire() as conn:
         return _json_text(await locate.locate_geometry(conn, geom, crs))
 
 
 async def classify_body(request: Request, settings: SettingsDep, crs: InputCrs) -> classify_input.ClassifyInput:
     """The features to classify, from a GeoJSON body or an uploaded file (at most `classify_max_features`)."""
-    media, cap = _media_type(request), settings.classify_max_features
+    media, cap = media_type(request), settings.classify_max_features
     if media == "multipart/form-data":
         return await _read_upload(request, settings, cap, crs)
     if media in JSON_BODY:
-        obj = await _json_body(request, settings.upload_max_bytes)
+        obj = await json_body(request, settings.upload_max_bytes)
         return classify_input.from_feature_collection(obj, crs or parse_crs(None), cap)
     raise UnsupportedFormat("body: send a GeoJSON FeatureCollection "
                   "(application/geo+json) or a file (multipart/form-data, field 'file')", parameter="Content-Type")

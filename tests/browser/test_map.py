@@ -2,49 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-
 import pytest
 
 from spatial.settings import PROJECT_ROOT
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 TAN_AN = (106.413, 10.535)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-def _open_map(browser, url: str, errors: list[str], external: list[str], query: str = "",
-              requests: list[str] | None = None):
-    page = browser.new_page(viewport={"width": 1100, "height": 800})
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    host = url.split("//", 1)[1]
-    page.on("request", lambda r: external.append(r.url)
-            if not r.url.split("//", 1)[-1].startswith(host) and not r.url.startswith(("data:", "blob:")) else None)
-    if requests is not None:
-        page.on("request", lambda r: requests.append(r.url))
-    page.goto(f"{url}/map{query}#view=10/{TAN_AN[1]}/{TAN_AN[0]}", wait_until="load")
-    page.wait_for_function("window.lapis && window.lapis.ready === true", timeout=60_000)
-    return page
-
-
-def test_map_loads_renders_and_locates_tan_an(browser, live_server_url: str) -> None:
+def test_map_loads_renders_and_locates_tan_an(browser, open_map, live_server_url: str) -> None:
     errors: list[str] = []
     external: list[str] = []
-    page = _open_map(browser, live_server_url, errors, external)
+    page = open_map(live_server_url, errors, external)
     assert page.evaluate("window.lapis.errors") == []
     # the canvas is not blank: many distinct colours in the WebGL drawing buffer
     colours = page.evaluate("""() => {
@@ -75,10 +44,10 @@ def test_map_loads_renders_and_locates_tan_an(browser, live_server_url: str) -> 
     page.close()
 
 
-def test_english_switch_and_layer_toggle(browser, live_server_url: str) -> None:
+def test_english_switch_and_layer_toggle(browser, open_map, live_server_url: str) -> None:
     errors: list[str] = []
     external: list[str] = []
-    page = _open_map(browser, live_server_url, errors, external)
+    page = open_map(live_server_url, errors, external)
     page.click("button[data-lang=en]")
     page.wait_for_function("document.documentElement.lang === 'en'")
     assert "Long An provincial plan" in page.locator("h1").inner_text()
@@ -93,7 +62,7 @@ def test_english_switch_and_layer_toggle(browser, live_server_url: str) -> None:
 
 
 
-def test_map_from_a_pmtiles_export(browser, live_server_url: str, db_url: str, settings) -> None:
+def test_map_from_a_pmtiles_export(browser, open_map, live_server_url: str, db_url: str, settings) -> None:
     """Static mode: the viewer reads a PMTiles export through HTTP range requests, no tile endpoint."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -104,7 +73,7 @@ def test_map_from_a_pmtiles_export(browser, live_server_url: str, db_url: str, s
     errors: list[str] = []
     external: list[str] = []
     requests: list[str] = []
-    page = _open_map(browser, live_server_url, errors, external, "?pmtiles=plan.pmtiles", requests)
+    page = open_map(live_server_url, errors, external, "?pmtiles=plan.pmtiles", requests)
     assert page.evaluate("window.lapis.map.queryRenderedFeatures({layers: ['admin-district-line']}).length") > 0
     assert any("/pmtiles/plan.pmtiles" in r for r in requests)
     assert not any("/tiles/WebMercatorQuad" in r for r in requests)
@@ -112,10 +81,10 @@ def test_map_from_a_pmtiles_export(browser, live_server_url: str, db_url: str, s
     page.close()
 
 
-def test_search_box_flies_to_the_result(browser, live_server_url: str) -> None:
+def test_search_box_flies_to_the_result(browser, open_map, live_server_url: str) -> None:
     errors: list[str] = []
     external: list[str] = []
-    page = _open_map(browser, live_server_url, errors, external)
+    page = open_map(live_server_url, errors, external)
     page.evaluate("window.lapis.map.jumpTo({center: [106.0, 10.9], zoom: 8})")
     page.fill("#search-input", "tan an")  # no accents: search ignores diacritics
     first = page.locator("#search-results li").first
@@ -138,7 +107,7 @@ def _first_id(url: str, collection: str) -> int:
 
 
 @pytest.mark.parametrize(("collection", "item", "features"), [("admin_units", True, 1), ("axes", False, 6)])
-def test_html_page_map_draws_the_data(browser, live_server_url: str, collection: str, item: bool,
+def test_html_page_map_draws_the_data(browser, open_map, live_server_url: str, collection: str, item: bool,
                                       features: int) -> None:
     """The small map of an item page (its geometry) and a collection page (its items), all from the app."""
     path = f"/collections/{collection}" + (f"/items/{_first_id(live_server_url, collection)}" if item else "")

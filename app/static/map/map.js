@@ -238,7 +238,7 @@
       state.errors.push(message);
       console.error("map error:", message);
     });
-    map.on("click", (e) => locate(e.lngLat));
+    map.on("click", (e) => (state.onClick ? state.onClick(e.lngLat) : locate(e.lngLat)));  // check.js may take clicks
     map.once("idle", () => { state.ready = true; document.body.dataset.ready = "1"; });
     for (const b of document.querySelectorAll("[data-lang]")) b.addEventListener("click", () => setLang(b.dataset.lang));
     let timer = null;

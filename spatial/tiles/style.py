@@ -24,6 +24,14 @@ CATEGORY_COLOURS = {"expressway": "#c0392b", "ring_road": "#e74c3c", "national_r
                     "provincial_road": "#f39c12", "urban_road": "#b7950b", "railway": "#34495e",
                     "port": "#2471a3", "economic_zone": "#8e44ad", "industrial_park": "#5d6d7e",
                     "other": "#7f8c8d"}
+# The map credit: the plan, and the district boundaries' CC BY 3.0 IGO attribution (NOTICE, data/opendata).
+ATTRIBUTION = (
+    'LAPIS — QĐ 686/QĐ-TTg (schematic plan) · District boundaries of Long An province (2020): © Government of '
+    'Viet Nam / OCHA ROAP, "Viet Nam – Subnational Administrative Boundaries" (COD-AB, vnm_adm_gov_20201027), via '
+    'the Humanitarian Data Exchange, licensed <a href="https://creativecommons.org/licenses/by/3.0/igo/">CC BY 3.0 '
+    'IGO</a>; distributed and simplified by geoBoundaries (www.geoboundaries.org; Runfola et al. 2020, PLoS ONE '
+    '15(4): e0231866). Extracted and modified. Attribution does not imply endorsement by the data providers.'
+)
 CORRIDOR_COLOUR = "#f5b041"
 AXIS_COLOUR = "#6c3483"
 
@@ -84,7 +92,7 @@ def plan_style(*, tilejson_url: str, lang: str = "vi", basemap_url: str | None =
         {"id": "background", "type": "background", "paint": {"background-color": "#f4f1ea"}},
     ]
     sources: dict[str, Any] = {SOURCE: {"type": "vector", "url": tilejson_url,
-                                        "attribution": "LAPIS — QĐ 686/QĐ-TTg (schematic)"}}
+                                        "attribution": ATTRIBUTION}}
     if basemap_url:
         sources["basemap"] = {"type": "raster", "tiles": [basemap_url], "tileSize": 256}
         layers.append({"id": "basemap", "type": "raster", "source": "basemap",

@@ -44,6 +44,14 @@ _NAME_ALIASES = {
     "ma": "code", "mã": "code", "id_code": "code", "ma_so": "code",
 }
 
+# The district boundaries' licence asks for this credit wherever they appear (NOTICE, data/opendata/README.md).
+OCHA_ATTRIBUTION = (
+    'District boundaries of Long An province (2020): © Government of Viet Nam / OCHA ROAP, "Viet Nam – Subnational '
+    'Administrative Boundaries" (COD-AB, vnm_adm_gov_20201027), via the Humanitarian Data Exchange, licensed CC BY 3.0 '
+    'IGO; distributed and simplified by geoBoundaries (www.geoboundaries.org; Runfola et al. 2020, PLoS ONE 15(4): '
+    'e0231866). Extracted and modified. Attribution does not imply endorsement by the data providers.')
+CC_BY_3_IGO = "https://creativecommons.org/licenses/by/3.0/igo/"
+
 # The plan map's colours
 _REGION_COLOURS = {"R1": "#e8a87c", "R2": "#a8d08d", "R3": "#7fc8c0"}
 _ZONE_KIND_COLOURS = {"centre": "#d7263d", "economic_zone": "#8e44ad", "industrial": "#7f8c8d",
@@ -177,6 +185,8 @@ LAYERS = Registry((
         {**_NAME_ALIASES, "ma_huyen": "gso_code", "ma_dvhc": "gso_code", "loai": "unit_type"},
         tiles=TileSpec(("code", "name_vi", "name_en", "level", "gso_code", "unit_type"), order=10),
         style=_ADMIN_STYLE,
+        attribution=OCHA_ATTRIBUTION,
+        license_url=CC_BY_3_IGO,
     ),
     Layer(
         "zones", "Vùng và phân khu", "Zones",

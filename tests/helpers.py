@@ -3,9 +3,12 @@ file, for fixtures) nor from one another."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import psycopg
 from pyproj import Transformer
 from pyproj.transformer import TransformerGroup
@@ -52,3 +55,14 @@ def snapshot(url: str, layer: str) -> tuple:
         version = conn.execute("SELECT version FROM layer_versions WHERE layer = %s", (layer,)).fetchone()
         indexes = conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", (layer,)).fetchone()
     return (*rows, version, indexes)
+
+
+def run(url: str, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+    """`work` on one asyncpg connection to `url`, from synchronous test code."""
+    async def go() -> Any:
+        conn = await asyncpg.connect(url)
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+    return asyncio.run(go())

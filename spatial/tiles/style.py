@@ -14,6 +14,7 @@ from typing import Any
 
 from spatial.layers import LAYERS
 from spatial.registry import FONT, GEOMETRY_KINDS, Layer, Legend, Registry, StyleSpec
+from spatial.tiles.tilejson import attribution
 
 SOURCE = "plan"
 HALO = {"text-halo-color": "rgba(255,255,255,0.9)", "text-halo-width": 1.4}
@@ -91,7 +92,7 @@ def plan_style(*, tilejson_url: str, lang: str = "vi", basemap_url: str | None =
         {"id": "background", "type": "background", "paint": {"background-color": "#f4f1ea"}},
     ]
     sources: dict[str, Any] = {SOURCE: {"type": "vector", "url": tilejson_url,
-                                        "attribution": "LAPIS — QĐ 686/QĐ-TTg (schematic)"}}
+                                        "attribution": attribution([layer for layer, _ in styled], html=True)}}
     if basemap_url:
         sources["basemap"] = {"type": "raster", "tiles": [basemap_url], "tileSize": 256}
         layers.append({"id": "basemap", "type": "raster", "source": "basemap",

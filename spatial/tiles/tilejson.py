@@ -4,8 +4,10 @@ honest zoom range and bounds, and `vector_layers` with their fields."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from html import escape
 from typing import Any
 
+from spatial.registry import Layer
 from spatial.tiles.grid import mercator_to_lonlat
 from spatial.tiles.layers import TileLayer
 
@@ -22,10 +24,19 @@ def lonlat_bounds(boxes: Sequence[Box | None]) -> list[float] | None:
     return [round(west, 6), round(south, 6), round(east, 6), round(north, 6)]
 
 
-def attribution(layers: Sequence[TileLayer]) -> str:
-    """The plan's credit, then each distinct credit the layers' data asks for."""
-    credits = dict.fromkeys(layer.layer.attribution for layer in layers if layer.layer.attribution)
+def attribution(layers: Sequence[Layer], *, html: bool = False) -> str:
+    """The plan's credit, then each distinct credit the layers' data asks for (with a link to its licence, in HTML:
+    MapLibre shows the style's attribution as HTML)."""
+    credits = dict.fromkeys(_credit(layer, html) for layer in layers if layer.attribution)
     return "; ".join([ATTRIBUTION, *credits])
+
+
+def _credit(layer: Layer, html: bool) -> str:
+    text = layer.attribution or ""
+    if not html:
+        return text
+    text = escape(text)
+    return f'{text} (<a href="{escape(layer.license_url)}">licence</a>)' if layer.license_url else text
 
 
 def tilejson(*, name: str, description: str, tiles_url: str, layers: Sequence[TileLayer],
@@ -40,7 +51,7 @@ def tilejson(*, name: str, description: str, tiles_url: str, layers: Sequence[Ti
         "name": name,
         "description": description,
         "version": "1.0.0",
-        "attribution": attribution(layers),
+        "attribution": attribution([layer.layer for layer in layers]),
         "scheme": "xyz",
         "tiles": [tiles_url],
         "minzoom": minzoom,

@@ -42,8 +42,9 @@ def test_round_trip_reproduces_the_layer(db_url: str, fresh_db_url: str, tmp_pat
 
 def test_shapefile_export_has_cpg_and_prj_and_round_trips_in_vn2000(db_url: str, fresh_db_url: str,
                                                                     tmp_path: Path) -> None:
-    with psycopg.connect(fresh_db_url) as conn:  # props short enough for a DBF field (254 bytes)
-        conn.execute("UPDATE admin_units SET props = jsonb_build_object('n', id)")
+    with psycopg.connect(fresh_db_url) as conn:  # props and source short enough for a DBF field (254 bytes)
+        conn.execute("UPDATE admin_units SET props = jsonb_build_object('n', id), "
+                     "source = 'OCHA COD-AB 2020 via geoBoundaries, CC BY 3.0 IGO (see NOTICE)'")
     out = tmp_path / "au.shp"
     report = export_layer(fresh_db_url, "admin_units", out, crs="EPSG:9210", cql2="level = 'district'")
     assert report.features == 15 and report.crs == "EPSG:9210"

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 import asyncpg
 import geopandas as gpd
 import orjson
@@ -17,16 +13,7 @@ from spatial.crs import parse_crs
 from spatial.errors import InvalidGeometry, InvalidParameter
 from spatial.queries import classify_input, locate, search
 from spatial.queries.classify import Timings, classify_stream
-
-
-def run(url: str, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
-    async def go() -> Any:
-        conn = await asyncpg.connect(url)
-        try:
-            return await work(conn)
-        finally:
-            await conn.close()
-    return asyncio.run(go())
+from tests.helpers import run
 
 
 def test_locate_point_from_python(db_url: str) -> None:

@@ -5,6 +5,7 @@ economic zones are *for* (brief §1.1, §1.2, §2.4); each verdict below is read
 `inferred` with its source, so a planner sees at once that it is an interpretation to be checked against the
 decision's text and the zoning plans that carry it out. Official rules are loaded over these with
 `lapis load rules.csv --layer use_rules --mode upsert --key code`.
+Written by `scripts/build_plan_data.py` with the other layers.
 
 Verdicts: `allowed` (the zone exists for it), `conditional` (possible where a lower-level plan places it, or
 limited in kind), `prohibited` (against the zone's stated function).
@@ -12,8 +13,6 @@ limited in kind), `prohibited` (against the zone's stated function).
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from spatial.queries.check import USE_CATEGORIES
@@ -97,8 +96,9 @@ RULES: dict[str, tuple[str, dict[str, tuple[str, str, str]]]] = {
 USE_NAMES = {use: (vi.lower(), en.lower()) for use, (vi, en) in USE_CATEGORIES.items()}
 
 
-def rule_features(zone_names: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
-    """GeoJSON features (no geometry) for the `use_rules` layer; `zone_names` maps zone code → (vi, en)."""
+def rules_layer(zones: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """GeoJSON features (no geometry) for the `use_rules` layer, named after the zones they apply to."""
+    zone_names = {f["properties"]["code"]: (f["properties"]["name_vi"], f["properties"]["name_en"]) for f in zones}
     features = []
     for zone_code, (source, uses) in RULES.items():
         zone_vi, zone_en = zone_names[zone_code]
@@ -114,13 +114,3 @@ def rule_features(zone_names: dict[str, tuple[str, str]]) -> list[dict[str, Any]
             }})
     return features
 
-
-def write_rules(out_dir: Path) -> Path:
-    """Write `use_rules.geojson` next to the zones it names (their Vietnamese and English names)."""
-    zones = json.loads((out_dir / "zones.geojson").read_text(encoding="utf-8"))
-    names = {f["properties"]["code"]: (f["properties"]["name_vi"], f["properties"]["name_en"])
-             for f in zones["features"]}
-    path = out_dir / "use_rules.geojson"
-    body = {"type": "FeatureCollection", "features": rule_features(names)}
-    path.write_text(json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
-    return path

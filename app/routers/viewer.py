@@ -20,7 +20,8 @@ from spatial.tiles.style import plan_style
 router = APIRouter(tags=["map"])
 STATIC = Path(__file__).resolve().parent.parent / "static" / "map"
 ASSETS = {"map.js": "text/javascript", "check.js": "text/javascript", "map.css": "text/css",
-          "page-map.js": "text/javascript"}
+          "page-map.js": "text/javascript",
+          "bounds.js": "text/javascript"}
 NODE_MODULES = PROJECT_ROOT / "node_modules"
 VENDOR = {  # name -> (file under node_modules, media type)
     "maplibre-gl.js": ("maplibre-gl/dist/maplibre-gl.js", "text/javascript"),

@@ -58,6 +58,7 @@ class Page(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._in_script:
             self.chunks.append(data)
+PAGE_MAP_SCRIPTS = ("vendor/maplibre-gl.js", "assets/bounds.js", "assets/page-map.js")  # served by the app
 
 
 def get_page(client: TestClient, url: str) -> tuple[Page, str]:
@@ -108,7 +109,7 @@ def test_collection_page_has_links_and_a_map_of_its_items(client: TestClient) ->
     assert page.map is not None
     assert page.map["data-src"] == f"http://testserver/collections/zones/items?f=json&limit={html.MAP_LIMIT}"
     assert [float(v) for v in page.map["data-bbox"].strip("[]").split(",")] == body["extent"]["spatial"]["bbox"][0]
-    assert page.scripts == ["http://testserver/map/vendor/maplibre-gl.js", "http://testserver/map/assets/page-map.js"]
+    assert page.scripts == [f"http://testserver/map/{s}" for s in PAGE_MAP_SCRIPTS]
     assert page.inline_scripts == 0
     # the map's source answers, and everything the page loads is served by the app itself
     assert client.get(page.map["data-src"]).json()["type"] == "FeatureCollection"
@@ -154,7 +155,7 @@ def test_item_page_lists_properties_links_and_maps_the_geometry(client: TestClie
     assert page.map is not None
     assert page.map["data-src"] == f"http://testserver/collections/admin_units/items/{first['id']}?f=json"
     assert client.get(page.map["data-src"]).json()["geometry"]["type"] == "MultiPolygon"
-    assert page.scripts == ["http://testserver/map/vendor/maplibre-gl.js", "http://testserver/map/assets/page-map.js"]
+    assert page.scripts == [f"http://testserver/map/{s}" for s in PAGE_MAP_SCRIPTS]
     # asked in another CRS, the page shows that CRS's header but the map still fetches CRS84
     projected, _ = get_page(client, f"/collections/admin_units/items/{first['id']}?f=html&crs=EPSG:9210")
     assert projected.map is not None and "crs" not in projected.map["data-src"]

@@ -108,15 +108,7 @@
       const lon = item.lon ?? item.longitude, lat = item.lat ?? item.latitude;
       return typeof lon === "number" ? [lon, lat, lon, lat] : null;
     }
-    const box = [Infinity, Infinity, -Infinity, -Infinity];
-    const walk = (c) => {
-      if (typeof c[0] === "number") {
-        box[0] = Math.min(box[0], c[0]); box[1] = Math.min(box[1], c[1]);
-        box[2] = Math.max(box[2], c[0]); box[3] = Math.max(box[3], c[1]);
-      } else c.forEach(walk);
-    };
-    walk(geom.coordinates);
-    return box;
+    return window.lapisBounds(geom);  // bounds.js
   }
 
   function flyTo(item) {

@@ -26,20 +26,7 @@
     el.after(note);
   }
 
-  /** [minX, minY, maxX, maxY] of every position in a GeoJSON object, or null when it has none. */
-  function bounds(geojson) {
-    const box = [Infinity, Infinity, -Infinity, -Infinity];
-    const visit = (c) => {
-      if (typeof c[0] === "number") {
-        box[0] = Math.min(box[0], c[0]); box[1] = Math.min(box[1], c[1]);
-        box[2] = Math.max(box[2], c[0]); box[3] = Math.max(box[3], c[1]);
-      } else c.forEach(visit);
-    };
-    const geometries = (g) => !g ? [] : g.type === "GeometryCollection" ? g.geometries.flatMap(geometries) : [g];
-    const features = geojson.type === "FeatureCollection" ? geojson.features : [geojson];
-    features.flatMap((f) => geometries(f.geometry)).forEach((g) => visit(g.coordinates));
-    return box[0] <= box[2] ? box : null;
-  }
+  const bounds = window.lapisBounds;  // bounds.js
 
   function draw(map, data) {
     state.features = data.type === "FeatureCollection" ? data.features.length : 1;

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from spatial.conninfo import Format
 from spatial.db import database_url, embedded_cluster
 from spatial.embedded import EmbeddedError
 from spatial.json import dumps as json_dumps
@@ -77,18 +78,40 @@ def db_stop() -> None:
 
 
 @db_cli.command("status")
-def db_status() -> None:
-    """Say whether the database runs and print its connection URL (exit 1 when it does not run)."""
+def db_status(
+    fmt: str = typer.Option("url", "--format", help="url (postgresql://…) | libpq (host=… port=… dbname=… user=…, "
+                            "the form QGIS reads)"),
+    show_password: bool = typer.Option(False, "--show-password", help="Include the password (left out by default)"),
+) -> None:
+    """Say whether the database runs and print how to connect to it (exit 1 when it does not run)."""
+    from spatial.conninfo import FORMATS
+
+    if fmt not in FORMATS:
+        raise fail(f"--format {fmt!r}: use {' or '.join(FORMATS)}", 2)
     settings = Settings()
     if settings.database_url:
-        print(settings.database_url)
+        _print_connection(settings.database_url, fmt, show_password)  # type: ignore[arg-type]
         return
     status = embedded_cluster(settings).status()
-    if not status.running:
+    if not status.running or not status.url:
         console.print(f"embedded PostGIS not running (data in {status.data_dir}); start it with `lapis db start`")
         raise typer.Exit(1)
     console.print(f"embedded PostGIS running: pid {status.pid}, port {status.port}, data {status.data_dir}")
-    print(status.url)
+    _print_connection(status.url, fmt, show_password)  # type: ignore[arg-type]
+
+
+def _print_connection(url: str, fmt: Format, show_password: bool) -> None:
+    import psycopg
+
+    from spatial.conninfo import connection_text
+
+    try:
+        text, hidden = connection_text(url, fmt, show_password=show_password)
+    except psycopg.ProgrammingError as exc:
+        raise fail(f"the database URL is not one libpq reads: {exc}") from None
+    print(text)
+    if hidden:
+        console.print("(password left out: --show-password prints it; libpq also reads PGPASSWORD or ~/.pgpass)")
 
 
 @db_cli.command("migrate")

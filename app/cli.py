@@ -23,6 +23,8 @@ db_cli = typer.Typer(help="The database: embedded cluster lifecycle, migrations,
 cli.add_typer(db_cli, name="db")
 tiles_cli = typer.Typer(help="Vector tiles: export to PMTiles.", no_args_is_help=True)
 cli.add_typer(tiles_cli, name="tiles")
+qgis_cli = typer.Typer(help="QGIS: a project of the plan, styled like the web map.", no_args_is_help=True)
+cli.add_typer(qgis_cli, name="qgis")
 console = Console(stderr=True)
 
 
@@ -185,6 +187,39 @@ def tiles_export(
             raise fail(str(exc)) from None
     console.print(f"{result.written} tiles (of {result.planned} planned, the rest empty) written to "
                   f"{result.path} ({result.bytes / 1024:.0f} KiB), z{minzoom}–{maxzoom}")
+@qgis_cli.command("project")
+def qgis_project(
+    output: Path = typer.Argument(..., help="The QGIS project to write: .qgz (or .qgs)"),
+    source: str = typer.Option("oapif", "--source", help="oapif (the LAPIS server) | postgis (the database)"),
+    url: str = typer.Option(None, "--url", help="oapif: the LAPIS server (default http://LAPIS_HOST:LAPIS_PORT); "
+                            "postgis: a database URL (default: LAPIS's database)"),
+    lang: str = typer.Option("vi", "--lang", help="vi | en: layer names and labels"),
+    parcels: bool = typer.Option(False, "--parcels", help="Add the parcels (drawn from zoom 13, as on the web map)"),
+) -> None:
+    """Write a QGIS project (3.22 or later) of the plan layers, drawn and labelled as the web map draws them."""
+    from spatial.qgis.project import SOURCES, write_project
+
+    if source not in SOURCES:
+        raise fail(f"--source {source!r}: use {' or '.join(SOURCES)}", 2)
+    if lang not in ("vi", "en"):
+        raise fail(f"--lang {lang!r}: use vi or en", 2)
+    settings = Settings()
+    if source == "oapif":
+        where = url or f"http://{'127.0.0.1' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
+    else:
+        where = url or _url(settings)
+    layers = write_project(output, source, where, lang=lang, detail=parcels)  # type: ignore[arg-type]
+    console.print(f"QGIS project written to {output}: {len(layers)} layers from "
+                  f"{where if source == 'oapif' else 'PostGIS (' + _url_text(where) + ')'}")
+
+
+def _url_text(url: str) -> str:
+    from spatial.conninfo import connection_text
+
+    text, hidden = connection_text(url, "libpq")
+    return text + ("; the password is not stored: QGIS asks for it" if hidden else "")
+
+
 def _pairs(values: list[str], option: str) -> dict[str, str]:
     pairs = {}
     for item in values:

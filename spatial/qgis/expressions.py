@@ -10,7 +10,6 @@ that as the scale 1:(295,829,355/2^z), the scale used for every zoom-dependent r
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -195,7 +194,3 @@ def match_values(expr: Any) -> list[Any]:
     for label in expr[2:-1:2]:
         values += label if isinstance(label, list) else [label]
     return values
-
-
-def is_finite_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

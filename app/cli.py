@@ -187,6 +187,8 @@ def tiles_export(
             raise fail(str(exc)) from None
     console.print(f"{result.written} tiles (of {result.planned} planned, the rest empty) written to "
                   f"{result.path} ({result.bytes / 1024:.0f} KiB), z{minzoom}–{maxzoom}")
+
+
 @qgis_cli.command("project")
 def qgis_project(
     output: Path = typer.Argument(..., help="The QGIS project to write: .qgz (or .qgs)"),
@@ -197,6 +199,8 @@ def qgis_project(
     parcels: bool = typer.Option(False, "--parcels", help="Add the parcels (drawn from zoom 13, as on the web map)"),
 ) -> None:
     """Write a QGIS project (3.22 or later) of the plan layers, drawn and labelled as the web map draws them."""
+    import psycopg
+
     from spatial.qgis.project import SOURCES, write_project
 
     if source not in SOURCES:
@@ -208,12 +212,15 @@ def qgis_project(
         where = url or f"http://{'127.0.0.1' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
     else:
         where = url or _url(settings)
-    layers = write_project(output, source, where, lang=lang, detail=parcels)  # type: ignore[arg-type]
+    try:
+        layers = write_project(output, source, where, lang=lang, detail=parcels)  # type: ignore[arg-type]
+    except psycopg.ProgrammingError as exc:
+        raise fail(f"--url {where!r} is not a database URL libpq reads: {exc}", 2) from None
     console.print(f"QGIS project written to {output}: {len(layers)} layers from "
-                  f"{where if source == 'oapif' else 'PostGIS (' + _url_text(where) + ')'}")
+                  f"{where if source == 'oapif' else 'PostGIS (' + _database_note(where) + ')'}")
 
 
-def _url_text(url: str) -> str:
+def _database_note(url: str) -> str:
     from spatial.conninfo import connection_text
 
     text, hidden = connection_text(url, "libpq")

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from spatial.conninfo import Format
 from spatial.db import database_url, embedded_cluster
 from spatial.embedded import EmbeddedError
 from spatial.json import dumps as json_dumps
@@ -26,6 +27,8 @@ db_cli = typer.Typer(help="The database: embedded cluster lifecycle, migrations,
 cli.add_typer(db_cli, name="db")
 tiles_cli = typer.Typer(help="Vector tiles: export to PMTiles.", no_args_is_help=True)
 cli.add_typer(tiles_cli, name="tiles")
+qgis_cli = typer.Typer(help="QGIS: a project of the plan, styled like the web map.", no_args_is_help=True)
+cli.add_typer(qgis_cli, name="qgis")
 console = Console(stderr=True)
 
 
@@ -81,18 +84,40 @@ def db_stop() -> None:
 
 
 @db_cli.command("status")
-def db_status() -> None:
-    """Say whether the database runs and print its connection URL (exit 1 when it does not run)."""
+def db_status(
+    fmt: str = typer.Option("url", "--format", help="url (postgresql://…) | libpq (host=… port=… dbname=… user=…, "
+                            "the form QGIS reads)"),
+    show_password: bool = typer.Option(False, "--show-password", help="Include the password (left out by default)"),
+) -> None:
+    """Say whether the database runs and print how to connect to it (exit 1 when it does not run)."""
+    from spatial.conninfo import FORMATS
+
+    if fmt not in FORMATS:
+        raise fail(f"--format {fmt!r}: use {' or '.join(FORMATS)}", 2)
     settings = Settings()
     if settings.database_url:
-        print(settings.database_url)
+        _print_connection(settings.database_url, fmt, show_password)  # type: ignore[arg-type]
         return
     status = embedded_cluster(settings).status()
-    if not status.running:
+    if not status.running or not status.url:
         console.print(f"embedded PostGIS not running (data in {status.data_dir}); start it with `lapis db start`")
         raise typer.Exit(1)
     console.print(f"embedded PostGIS running: pid {status.pid}, port {status.port}, data {status.data_dir}")
-    print(status.url)
+    _print_connection(status.url, fmt, show_password)  # type: ignore[arg-type]
+
+
+def _print_connection(url: str, fmt: Format, show_password: bool) -> None:
+    import psycopg
+
+    from spatial.conninfo import connection_text
+
+    try:
+        text, hidden = connection_text(url, fmt, show_password=show_password)
+    except psycopg.ProgrammingError as exc:
+        raise fail(f"the database URL is not one libpq reads: {exc}") from None
+    print(text)
+    if hidden:
+        console.print("(password left out: --show-password prints it; libpq also reads PGPASSWORD or ~/.pgpass)")
 
 
 @db_cli.command("migrate")
@@ -169,6 +194,46 @@ def tiles_export(
             raise fail(f"{output}: {exc.strerror or exc}") from None
     console.print(f"{result.written} tiles (of {result.planned} planned, the rest empty) written to "
                   f"{result.path} ({result.bytes / 1024:.0f} KiB), z{minzoom}–{maxzoom}")
+
+
+@qgis_cli.command("project")
+def qgis_project(
+    output: Path = typer.Argument(..., help="The QGIS project to write: .qgz (or .qgs)"),
+    source: str = typer.Option("oapif", "--source", help="oapif (the LAPIS server) | postgis (the database)"),
+    url: str = typer.Option(None, "--url", help="oapif: the LAPIS server (default http://LAPIS_HOST:LAPIS_PORT); "
+                            "postgis: a database URL (default: LAPIS's database)"),
+    lang: str = typer.Option("vi", "--lang", help="vi | en: layer names and labels"),
+    parcels: bool = typer.Option(False, "--parcels", help="Add the parcels (drawn from zoom 13, as on the web map)"),
+) -> None:
+    """Write a QGIS project (3.22 or later) of the plan layers, drawn and labelled as the web map draws them."""
+    import psycopg
+
+    from spatial.qgis.project import SOURCES, write_project
+
+    if source not in SOURCES:
+        raise fail(f"--source {source!r}: use {' or '.join(SOURCES)}", 2)
+    if lang not in ("vi", "en"):
+        raise fail(f"--lang {lang!r}: use vi or en", 2)
+    settings = Settings()
+    if source == "oapif":
+        where = url or f"http://{'127.0.0.1' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
+    else:
+        where = url or _url(settings)
+    try:
+        layers = write_project(output, source, where, lang=lang, detail=parcels)  # type: ignore[arg-type]
+    except psycopg.ProgrammingError as exc:
+        raise fail(f"--url {where!r} is not a database URL libpq reads: {exc}", 2) from None
+    console.print(f"QGIS project written to {output}: {len(layers)} layers from "
+                  f"{where if source == 'oapif' else 'PostGIS (' + _database_note(where) + ')'}")
+
+
+def _database_note(url: str) -> str:
+    from spatial.conninfo import connection_text
+
+    text, hidden = connection_text(url, "libpq")
+    return text + ("; the password is not stored: QGIS asks for it" if hidden else "")
+
+
 def _pairs(values: list[str], option: str) -> dict[str, str]:
     pairs = {}
     for item in values:

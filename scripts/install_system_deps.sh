@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what LAPIS needs from the system package manager, only where it is missing:
 # the PostgreSQL server, the PostGIS package matching it, GDAL's command-line tools (tests use ogr2ogr),
-# Node.js/npm (the map viewer's MapLibre build) and Debian's chromium (browser tests).
+# Node.js/npm (the map viewer's MapLibre build), Debian's chromium (browser tests) and QGIS with PyQGIS
+# (tests render LAPIS in QGIS headless; PyQGIS runs in the system Python, /usr/bin/python3).
 set -euo pipefail
 
 missing=()
@@ -23,6 +24,8 @@ command -v npm >/dev/null || missing+=("npm")
 command -v chromium >/dev/null || missing+=("chromium")
 command -v shp2pgsql >/dev/null || missing+=("postgis")
 command -v wrk >/dev/null || missing+=("wrk")
+command -v qgis >/dev/null || missing+=("qgis")
+[ -f /usr/lib/python3/dist-packages/qgis/core/__init__.py ] || missing+=("python3-qgis")
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
@@ -30,7 +33,7 @@ fi
 
 if [ ! -f /etc/debian_version ] || ! command -v apt-get >/dev/null; then
   echo "LAPIS needs these system packages: ${missing[*]}" >&2
-  echo "This is not a Debian system: install PostgreSQL 15+ with PostGIS 3, GDAL, Node.js and Chromium" >&2
+  echo "This is not a Debian system: install PostgreSQL 15+ with PostGIS 3, GDAL, Node.js, Chromium and QGIS (with PyQGIS)" >&2
   echo "with your package manager, or set DATABASE_URL to an existing PostGIS server." >&2
   exit 1
 fi

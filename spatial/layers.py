@@ -22,6 +22,7 @@ from spatial.registry import (
     TileSpec,
     UnknownLayer,
     match_colour,
+    one_of,
 )
 
 __all__ = ["COMMON_COLUMNS", "LAYERS", "SPATIAL_LAYERS", "Column", "Layer", "Registry", "UnknownLayer", "get_layer"]
@@ -78,14 +79,14 @@ _ZONES_STYLE = StyleSpec(
         {"id": "zones-region-fill", "type": "fill", "filter": ["==", ["get", "kind"], "region"],
          "paint": {"fill-color": match_colour("code", _REGION_COLOURS, "#cccccc"), "fill-opacity": 0.45}},
         {"id": "zones-other-fill", "type": "fill",
-         "filter": ["!", ["in", ["get", "kind"], ["literal", ["region", "centre"]]]],
+         "filter": one_of("kind", ("region", "centre"), negate=True),
          "paint": {"fill-color": match_colour("kind", _ZONE_KIND_COLOURS, "#95a5a6"), "fill-opacity": 0.35}},
         {"id": "zones-centre-fill", "type": "fill", "filter": ["==", ["get", "kind"], "centre"],
          "paint": {"fill-color": _ZONE_KIND_COLOURS["centre"], "fill-opacity": 0.4}},
         {"id": "zones-outline", "type": "line",
          "paint": {"line-color": "#7b6f5d", "line-width": 0.8, "line-opacity": 0.8}},
     ),
-    labels=({"id": "zones-label", "maxzoom": 11, "filter": ["in", ["get", "kind"], ["literal", ["region", "centre"]]],
+    labels=({"id": "zones-label", "maxzoom": 11, "filter": one_of("kind", ("region", "centre")),
              "layout": {"text-font": FONT_BOLD, "text-size": 12, "text-max-width": 10, "symbol-placement": "point"},
              "paint": {"text-color": "#4a235a"}},),
     legend=(
@@ -138,7 +139,7 @@ _PROJECTS_STYLE = StyleSpec(
         {"id": "projects-area", "type": "fill", "filter": ["==", ["geometry-type"], "Polygon"],
          "paint": {"fill-color": _BY_CATEGORY, "fill-opacity": 0.6, "fill-outline-color": "#1b2631"}},
         *({"id": f"projects-line-{name}", "type": "line",
-           "filter": ["all", _IS_LINE, ["in", ["get", "status"], ["literal", list(statuses)]]],
+           "filter": ["all", _IS_LINE, one_of("status", statuses)],
            "layout": {"line-cap": "butt"},
            "paint": {"line-color": _BY_CATEGORY, "line-width": ["interpolate", ["linear"], ["zoom"], 7, 1.5, 13, 4],
                      **({"line-dasharray": dash} if dash else {})}}

@@ -240,8 +240,15 @@ class Registry(Mapping[str, Layer]):
 
 
 def match_colour(prop: str, colours: Mapping[str, str], default: str) -> list[Any]:
-    """A MapLibre expression: the colour of the feature's `prop` value, `default` for any other."""
+    """A MapLibre expression: the colour of the feature's `prop` value, `default` for any other. Each value is
+    written as a one-value list (same meaning): QGIS 3.22's style converter reads only that form of `match`."""
     expr: list[Any] = ["match", ["get", prop]]
     for key, colour in colours.items():
-        expr += [key, colour]
+        expr += [[key], colour]
     return [*expr, default]
+
+
+def one_of(prop: str, values: Iterable[str], *, negate: bool = False) -> list[Any]:
+    """A MapLibre filter: the feature's `prop` is one of `values` (or, negated, is not). Written as a `match`
+    rather than `in` + `literal`, which QGIS 3.22's style converter drops (it would draw every feature)."""
+    return ["match", ["get", prop], list(values), not negate, negate]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 LAPIS = [sys.executable, "-m", "app.cli"]
 
@@ -31,6 +32,9 @@ def test_db_lifecycle_through_the_cli(cluster_home: Path) -> None:
         assert again.returncode == 0 and again.stdout.strip() == url
         status = run(["db", "status"], env)
         assert status.returncode == 0 and status.stdout.strip() == url
+        libpq = run(["db", "status", "--format", "libpq"], env)
+        port = conninfo_to_dict(url)["port"]
+        assert libpq.returncode == 0 and libpq.stdout.strip() == f"host=127.0.0.1 port={port} dbname=lapis user=lapis"
         assert run(["db", "migrate"], env).returncode == 0
         seeded = run(["db", "seed"], env)
         assert seeded.returncode == 0, seeded.stderr
@@ -53,6 +57,29 @@ def test_database_url_means_no_embedded_cluster(tmp_path: Path, db_url: str) -> 
     assert run(["db", "status"], env).stdout.strip() == db_url
     assert run(["db", "migrate"], env).returncode == 0
     assert not (tmp_path / ".data" / "postgres").exists()
+
+
+def test_db_status_prints_what_qgis_reads_and_never_the_password_unasked(tmp_path: Path, db_url: str) -> None:
+    with_password = db_url.replace("postgresql://lapis@", "postgresql://lapis:s3cret@")  # the server trusts anyway
+    env = {**os.environ, "DATABASE_URL": with_password, "LAPIS_DATA_DIR": str(tmp_path / ".data")}
+    url, libpq = run(["db", "status"], env), run(["db", "status", "--format", "libpq"], env)
+    for result in (url, libpq):
+        assert result.returncode == 0, result.stderr
+        assert "s3cret" not in result.stdout + result.stderr
+        assert "password left out" in result.stderr
+    assert url.stdout.strip() == db_url
+    params = conninfo_to_dict(db_url)
+    assert libpq.stdout.strip() == f"host=127.0.0.1 port={params['port']} dbname={params['dbname']} user=lapis"
+    shown_url = run(["db", "status", "--show-password"], env)
+    shown_libpq = run(["db", "status", "--format", "libpq", "--show-password"], env)
+    assert shown_url.stdout.strip() == with_password
+    assert shown_libpq.stdout.strip().endswith("user=lapis password=s3cret")
+    assert "password left out" not in shown_url.stderr + shown_libpq.stderr
+    for result in (url, libpq, shown_url, shown_libpq):
+        with psycopg.connect(result.stdout.strip()) as conn:
+            assert conn.execute("SELECT count(*) FROM admin_units").fetchone()[0] == 16
+    wrong = run(["db", "status", "--format", "jdbc"], env)
+    assert wrong.returncode == 2 and "use url or libpq" in wrong.stderr
 
 
 @pytest.mark.parametrize("command", [["db", "seed"], ["db", "migrate"], ["export", "zones", "zones.geojson"]],

@@ -39,7 +39,7 @@ def _font(layout: Mapping[str, Any]) -> dict[str, object]:
             "namedStyle": "Bold" if bold else "", "fontSize": f"{size:g}", "fontSizeUnit": "Pixel"}
 
 
-def _placement(layout: Mapping[str, Any], kind: str) -> dict[str, object]:
+def _placement(layout: Mapping[str, Any], kind: str, priority: int) -> dict[str, object]:
     along_line = layout.get("symbol-placement", "point") != "point"
     if kind == "LineString":
         placement = CURVED if along_line else HORIZONTAL
@@ -48,7 +48,7 @@ def _placement(layout: Mapping[str, Any], kind: str) -> dict[str, object]:
     else:
         placement = OVER_POINT
     return {"placement": placement, "placementFlags": ON_LINE, "centroidInside": 1, "centroidWhole": 0,
-            "quadOffset": 4, "dist": 0, "distUnits": "Pixel", "priority": 5, "repeatDistance": 0,
+            "quadOffset": 4, "dist": 0, "distUnits": "Pixel", "priority": priority, "repeatDistance": 0,
             "maxCurvedCharAngleIn": 25, "maxCurvedCharAngleOut": -25, "preserveRotation": 1,
             "polygonPlacementFlags": 2, "overrunDistance": 0, "lineAnchorPercent": 0.5, "offsetType": 0,
             "xOffset": 0, "yOffset": 0, "rotationAngle": 0, "fitInPolygonOnly": 0}
@@ -76,7 +76,14 @@ def _settings(fragment: Mapping[str, Any], kind: str) -> ET.Element:
         "displayAll": 0, "limitNumLabels": 0, "maxNumLabels": 2000, "mergeLines": 0, "labelPerPart": 0,
         "minFeatureSize": 0, "zIndex": 0, "unplacedVisibility": 0})
     return element("settings", {"calloutType": "simple"},
-                   [style, text_format, element("placement", _placement(layout, kind)), rendering])
+                   [style, text_format, element("placement", _placement(layout, kind, _priority(fragment))),
+                    rendering])
+
+
+def _priority(fragment: Mapping[str, Any]) -> int:
+    """QGIS label priority (0–10): an overview label — one the style hides past a zoom, like the regions' names —
+    wins over the detail labels it shares the small scales with (district names), as it is the point of that view."""
+    return 8 if fragment.get("maxzoom") is not None else 5
 
 
 def label_rule(fragment: Mapping[str, Any], kind: str) -> ET.Element | None:

@@ -86,6 +86,10 @@ def db_basebackup(directory: Path = typer.Argument(..., help="A new or empty fol
     if not result.archiving:
         console.print("[yellow]warning:[/] WAL archiving is off: this copy restores only to its own end. Set "
                       "LAPIS_WAL_ARCHIVE=on and restart (lapis db stop; lapis db start) for point-in-time recovery.")
+    elif result.first_wal:
+        console.print(f"recovery from it reads archived WAL from {result.first_wal} on; once older base backups are "
+                      f"gone, free the space before it with: pg_archivecleanup {cluster.wal_archive_dir} "
+                      f"{result.first_wal}", highlight=False)
 
 
 @ops_cli.command("recover")
@@ -102,6 +106,8 @@ def db_recover(to: str = typer.Option(..., "--to", help="The moment to go back t
         raise _fail(f"--to {to!r}: expected an ISO 8601 time such as 2026-11-27T10:00:00Z") from None
     cluster = _embedded(Settings(), "point-in-time recovery")
     try:
+        if moment.tzinfo is None:
+            raise RecoveryError(f"--to {to!r}: give the time zone, e.g. {to}Z or {to}+07:00")
         read_base_backup(from_)
         if not yes and not typer.confirm(f"Stop the embedded cluster and rebuild it as it was at {moment.isoformat()}"
                                          f" (the current data folder is moved aside, not deleted)?"):

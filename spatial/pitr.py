@@ -44,6 +44,7 @@ class BaseBackup:
     finished_at: datetime  # the earliest moment a recovery from this backup can reach
     archiving: bool  # False: WAL archiving is off, the backup restores only to its own end
     bytes: int
+    first_wal: str  # the oldest archived WAL segment a recovery from this backup reads
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,12 @@ def base_backup(cluster: EmbeddedCluster, dest: Path) -> BaseBackup:
     with db.connect(autocommit=True, connect_timeout=10) as conn:
         finished = conn.execute("SELECT now()").fetchone()[0]
     size = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file())
-    (dest / BACKUP_INFO).write_text(json.dumps({"started_at": started.isoformat(), "archiving": archiving,
-                                                "finished_at": finished.isoformat(), "bytes": size}))
-    return BaseBackup(dest, started, finished, archiving, size)
+    found = re.search(r"^START WAL LOCATION: .* \(file ([0-9A-F]{24})\)", (dest / "backup_label").read_text(),
+                      re.MULTILINE)
+    info = {"started_at": started.isoformat(), "finished_at": finished.isoformat(), "archiving": archiving,
+            "bytes": size, "first_wal": found.group(1) if found else ""}
+    (dest / BACKUP_INFO).write_text(json.dumps(info))
+    return read_base_backup(dest)
 
 
 def read_base_backup(path: Path) -> BaseBackup:
@@ -88,14 +92,14 @@ def read_base_backup(path: Path) -> BaseBackup:
     if not (path / "PG_VERSION").exists() or not (path / "backup_label").exists():
         raise RecoveryError(f"{path} is not a complete base backup (PG_VERSION or backup_label missing)")
     return BaseBackup(path, datetime.fromisoformat(info["started_at"]), datetime.fromisoformat(info["finished_at"]),
-                      bool(info.get("archiving")), int(info.get("bytes", 0)))
+                      bool(info.get("archiving")), int(info.get("bytes", 0)), str(info.get("first_wal", "")))
 
 
 def recover(cluster: EmbeddedCluster, base: Path, to: datetime, *, timeout_s: float = 600) -> Recovery:
     """Rebuild `cluster` from the base backup `base` and its archived WAL as it was at `to`."""
-    backup = read_base_backup(base)
     if to.tzinfo is None:
         raise RecoveryError("the recovery time needs a time zone (e.g. 2026-11-27T10:00:00Z or +07:00)")
+    backup = read_base_backup(base)
     if to < backup.finished_at:
         raise RecoveryError(f"the base backup {backup.path} was finished at {backup.finished_at.isoformat()}: "
                             f"it cannot go back to {to.isoformat()}; use an older base backup")

@@ -136,7 +136,7 @@ class EmbeddedCluster:
             self._ensure_database(current.port)
             return current
         self._initdb_once()
-        self.remove_stale_pidfile()
+        self._remove_stale_pidfile()
         port = self._choose_port()
         options = " ".join(
             [f"-p {port}", f"-k {shlex.quote(str(self.socket_dir))}"]  # pg_ctl hands -o to a shell
@@ -158,7 +158,7 @@ class EmbeddedCluster:
     def stop(self) -> bool:
         """Stop our cluster (only the one in our pgdata). Returns False when it was not running."""
         if not self.status().running:
-            self.remove_stale_pidfile()
+            self._remove_stale_pidfile()
             return False
         result = self.run_as_owner(
             [str(self.bindir / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60", "stop"]
@@ -270,7 +270,7 @@ class EmbeddedCluster:
             return False
         return any(arg == str(self.pgdata).encode() for arg in argv) and b"postgres" in argv[0]
 
-    def remove_stale_pidfile(self) -> None:
+    def _remove_stale_pidfile(self) -> None:
         """After a crash postmaster.pid may name a dead (or reused) pid: remove it if no server runs."""
         pidfile = self.pgdata / "postmaster.pid"
         if not pidfile.exists():

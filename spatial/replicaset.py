@@ -123,10 +123,13 @@ class ReplicaSet:
         self._checked = False
 
     @classmethod
-    def from_settings(cls, settings: Settings, primary: Database, **pool_options: Any) -> ReplicaSet:
-        """Replicas from LAPIS_REPLICA_URLS, each with a pool made like `pool_options` (Database's arguments)."""
+    def from_settings(cls, settings: Settings, primary: Database | str, **pool_options: Any) -> ReplicaSet:
+        """The primary (its pool, or its URL) and the replicas of LAPIS_REPLICA_URLS, pools made with the settings'
+        sizes and timeout unless `pool_options` (Database's arguments) say otherwise."""
         options = {"min_size": settings.pool_min_size, "max_size": settings.pool_max_size,
                    "statement_timeout_ms": settings.statement_timeout_ms, **pool_options}
+        if isinstance(primary, str):
+            primary = Database(primary, **options)
         return cls(primary, [Database(url, **options) for url in settings.replica_url_list],
                    max_lag_ms=settings.replica_max_lag_ms, check_interval_ms=settings.replica_check_interval_ms)
 

@@ -21,6 +21,7 @@ from spatial.embedded import EmbeddedCluster, free_port
 from spatial.pool import Database
 from spatial.replicas import registered
 from spatial.replicaset import ReplicaSet, parse_lsn, write_lsn
+from spatial.settings import Settings
 
 LAPIS = [sys.executable, "-m", "app.cli"]
 
@@ -97,8 +98,10 @@ def test_the_replica_streams_and_refuses_writes(pair: Pair) -> None:
 
 def test_reads_go_round_robin_to_replicas_and_writes_to_the_primary(pair: Pair) -> None:
     async def run() -> None:
-        rs = replica_set(pair, replicas=2)
+        settings = Settings(replica_urls=f" {pair.replica_url} ,{pair.replica_url}", replica_max_lag_ms=60_000)
+        rs = ReplicaSet.from_settings(settings, pair.primary_url, min_size=1, max_size=2)
         try:
+            assert [db.url for db in rs.replicas] == [pair.replica_url] * 2 and rs.primary.url == pair.primary_url
             chosen = [await rs.reader() for _ in range(4)]
             assert chosen == [rs.replicas[0], rs.replicas[1], rs.replicas[0], rs.replicas[1]]
             assert rs.writer() is rs.primary

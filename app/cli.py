@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from app.cli_ops import ops_cli, replica_cli
 from spatial.conninfo import Format
 from spatial.db import database_url, embedded_cluster
 from spatial.embedded import EmbeddedError
@@ -160,6 +161,10 @@ def db_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask for confi
     migrate.upgrade(url, "head")
     seed(url, settings.bundled_data_dir)
     console.print("database reset and reseeded")
+
+
+db_cli.registered_commands.extend(ops_cli.registered_commands)  # backup, restore, basebackup, recover
+db_cli.add_typer(replica_cli, name="replica")
 
 
 @tiles_cli.command("export")

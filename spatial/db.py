@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # SQLAlchemy is imported only where an engine is made: CLI co
 
 
 def embedded_cluster(settings: Settings) -> EmbeddedCluster:
-    return EmbeddedCluster(settings.data_dir, settings.db_name)
+    return EmbeddedCluster(settings.data_dir, settings.db_name, wal_archive=settings.wal_archive_enabled,
+                           wal_archive_dir=settings.wal_archive_dir)
 
 
 def database_url(settings: Settings, *, start: bool = True) -> str:

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import pwd
+import shlex
 import shutil
 import signal
 import socket
@@ -38,6 +39,10 @@ SERVER_SETTINGS = {
 }
 # A throwaway cluster (tests, benchmarks) may lose its data on a crash: trade durability for speed.
 THROWAWAY_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+# Continuous archiving (LAPIS_WAL_ARCHIVE=on): each finished 16 MB WAL segment is copied into the archive
+# folder under a temporary name and renamed, so a crash never leaves a half-copied segment under its real name;
+# `test ! -f` refuses to overwrite a segment already archived (PostgreSQL then retries and logs the failure).
+ARCHIVE_COMMAND = "test ! -f {dir}/%f && cp %p {dir}/%f.part && mv {dir}/%f.part {dir}/%f"
 
 
 class EmbeddedError(RuntimeError):
@@ -73,7 +78,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _port_is_free(port: int) -> bool:
+def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as postgres itself binds
         try:
@@ -95,7 +100,11 @@ class ClusterStatus:
 class EmbeddedCluster:
     """A PostgreSQL + PostGIS cluster owned by LAPIS under ``data_dir``."""
 
-    def __init__(self, data_dir: Path, db_name: str = "lapis", *, throwaway: bool = False) -> None:
+    def __init__(self, data_dir: Path, db_name: str = "lapis", *, throwaway: bool = False,
+                 wal_archive: bool = False, wal_archive_dir: Path | None = None, port: int | None = None,
+                 extra_settings: dict[str, str] | None = None) -> None:
+        """`wal_archive` turns on continuous archiving into `wal_archive_dir` (default <data_dir>/wal-archive);
+        `port` pins the port (a replica's); `extra_settings` are added to the server's -c settings."""
         self.data_dir = Path(data_dir).resolve()
         self.pgdata = self.data_dir / "postgres"
         self.socket_dir = self.data_dir / "run"
@@ -103,6 +112,10 @@ class EmbeddedCluster:
         self.state_file = self.data_dir / "cluster.json"
         self.db_name = db_name
         self.throwaway = throwaway
+        self.wal_archive = wal_archive
+        self.wal_archive_dir = Path(wal_archive_dir).resolve() if wal_archive_dir else self.data_dir / "wal-archive"
+        self.fixed_port = port
+        self.extra_settings = dict(extra_settings or {})
         self._bindir: Path | None = None
 
     # -- public API ---------------------------------------------------------------------------
@@ -126,17 +139,17 @@ class EmbeddedCluster:
         self._remove_stale_pidfile()
         port = self._choose_port()
         options = " ".join(
-            [f"-p {port}", f"-k {self.socket_dir}"]
-            + [f"-c {key}={value}" for key, value in self._server_settings().items()]
+            [f"-p {port}", f"-k {shlex.quote(str(self.socket_dir))}"]  # pg_ctl hands -o to a shell
+            + [f"-c {shlex.quote(f'{key}={value}')}" for key, value in self._server_settings().items()]
         )
-        result = self._run_as_owner(
+        result = self.run_as_owner(
             [str(self.bindir / "pg_ctl"), "-D", str(self.pgdata), "-l", str(self.log_file),
              "-w", "-t", "90", "-o", options, "start"]
         )
         if result.returncode != 0:
             raise EmbeddedError(
                 f"pg_ctl start failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()}\n"
-                f"--- last lines of {self.log_file} ---\n{self._log_tail()}"
+                f"--- last lines of {self.log_file} ---\n{self.log_tail()}"
             )
         self.state_file.write_text(json.dumps({"port": port}))
         self._ensure_database(port)
@@ -147,7 +160,7 @@ class EmbeddedCluster:
         if not self.status().running:
             self._remove_stale_pidfile()
             return False
-        result = self._run_as_owner(
+        result = self.run_as_owner(
             [str(self.bindir / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60", "stop"]
         )
         if result.returncode != 0:
@@ -181,9 +194,13 @@ class EmbeddedCluster:
         settings = dict(SERVER_SETTINGS)
         if self.throwaway:
             settings.update(THROWAWAY_SETTINGS)
+        if self.wal_archive:
+            settings.update(archive_mode="on", archive_command=ARCHIVE_COMMAND.format(
+                dir=shlex.quote(str(self.wal_archive_dir))))
+        settings.update(self.extra_settings)
         return settings
 
-    def _owner(self) -> pwd.struct_passwd | None:
+    def owner(self) -> pwd.struct_passwd | None:
         """The unprivileged user that runs the server when we are root; None when we are not root."""
         if os.geteuid() != 0:
             return None
@@ -193,38 +210,41 @@ class EmbeddedCluster:
         subprocess.run(["useradd", "--system", "--no-create-home", "lapis"], check=True)
         return pwd.getpwnam("lapis")
 
-    def _run_as_owner(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
-        owner = self._owner()
+    def run_as_owner(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
+        """Run a PostgreSQL program as the cluster's owner (this user when not root)."""
+        owner = self.owner()
         if owner is not None:
             argv = ["runuser", "-u", owner.pw_name, "--", *argv]
         env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
         return subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
 
-    def _prepare_folders(self) -> None:
-        for folder in (self.data_dir, self.socket_dir):
+    def prepare_folders(self) -> None:
+        """Create the data, socket (and archive) folders, owned by the server user when we are root."""
+        folders = [self.data_dir, self.socket_dir] + ([self.wal_archive_dir] if self.wal_archive else [])
+        for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)
-        owner = self._owner()
+        owner = self.owner()
         if owner is None:
             return
         # The server user must be able to reach the data folder: give "search" (x) on each ancestor
         # that lacks it (a `mktemp -d` folder is 0700). Nothing is made readable, only traversable.
-        for ancestor in reversed(self.data_dir.parents):
-            mode = ancestor.stat().st_mode
-            if not mode & 0o001:
-                os.chmod(ancestor, mode | 0o001)
-        for folder in (self.data_dir, self.socket_dir):
+        for folder in folders:
+            for ancestor in reversed(folder.parents):
+                mode = ancestor.stat().st_mode
+                if not mode & 0o001:
+                    os.chmod(ancestor, mode | 0o001)
             os.chown(folder, owner.pw_uid, owner.pw_gid)
         if not self.log_file.exists():
             self.log_file.touch()
         os.chown(self.log_file, owner.pw_uid, owner.pw_gid)
 
     def _initdb_once(self) -> None:
-        self._prepare_folders()
+        self.prepare_folders()
         if (self.pgdata / "PG_VERSION").exists():
             return
         if self.pgdata.exists():
             shutil.rmtree(self.pgdata)  # a half-made folder from an interrupted initdb
-        result = self._run_as_owner(
+        result = self.run_as_owner(
             [str(self.bindir / "initdb"), "-D", str(self.pgdata), "-U", SUPERUSER, "--auth=trust",
              "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions"]
         )
@@ -261,14 +281,22 @@ class EmbeddedCluster:
         pidfile.unlink(missing_ok=True)
 
     def _choose_port(self) -> int:
+        if self.fixed_port is not None:
+            if not port_is_free(self.fixed_port):
+                raise EmbeddedError(f"port {self.fixed_port} is in use by another program")
+            return self.fixed_port
         with contextlib.suppress(FileNotFoundError, ValueError, KeyError):
             previous = int(json.loads(self.state_file.read_text())["port"])
-            if _port_is_free(previous):
+            if port_is_free(previous):
                 return previous
         return free_port()
 
     def _ensure_database(self, port: int) -> None:
+        """Create our database and extensions, unless the server is a standby or still recovering
+        (read-only: what it serves comes from its primary or from the WAL it replays)."""
         with psycopg.connect(self.url(port, "postgres"), autocommit=True, connect_timeout=10) as conn:
+            if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+                return
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.db_name,)).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{self.db_name}"')
@@ -276,7 +304,7 @@ class EmbeddedCluster:
             for extension in EXTENSIONS:
                 conn.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
 
-    def _log_tail(self, lines: int = 20) -> str:
+    def log_tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except OSError:

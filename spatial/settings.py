@@ -48,10 +48,27 @@ class Settings(BaseSettings):
     pmtiles_dir: Path | None = Field(default=None, description="PMTiles archives served at /pmtiles/{name} "
                                      "(default: <data_dir>/pmtiles)")
     bundled_data_dir: Path = PROJECT_ROOT / "data" / "geojson"
+    wal_archive: str = Field(default="off", description="'on': the embedded cluster archives its WAL for "
+                             "point-in-time recovery (LAPIS_WAL_ARCHIVE; takes effect at `lapis db start`)")
+    wal_archive_dir: Path | None = Field(default=None, description="Where archived WAL goes "
+                                         "(default: <data_dir>/wal-archive); best on another disk")
+    replica_urls: str = Field(default="", description="Read replicas, comma-separated PostgreSQL URLs "
+                              "(LAPIS_REPLICA_URLS); reads go to a healthy one, writes to the primary")
+    replica_max_lag_ms: int = Field(default=5_000, ge=0, description="A replica further behind is skipped")
+    replica_check_interval_ms: int = Field(default=1_000, ge=0, description="How long a replica's health "
+                                           "and lag, once measured, are trusted")
 
     @property
     def pmtiles_path(self) -> Path:
         return self.pmtiles_dir or self.data_dir / "pmtiles"
+
+    @property
+    def wal_archive_enabled(self) -> bool:
+        return self.wal_archive.lower() in {"on", "1", "true", "yes"}
+
+    @property
+    def replica_url_list(self) -> list[str]:
+        return [url.strip() for url in self.replica_urls.split(",") if url.strip()]
 
     @property
     def tile_cache_enabled(self) -> bool:

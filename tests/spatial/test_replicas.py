@@ -1,0 +1,222 @@
+"""Read replicas: a real hot standby made by `lapis db replica create` of a primary of the tests' own, and the
+`ReplicaSet` that sends reads to it, writes to the primary, and skips it when it is down or behind."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from spatial.embedded import EmbeddedCluster, free_port
+from spatial.pool import Database
+from spatial.replicas import registered
+from spatial.replicaset import ReplicaSet, parse_lsn, write_lsn
+from spatial.settings import Settings
+
+LAPIS = [sys.executable, "-m", "app.cli"]
+
+
+@dataclass
+class Pair:
+    primary: EmbeddedCluster
+    primary_url: str
+    replica_url: str
+    port: int
+    env: dict[str, str]
+    folder: Path
+
+    def lapis(self, *args: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([*LAPIS, *args], capture_output=True, text=True, env=self.env, timeout=180,
+                                check=False)
+        result.stderr = " ".join(result.stderr.split())  # rich's line wrapping undone
+        return result
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[Pair]:
+    """A primary and its replica for the whole module (outside pytest's 0700 temp root, as conftest's clusters)."""
+    folder = Path(tempfile.mkdtemp(prefix="lapis-test-"))
+    primary = EmbeddedCluster(folder / ".data", "lapis", throwaway=True)
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["LAPIS_DATA_DIR"] = str(primary.data_dir)
+    made = Pair(primary, "", "", free_port(), env, folder / "replica")
+    try:
+        made.primary_url = primary.start().url or ""
+        execute(made.primary_url, "CREATE TABLE notes (id int PRIMARY KEY, body text)")
+        created = made.lapis("db", "replica", "create", "--port", str(made.port), "--dir", str(made.folder))
+        assert created.returncode == 0, created.stderr
+        made.replica_url = created.stdout.strip()
+        yield made
+    finally:
+        if registered(primary):
+            made.lapis("db", "replica", "remove", "--port", str(made.port), "--yes")
+        primary.destroy()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def execute(url: str, sql: str, *params: object) -> list[tuple]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def wait_for(condition: object, what: str, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def replica_set(pair: Pair, *, replicas: int = 1, max_lag_ms: float = 60_000) -> ReplicaSet:
+    dbs = [Database(pair.replica_url, min_size=1, max_size=2) for _ in range(replicas)]
+    return ReplicaSet(Database(pair.primary_url, min_size=1, max_size=2), dbs, max_lag_ms=max_lag_ms,
+                      check_interval_ms=60_000)
+
+
+def test_the_replica_streams_and_refuses_writes(pair: Pair) -> None:
+    assert pair.replica_url.startswith("postgresql://") and f":{pair.port}/" in pair.replica_url
+    execute(pair.primary_url, "INSERT INTO notes VALUES (1, 'written on the primary')")
+    wait_for(lambda: execute(pair.replica_url, "SELECT body FROM notes WHERE id = 1") == [("written on the primary",)],
+             "the write reached the replica")
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        execute(pair.replica_url, "INSERT INTO notes VALUES (2, 'x')")
+    status = pair.lapis("db", "replica", "status")
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.split() == [pair.replica_url]
+    assert f"lapis_replica_{pair.port}" in execute(pair.primary_url, "SELECT slot_name FROM pg_replication_slots")[0]
+
+
+def test_reads_go_round_robin_to_replicas_and_writes_to_the_primary(pair: Pair) -> None:
+    async def run() -> None:
+        settings = Settings(replica_urls=f" {pair.replica_url} ,{pair.replica_url}", replica_max_lag_ms=60_000)
+        rs = ReplicaSet.from_settings(settings, pair.primary_url, min_size=1, max_size=2)
+        try:
+            assert [db.url for db in rs.replicas] == [pair.replica_url] * 2 and rs.primary.url == pair.primary_url
+            chosen = [await rs.reader() for _ in range(4)]
+            assert chosen == [rs.replicas[0], rs.replicas[1], rs.replicas[0], rs.replicas[1]]
+            assert rs.writer() is rs.primary
+            async with rs.read() as conn:
+                assert await conn.fetchval("SELECT pg_is_in_recovery()") is True
+            assert all(h.healthy and h.lag_ms is not None for h in rs.health())
+        finally:
+            await rs.close()
+
+    asyncio.run(run())
+
+
+def test_read_your_writes_goes_to_the_primary_while_the_replica_is_behind(pair: Pair) -> None:
+    async def run() -> None:
+        rs = replica_set(pair)
+        try:
+            await rs.refresh()
+            await (await rs.replicas[0].pool()).execute("SELECT pg_wal_replay_pause()")
+            async with rs.writer().acquire() as conn:
+                await conn.execute("INSERT INTO notes VALUES (10, 'mine')")
+                lsn = await write_lsn(conn)
+            assert await rs.reader(after_lsn=lsn) is rs.primary, "the replica has not replayed the write"
+            assert await rs.reader() is rs.replicas[0], "other reads may still go to the (slightly behind) replica"
+            async with rs.read(after_lsn=lsn) as conn:
+                assert await conn.fetchval("SELECT body FROM notes WHERE id = 10") == "mine"
+            await (await rs.replicas[0].pool()).execute("SELECT pg_wal_replay_resume()")
+            deadline = time.monotonic() + 10
+            while await rs.reader(after_lsn=lsn) is rs.primary:
+                assert time.monotonic() < deadline, "the replica caught up"
+                await asyncio.sleep(0.05)
+            async with rs.read(after_lsn=lsn) as conn:
+                assert await conn.fetchval("SELECT body FROM notes WHERE id = 10") == "mine"
+                assert await conn.fetchval("SELECT pg_is_in_recovery()") is True
+        finally:
+            await (await rs.replicas[0].pool()).execute("SELECT pg_wal_replay_resume()")
+            await rs.close()
+
+    asyncio.run(run())
+
+
+def test_a_replica_lagging_beyond_the_bound_is_skipped(pair: Pair) -> None:
+    async def run() -> None:
+        rs = replica_set(pair, max_lag_ms=300)
+        try:
+            assert await rs.reader() is rs.replicas[0]
+            await (await rs.replicas[0].pool()).execute("SELECT pg_wal_replay_pause()")
+            execute(pair.primary_url, "INSERT INTO notes VALUES (20, 'while paused')")
+            await asyncio.sleep(0.6)
+            [health] = await rs.refresh()
+            assert not health.healthy and health.reason.startswith("lagging")
+            assert await rs.reader() is rs.primary
+            await (await rs.replicas[0].pool()).execute("SELECT pg_wal_replay_resume()")
+            deadline = time.monotonic() + 10
+            while not (await rs.refresh())[0].healthy:  # caught up again
+                assert time.monotonic() < deadline, rs.health()[0].reason
+                await asyncio.sleep(0.05)
+        finally:
+            await (await rs.replicas[0].pool()).execute("SELECT pg_wal_replay_resume()")
+            await rs.close()
+
+    asyncio.run(run())
+
+
+def test_a_stopped_replica_is_skipped_and_reads_continue_from_the_primary(pair: Pair) -> None:
+    async def run() -> None:
+        pooled, fresh = replica_set(pair), replica_set(pair)
+        try:
+            await check(pooled, fresh)
+        finally:
+            await pooled.close()
+            await fresh.close()
+
+    async def check(pooled: ReplicaSet, fresh: ReplicaSet) -> None:
+        assert await pooled.fetchval("SELECT pg_is_in_recovery()") is True  # a replica connection is now pooled
+        await fresh.refresh()  # healthy, no connection pooled yet
+        stopped = pair.lapis("db", "replica", "stop", "--port", str(pair.port))
+        assert stopped.returncode == 0 and "stopped" in stopped.stderr
+        # Mid-traffic, before any health check notices: the query on the lost connection runs on the primary,
+        assert await pooled.fetchval("SELECT pg_is_in_recovery()") is False
+        assert pooled.health()[0].reason.startswith("connection lost")
+        async with fresh.read() as conn:  # and a replica that refuses connections gives way to the primary.
+            assert await conn.fetchval("SELECT pg_is_in_recovery()") is False
+        assert fresh.health()[0].reason.startswith("unreachable")
+        [health] = await pooled.refresh()
+        assert not health.healthy and health.reason.startswith("unreachable")
+        assert await pooled.reader() is pooled.primary
+
+        started = pair.lapis("db", "replica", "start", "--port", str(pair.port))
+        assert started.returncode == 0, started.stderr
+        deadline = time.monotonic() + 10
+        while not (await pooled.refresh())[0].healthy:  # back, and streaming again
+            assert time.monotonic() < deadline, pooled.health()[0].reason
+            await asyncio.sleep(0.05)
+        assert await pooled.reader() is pooled.replicas[0]
+        assert await pooled.fetchval("SELECT pg_is_in_recovery()") is True
+
+    try:
+        asyncio.run(run())
+    finally:
+        pair.lapis("db", "replica", "start", "--port", str(pair.port))
+
+
+def test_lsn_parsing() -> None:
+    assert parse_lsn("0/0") == 0
+    assert parse_lsn("16/B374D848") == (0x16 << 32) + 0xB374D848
+    assert parse_lsn("1/0") > parse_lsn("0/FFFFFFFF")
+    with pytest.raises(ValueError):
+        parse_lsn("B374D848")
+
+
+def test_remove_drops_the_slot_and_the_folder(pair: Pair) -> None:  # the last test of the module
+    assert (pair.folder / "postgres" / "standby.signal").exists()
+    removed = pair.lapis("db", "replica", "remove", "--port", str(pair.port), "--yes")
+    assert removed.returncode == 0, removed.stderr
+    assert not pair.folder.exists() and registered(pair.primary) == {}
+    assert execute(pair.primary_url, "SELECT slot_name FROM pg_replication_slots") == []
+    unknown = pair.lapis("db", "replica", "stop", "--port", str(pair.port))
+    assert unknown.returncode == 1 and "no replica on port" in unknown.stderr

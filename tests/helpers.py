@@ -3,6 +3,8 @@ file, for fixtures) nor from one another."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +54,35 @@ def snapshot(url: str, layer: str) -> tuple:
         version = conn.execute("SELECT version FROM layer_versions WHERE layer = %s", (layer,)).fetchone()
         indexes = conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", (layer,)).fetchone()
     return (*rows, version, indexes)
+
+
+@contextmanager
+def serve_in_thread(app: Any, timeout: float = 30) -> Iterator[str]:
+    """`app` served by a real uvicorn on a free port of 127.0.0.1 (for clients that need real HTTP); its URL."""
+    import threading
+    import time
+    import urllib.request
+
+    import uvicorn
+
+    from spatial.embedded import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -68,7 +68,7 @@ def parse(text: str, lang: str) -> dict[str, Any]:
 
 def legacy_to_cql2(text: str) -> str:
     """GDAL's CQL text as CQL2 text: `p ILIKE 'v'` becomes `CASEI(p) LIKE CASEI('v')` and a date 'YYYY-MM-DDT'
-    becomes 'YYYY-MM-DD'; string literals are left as they are."""
+    becomes 'YYYY-MM-DD'; anything else, and whatever is inside a string literal, is left as it is."""
     out: list[str] = []
     position = 0
     for literal in QUOTED.finditer(text):

@@ -40,7 +40,7 @@ def test_registry_lookup_and_extension() -> None:
     with pytest.raises(UnknownLayer) as caught:
         LAYERS["wells"]
     assert caught.value.layer_id == "wells" and caught.value.known == tuple(LAYERS)
-    with pytest.raises(UnknownLayer, match="known layers: plans, .*, parcels, wells$"):
+    with pytest.raises(UnknownLayer, match="known layers: plans, .*, parcels, use_rules, wells$"):
         extended["nope"]
     assert LAYERS.get("wells") is None  # an UnknownLayer is a KeyError: the Mapping protocol holds
     with pytest.raises(ValueError, match="registered twice"):

@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from app.cors import install_cors
+from app.head import HeadAsGet
 from app.middleware import install_tile_fast_path
 from app.problems import install_problem_handlers
 from app.routers import check, docs, features, health, landing, metrics, planner, tiles, viewer
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None, *, db_url: str | None = None,
     for router in ROUTERS:
         app.include_router(router)
     install_tile_fast_path(app)  # well-formed tile requests skip FastAPI's per-request machinery
+    app.add_middleware(HeadAsGet)  # outside the fast path: a HEAD tile request takes it too
+    install_cors(app, settings)  # outermost: every answer, the fast path's too, carries the CORS headers
     if SWAGGER_UI_DIR.is_dir():
         app.mount(docs.SWAGGER_PATH, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
     return app

@@ -15,8 +15,10 @@ from app.tile_response import tile_reply
 from spatial.errors import SpatialInputError
 from spatial.tiles.grid import TMS_ID, Tile
 
-# A well-formed tile request: the composite tileset or one collection's, WebMercatorQuad, decimal z/y/x.
-FAST_TILE_PATH = re.compile(rf"^/(?:collections/([A-Za-z0-9_]+)/)?tiles/{TMS_ID}/(\d{{1,2}})/(\d{{1,9}})/(\d{{1,9}})$")
+# A well-formed tile request: the composite tileset or one collection's, WebMercatorQuad, decimal z/y/x (and the
+# .mvt/.pbf suffix the tile routes also take).
+FAST_TILE_PATH = re.compile(
+    rf"^/(?:collections/([A-Za-z0-9_]+)/)?tiles/{TMS_ID}/(\d{{1,2}})/(\d{{1,9}})/(\d{{1,9}})(?:\.mvt|\.pbf)?$")
 
 
 class TileFastPath:

@@ -8,6 +8,7 @@ so the GiST index stays usable.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -23,6 +24,13 @@ from spatial.queryables import Queryable
 from spatial.sqlbuild import Params
 
 PARAM = "filter"
+# `filter-lang=cql-text`: the pre-standard name of CQL text, the one GDAL's OAPIF driver (3.6 to at least 3.12)
+# asks for and sends its attribute filters in. Read as CQL2 text after `legacy_to_cql2` rewrites what GDAL writes
+# that CQL2 text spells otherwise.
+LEGACY_CQL_TEXT = "cql-text"
+QUOTED = re.compile(r"'(?:[^']|'')*'")
+ILIKE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s+ILIKE\s*$", re.IGNORECASE)
+GDAL_DATE = re.compile(r"'(\d{4}-\d{2}-\d{2})T'")  # GDAL writes a date as 'YYYY-MM-DDT'
 
 COMPARISON = {"=": "=", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 SPATIAL = {
@@ -37,6 +45,8 @@ OPEN = ("..", "")
 def parse(text: str, lang: str) -> dict[str, Any]:
     """CQL2 text or JSON → the CQL2-JSON tree. Syntax errors are InvalidParameter('filter')."""
     lang = (lang or "cql2-text").lower()
+    if lang == LEGACY_CQL_TEXT:
+        text, lang = legacy_to_cql2(text), "cql2-text"
     try:
         if lang == "cql2-text":
             expr = cql2.parse_text(text)
@@ -54,6 +64,23 @@ def parse(text: str, lang: str) -> dict[str, Any]:
     if not isinstance(tree, dict):
         raise InvalidParameter("filter: a CQL2 filter must be a boolean expression", parameter=PARAM)
     return tree
+
+
+def legacy_to_cql2(text: str) -> str:
+    """GDAL's CQL text as CQL2 text: `p ILIKE 'v'` becomes `CASEI(p) LIKE CASEI('v')` and a date 'YYYY-MM-DDT'
+    becomes 'YYYY-MM-DD'; anything else, and whatever is inside a string literal, is left as it is."""
+    out: list[str] = []
+    position = 0
+    for literal in QUOTED.finditer(text):
+        before = text[position:literal.start()]
+        quoted = GDAL_DATE.sub(r"'\1'", literal.group()) if GDAL_DATE.fullmatch(literal.group()) else literal.group()
+        if (ilike := ILIKE.search(before)) is not None:
+            before = f"{before[:ilike.start()]}CASEI({ilike.group(1)}) LIKE "
+            quoted = f"CASEI({quoted})"
+        out += [before, quoted]
+        position = literal.end()
+    out.append(text[position:])
+    return "".join(out)
 
 
 class Compiler:

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
         default="size", description="Which features a tile over the cap keeps: the largest ('size': the best map) "
         "or the first by id ('id': what tipg and pg_tileserv keep)")
     basemap_url: str | None = None
+    cors_origins: str = Field(default="*", description="Origins whose web pages may call the API (CORS): `*` for "
+                              "any, a comma-separated list of origins, or empty for none (LAPIS_CORS_ORIGINS)")
     pmtiles_dir: Path | None = Field(default=None, description="PMTiles archives served at /pmtiles/{name} "
                                      "(default: <data_dir>/pmtiles)")
     bundled_data_dir: Path = PROJECT_ROOT / "data" / "geojson"
@@ -69,6 +71,12 @@ class Settings(BaseSettings):
     @property
     def replica_url_list(self) -> list[str]:
         return [url.strip() for url in self.replica_urls.split(",") if url.strip()]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """LAPIS_CORS_ORIGINS as a list: ["*"], the listed origins, or [] (CORS off)."""
+        origins = [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+        return ["*"] if "*" in origins else origins
 
     @property
     def tile_cache_enabled(self) -> bool:

@@ -4,7 +4,8 @@ file, for fixtures) nor from one another."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +67,33 @@ def run(url: str, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
         finally:
             await conn.close()
     return asyncio.run(go())
+@contextmanager
+def serve_in_thread(app: Any, timeout: float = 30) -> Iterator[str]:
+    """`app` served by a real uvicorn on a free port of 127.0.0.1 (for clients that need real HTTP); its URL."""
+    import threading
+    import time
+    import urllib.request
+
+    import uvicorn
+
+    from spatial.embedded import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

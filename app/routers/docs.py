@@ -9,7 +9,9 @@ from weakref import WeakKeyDictionary
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import Response
 
+from app.dependencies import services_of
 from app.negotiate import JsonOrHtml, base_url
+from app.openapi_items import items_for_clients
 from spatial.json import dumps
 
 router = APIRouter(tags=["API definition"])
@@ -56,7 +58,8 @@ def openapi30(request: Request) -> dict[str, Any]:
     app: FastAPI = request.app
     spec = _converted.get(app)
     if spec is None:
-        spec = to_openapi30(app.openapi())
+        services = services_of(app)
+        spec = items_for_clients(to_openapi30(app.openapi()), services.settings, services.registry)
         spec["openapi"] = "3.0.3"
         _converted[app] = spec
     return {**spec, "servers": [{"url": base_url(request)}]}

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from app import html
 from app.dependencies import DatabaseDep, LayerDep, RegistryDep, ServicesDep, crs_parameter
 from app.items_query import ItemsQueryDep
+from app.links import collection_tile_links
 from app.negotiate import CSV, GEOJSON, HTML, JSON, JsonOrHtml, base_url, json_response, output_format, url_with
 from spatial.catalog import LayerSummary, layer_summaries, layer_summary
 from spatial.crs import CRS84, URIS, SupportedCrs
@@ -73,6 +74,7 @@ def collection_json(base: str, summary: LayerSummary) -> dict[str, Any]:
             {"rel": "items", "type": HTML, "title": "Items as HTML", "href": f"{href}/items?f=html"},
             {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": "application/schema+json",
              "title": "Queryables", "href": f"{href}/queryables"},
+            *collection_tile_links(base, layer),
         ],
         "count": summary.count,
         "count_is_estimate": summary.count_is_estimate,

@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from app import html
 from app.dependencies import DatabaseDep, RegistryDep
+from app.links import landing_tile_links
 from app.negotiate import HTML, JSON, JsonOrHtml, base_url, json_response
 from app.routers.docs import OPENAPI_JSON
 from spatial.catalog import layer_summaries
@@ -35,6 +36,7 @@ async def landing(request: Request, fmt: JsonOrHtml, db: DatabaseDep, registry: 
             {"rel": "data", "type": JSON, "title": "Collections", "href": f"{base}/collections"},
             {"rel": "http://www.opengis.net/def/rel/ogc/1.0/data", "type": JSON, "title": "Collections",
              "href": f"{base}/collections"},
+            *landing_tile_links(base),
         ],
         "layers": [
             {

@@ -12,12 +12,26 @@ from app.dependencies import SettingsDep, SubsetDep, TileDep, TileLayerDep, Tile
 from app.negotiate import JSON, base_url, json_response
 from app.problems import Problem
 from app.tile_response import MVT, RawResponse, tile_reply
-from spatial.tiles.grid import CRS_URI, TMS_ID, TMS_URI, Tile, tile_matrix_set
+from spatial.tiles.grid import CRS_URI, TMS_ID, TMS_URI, Tile, tile_matrix_limits, tile_matrix_set
 from spatial.tiles.layers import TileLayer
 from spatial.tiles.service import TileService
 from spatial.tiles.tilejson import tilejson
 
 router = APIRouter(tags=["tiles"])
+TILES_CONF = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf"
+# OGC conformance classes of the routes below (listed at /conformance)
+CONFORMANCE = (
+    f"{TILES_CONF}/core",
+    f"{TILES_CONF}/tileset",  # tileset metadata with its tile matrix set, limits, layers and templated links
+    f"{TILES_CONF}/tilesets-list",  # /tiles and /collections/{id}/tiles list the tilesets
+    f"{TILES_CONF}/dataset-tilesets",  # the composite plan tileset /tiles/…
+    f"{TILES_CONF}/geodata-tilesets",  # each collection's tileset /collections/{id}/tiles/…
+    f"{TILES_CONF}/collections-selection",  # `collections=` on the composite tileset
+    f"{TILES_CONF}/mvt",
+    f"{TILES_CONF}/oas30",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
+)
 PMTILES_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.pmtiles$")
 TILE_RESPONSES: dict[int | str, dict] = {200: {"content": {MVT: {}}}, 204: {"description": "No feature in this tile"}}
 
@@ -55,7 +69,7 @@ async def _tileset(request: Request, service: TileService, layers: tuple[TileLay
         "links": _tileset_links(base_url(request), prefix, query),
         "boundingBox": {"lowerLeft": tj["bounds"][:2], "upperRight": tj["bounds"][2:],
                         "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},
-        "tileMatrixSetLimits": [{"tileMatrix": str(z)} for z in range(tj["minzoom"], tj["maxzoom"] + 1)],
+        "tileMatrixSetLimits": tile_matrix_limits(_union(boxes), range(tj["minzoom"], tj["maxzoom"] + 1)),
         "layers": [{"id": layer.id, "title": layer.layer.title_en, "dataType": "vector",
                     "geometryDimension": {"MultiPolygon": 2, "MultiLineString": 1}.get(layer.layer.geometry_type or ""),
                     "minTileMatrix": str(v["minzoom"]), "maxTileMatrix": str(v["maxzoom"]),
@@ -64,6 +78,14 @@ async def _tileset(request: Request, service: TileService, layers: tuple[TileLay
                         for name, kind in v["fields"].items()}}}
                    for layer, v in zip(layers, tj["vector_layers"], strict=True)],
     }
+
+
+def _union(boxes: list) -> tuple[float, float, float, float] | None:
+    present = [b for b in boxes if b is not None]
+    if not present:
+        return None
+    return (min(b[0] for b in present), min(b[1] for b in present), max(b[2] for b in present),
+            max(b[3] for b in present))
 
 
 async def _tilejson(request: Request, service: TileService, layers: tuple[TileLayer, ...], prefix: str, title: str,
@@ -110,8 +132,12 @@ async def composite_tilejson(request: Request, _tms: TileMatrixSetDep, subset: S
     return await _tilejson(request, service, subset.layers, "/tiles", "Long An plan", subset.param)
 
 
+# A tile URL may also end in .mvt or .pbf (what GDAL's MVT driver and other tools expect of a tile file): the same
+# tile, unlisted in the API definition; the tile fast path takes these URLs too.
 @router.get("/tiles/{tileMatrixSetId}/{z}/{y}/{x}", summary="A composite MVT tile of every plan layer",
             responses=TILE_RESPONSES)
+@router.get("/tiles/{tileMatrixSetId}/{z}/{y}/{x}.mvt", include_in_schema=False)
+@router.get("/tiles/{tileMatrixSetId}/{z}/{y}/{x}.pbf", include_in_schema=False)
 async def composite_tile(request: Request, subset: SubsetDep, tile: TileDep, service: TilesDep) -> Response:
     return await _tile_response(request, service, subset.layers, tile, composite=True)
 
@@ -141,6 +167,8 @@ async def collection_tilejson(request: Request, layer: TileLayerDep, _tms: TileM
 
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{y}/{x}", summary="A collection's MVT tile",
             responses=TILE_RESPONSES)
+@router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{y}/{x}.mvt", include_in_schema=False)
+@router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{y}/{x}.pbf", include_in_schema=False)
 async def collection_tile(request: Request, layer: TileLayerDep, tile: TileDep, service: TilesDep) -> Response:
     return await _tile_response(request, service, (layer,), tile, composite=False)
 

@@ -121,7 +121,11 @@ def test_classify_and_the_api_document_share_the_negotiation(client: TestClient)
 
 
 def _parameters(spec: dict, path: str, method: str = "get") -> dict[str, str | None]:
-    return {p["name"]: p.get("description") for p in spec["paths"][path][method].get("parameters", [])}
+    """name -> description of an operation's parameters (shared ones, `$ref` to components, resolved)."""
+    shared = spec.get("components", {}).get("parameters", {})
+    params = [shared[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p
+              for p in spec["paths"][path][method].get("parameters", [])]
+    return {p["name"]: p.get("description") for p in params}
 
 
 def test_the_api_document_describes_the_parameters_as_before(client: TestClient) -> None:

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.middleware.cors import CORSMiddleware
 
 from app.dependencies import get_settings
+from app.head import HeadAsGet
 from app.main import create_app
 from app.middleware import TileFastPath
 from spatial.settings import Settings
@@ -90,4 +92,5 @@ def test_routers_never_reach_into_app_state() -> None:
 
 def test_the_fast_path_lives_in_the_middleware_module(db_url: str, tmp_path: Path) -> None:
     app = create_app(make_settings(db_url, tmp_path))
-    assert [m.cls for m in app.user_middleware] == [TileFastPath]
+    # outermost first: CORS wraps every answer, HEAD is passed on as GET, then the tile fast path before the routes
+    assert [m.cls for m in app.user_middleware] == [CORSMiddleware, HeadAsGet, TileFastPath]

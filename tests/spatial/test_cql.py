@@ -51,3 +51,16 @@ def test_errors_name_the_problem(text: str, needle: str) -> None:
     with pytest.raises(SpatialInputError) as error:
         compile_text(text, "zones" if "kind" in text else "projects")
     assert error.value.parameter == "filter" and needle in error.value.detail
+
+
+def test_gdal_cql_text_becomes_cql2_text() -> None:
+    from spatial.cql import legacy_to_cql2
+
+    assert legacy_to_cql2("(name_vi ILIKE '%an%') AND (code = 'R1')") == \
+           "(CASEI(name_vi) LIKE CASEI('%an%')) AND (code = 'R1')"
+    assert legacy_to_cql2("decision_date >= '2023-06-13T'") == "decision_date >= '2023-06-13'"
+    assert legacy_to_cql2("updated_at > '2021-01-01T10:00:00Z'") == "updated_at > '2021-01-01T10:00:00Z'"
+    # inside a string literal nothing changes
+    assert legacy_to_cql2("name_vi = 'x ILIKE ''2023-06-13T'''") == "name_vi = 'x ILIKE ''2023-06-13T'''"
+    assert cql.parse("name_vi ilike 'a%'", "cql-text") == \
+           {"op": "like", "args": [{"op": "casei", "args": [{"property": "name_vi"}]}, {"op": "casei", "args": ["a%"]}]}

@@ -50,18 +50,7 @@ def json_schema(layer: Layer, schema_id: str) -> dict[str, Any]:
             props[q.name] = ({"title": q.title, "format": "geometry-any"} if gtype == "Geometry"
                              else {"title": q.title, "format": f"geometry-{gtype.lower()}"})
             continue
-        entry: dict[str, Any] = {"title": q.title or q.name}
-        if q.kind in ("text", "date", "timestamp"):
-            entry["type"] = "string"
-            if q.kind == "date":
-                entry["format"] = "date"
-            elif q.kind == "timestamp":
-                entry["format"] = "date-time"
-        else:
-            entry["type"] = q.kind
-        if q.enum:
-            entry["enum"] = list(q.enum)
-        props[q.name] = entry
+        props[q.name] = _property_schema(q)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": schema_id,
@@ -70,6 +59,43 @@ def json_schema(layer: Layer, schema_id: str) -> dict[str, Any]:
         "properties": props,
         "additionalProperties": False,
     }
+
+
+def feature_schema(layer: Layer, schema_id: str) -> dict[str, Any]:
+    """A JSON Schema of the layer's GeoJSON features, its properties typed as the columns are (the collection's
+    `describedby` link). Clients that guess a property's type from the first page — GDAL's OAPIF driver, so QGIS
+    too — read the types here instead: a number whose first values are whole stays a real, a year that starts null
+    stays an integer."""
+    props = {q.name: _property_schema(q) for q in queryables(layer).values() if q.name not in ("id", "geometry")}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": schema_id,
+        "title": layer.title_en,
+        "type": "object",
+        "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "integer"},
+            "geometry": {"title": f"{layer.geometry_type or 'none'} (CRS84)"},
+            "properties": {"type": "object", "properties": props},
+        },
+    }
+
+
+def _property_schema(q: Queryable) -> dict[str, Any]:
+    """The JSON Schema of one property: its type (and format for dates and times), title and allowed values."""
+    entry: dict[str, Any] = {"title": q.title or q.name}
+    if q.kind in ("text", "date", "timestamp"):
+        entry["type"] = "string"
+        if q.kind == "date":
+            entry["format"] = "date"
+        elif q.kind == "timestamp":
+            entry["format"] = "date-time"
+    else:
+        entry["type"] = q.kind
+    if q.enum:
+        entry["enum"] = list(q.enum)
+    return entry
 
 
 # What `datetime` (OGC API – Features Core) is matched against: a layer's own time where its registry entry names

@@ -25,7 +25,7 @@ from spatial.catalog import LayerSummary, layer_summaries, layer_summary
 from spatial.crs import CRS84, URIS, SupportedCrs
 from spatial.features import ItemsPage, ItemsRequest, fetch_feature, fetch_items
 from spatial.json import dumps
-from spatial.queryables import json_schema
+from spatial.queryables import feature_schema, json_schema
 from spatial.registry import Layer
 
 router = APIRouter(tags=["OGC API – Features"])
@@ -74,6 +74,9 @@ def collection_json(base: str, summary: LayerSummary) -> dict[str, Any]:
             {"rel": "items", "type": HTML, "title": "Items as HTML", "href": f"{href}/items?f=html"},
             {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": "application/schema+json",
              "title": "Queryables", "href": f"{href}/queryables"},
+            # "describedBy": the spelling GDAL's OAPIF driver matches (link relations are case-insensitive)
+            {"rel": "describedBy", "type": "application/schema+json", "title": "Schema of the features",
+             "href": f"{href}/schema"},
             *collection_tile_links(base, layer),
         ],
         "count": summary.count,
@@ -124,6 +127,12 @@ async def collection(request: Request, layer: LayerDep, fmt: JsonOrHtml, db: Dat
     if fmt == "html":
         return html.collection_page(request, body)
     return json_response(body)
+
+
+@router.get("/collections/{collectionId}/schema", summary="The features' schema (JSON Schema, properties typed)")
+async def collection_schema(request: Request, layer: LayerDep) -> Response:
+    return json_response(feature_schema(layer, f"{base_url(request)}/collections/{layer.id}/schema"),
+                         "application/schema+json")
 
 
 @router.get("/collections/{collectionId}/queryables", summary="Queryable properties (JSON Schema)")

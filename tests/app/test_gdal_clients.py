@@ -197,3 +197,17 @@ def test_debian_gdal_opens_a_pbf_tile_url(server: tuple[str, RequestLog]) -> Non
     for feature in decoded["zones"]["features"]:
         assert f"code (String) = {feature['properties']['code']}" in out
     assert f"Feature Count: {len(decoded['zones']['features'])}" in out
+
+
+def test_debian_gdal_types_fields_from_the_feature_schema(server: tuple[str, RequestLog], tmp_path: Path) -> None:
+    """GDAL guesses a field's type from the first page unless the collection links a schema: the first projects
+    (border gates) have no start year and whole lengths, which would make start_year text and length_km integer."""
+    url, log = server
+    mark = log.mark()
+    info = _run("ogrinfo", "-so", f"OAPIF:{url}", "projects")
+    assert "start_year: Integer" in info and "length_km: Real" in info and "investment_vnd_bn: Real" in info
+    assert log.paths(mark).count("/collections/projects/schema") == 1
+    out = tmp_path / "projects.geojson"
+    _run("ogr2ogr", "-f", "GeoJSON", str(out), f"OAPIF:{url}", "projects", "-where", "code = 'DA-VD3'")
+    [feature] = json.loads(out.read_text())["features"]
+    assert feature["properties"]["length_km"] == 6.84 and feature["properties"]["start_year"] == 2023

@@ -25,6 +25,7 @@ from typing import Any
 
 import asyncpg
 
+from spatial.errors import DatabaseUnavailable
 from spatial.pgclient import redact
 from spatial.pool import Database
 from spatial.replicas import STANDBY_POSITION
@@ -32,8 +33,9 @@ from spatial.settings import Settings
 
 # What asyncpg raises when the server went away or is going (a refused or reset socket, a terminated session,
 # a shut-down or starting server) — not a slow or failing query. Connecting may also time out.
-CONNECTION_LOST = (OSError, asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
-                   asyncpg.CannotConnectNowError)
+# (`spatial.pool` reports the first as DatabaseUnavailable.)
+CONNECTION_LOST = (DatabaseUnavailable, OSError, asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError,
+                   asyncpg.CrashShutdownError, asyncpg.CannotConnectNowError)
 UNREACHABLE = (*CONNECTION_LOST, asyncio.TimeoutError)
 
 

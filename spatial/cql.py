@@ -17,6 +17,7 @@ from typing import Any
 import cql2
 import orjson
 
+from spatial.cql_text import normalise_quotes
 from spatial.crs import SupportedCrs
 from spatial.errors import InvalidParameter
 from spatial.geometry import geometry_literal_sql
@@ -38,18 +39,21 @@ SPATIAL = {
     "s_disjoint": "ST_Disjoint", "s_touches": "ST_Touches", "s_crosses": "ST_Crosses",
     "s_overlaps": "ST_Overlaps", "s_equals": "ST_Equals",
 }
-ARITHMETIC = {"+": "+", "-": "-", "*": "*", "/": "/"}
+# CQL2 arithmetic (its class "Arithmetic Expressions"): `div` is integer division, `%` the remainder, `^` a power
+ARITHMETIC = {"+": "({} + {})", "-": "({} - {})", "*": "({} * {})", "/": "({} / {})", "%": "({} % {})",
+              "^": "({} ^ {})", "div": "div({}, {})"}
 OPEN = ("..", "")
 
 
-def parse(text: str, lang: str) -> dict[str, Any]:
-    """CQL2 text or JSON → the CQL2-JSON tree. Syntax errors are InvalidParameter('filter')."""
+def parse(text: str, lang: str) -> dict[str, Any] | bool:
+    """CQL2 text or JSON → the CQL2-JSON tree (`true` and `false` are filters too). Syntax errors are
+    InvalidParameter('filter')."""
     lang = (lang or "cql2-text").lower()
     if lang == LEGACY_CQL_TEXT:
         text, lang = legacy_to_cql2(text), "cql2-text"
     try:
         if lang == "cql2-text":
-            expr = cql2.parse_text(text)
+            expr = cql2.parse_text(normalise_quotes(text))
         elif lang == "cql2-json":
             expr = cql2.parse_json(text)
         else:
@@ -61,7 +65,7 @@ def parse(text: str, lang: str) -> dict[str, Any]:
             raise
         message = " ".join(str(exc).split())
         raise InvalidParameter(f"filter: CQL2 syntax error ({lang}): {message}", parameter=PARAM) from None
-    if not isinstance(tree, dict):
+    if not isinstance(tree, dict | bool):
         raise InvalidParameter("filter: a CQL2 filter must be a boolean expression", parameter=PARAM)
     return tree
 
@@ -153,7 +157,10 @@ class Compiler:
                 return
 
     def _isnull(self, args: list[Any]) -> str:
-        return f"({self.scalar(args[0], None)} IS NULL)"
+        node = args[0] if args else None
+        if isinstance(node, dict) and "property" in node and self.field(node["property"]).kind == "geometry":
+            return f"({self.geometry(node)} IS NULL)"  # a geometry may be null too (CQL2 isNullOperand)
+        return f"({self.scalar(node, None)} IS NULL)"
 
     # -- spatial ---------------------------------------------------------------------------------------
     def _spatial(self, op: str, args: list[Any]) -> str:
@@ -168,6 +175,8 @@ class Compiler:
             return field.sql
         if isinstance(node, dict) and ("type" in node or "bbox" in node):
             return geometry_literal_sql(node, self.crs, self.params, PARAM)
+        if isinstance(node, dict) and str(node.get("op", "")).lower() == "envelope":  # CQL2 drafts' name of BBOX
+            return geometry_literal_sql({"bbox": node.get("args") or []}, self.crs, self.params, PARAM)
         raise InvalidParameter(f"filter: expected a geometry, got {_short(node)}", parameter=PARAM)
 
     # -- temporal --------------------------------------------------------------------------------------
@@ -192,7 +201,9 @@ class Compiler:
         }
         if op not in rules:
             raise InvalidParameter(f"filter: unsupported temporal operator {op!r}", parameter=PARAM)
-        return f"({rules[op]})"
+        # each operand also has to be a proper interval: that says what an ill-formed one means (no match) and
+        # uses every bound value, which PostgreSQL needs to know its type (T_AFTER alone would use only one end)
+        return f"({rules[op]} AND {a0} <= {a1} AND {b0} <= {b1})"
 
     def _instant_or_interval(self, node: Any) -> tuple[str, str]:
         if isinstance(node, dict) and "property" in node:
@@ -263,7 +274,7 @@ class Compiler:
             args = node.get("args") or []
             if op in ARITHMETIC:
                 left, right = _two(args)
-                return f"({self.scalar(left, 'number')} {ARITHMETIC[op]} {self.scalar(right, 'number')})"
+                return ARITHMETIC[op].format(self.scalar(left, "number"), self.scalar(right, "number"))
             if op in ("casei", "lower"):
                 return f"lower({self.scalar(args[0], 'text')}::text)"
             if op == "upper":
@@ -298,7 +309,7 @@ class Compiler:
         raise InvalidParameter(f"filter: unsupported value {_short(value)}", parameter=PARAM)
 
 
-def compile_filter(tree: dict[str, Any], fields: dict[str, Queryable], params: Params,
+def compile_filter(tree: dict[str, Any] | bool, fields: dict[str, Queryable], params: Params,
                    filter_crs: SupportedCrs) -> str:
     return Compiler(fields, params, filter_crs).condition(tree)
 

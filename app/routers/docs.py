@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from app.dependencies import services_of
 from app.negotiate import JsonOrHtml, base_url
+from app.openapi_conformance import conformant
 from app.openapi_items import items_for_clients
 from spatial.json import dumps
 
@@ -59,7 +60,7 @@ def openapi30(request: Request) -> dict[str, Any]:
     spec = _converted.get(app)
     if spec is None:
         services = services_of(app)
-        spec = items_for_clients(to_openapi30(app.openapi()), services.settings, services.registry)
+        spec = conformant(items_for_clients(to_openapi30(app.openapi()), services.settings, services.registry), app)
         spec["openapi"] = "3.0.3"
         _converted[app] = spec
     return {**spec, "servers": [{"url": base_url(request)}]}

@@ -31,8 +31,13 @@ VENDOR = {  # name -> (file under node_modules, media type)
 }
 
 
-@router.get("/map", summary="The web map of the plan", response_class=Response)
-async def map_page() -> Response:
+@router.get("/map", summary="The web map of the plan", response_class=Response,
+            responses={200: {"content": {"text/html": {}}}})
+async def map_page(
+        lang: Literal["vi", "en"] = Query("vi", description="Language of the map (read by the page itself)"),
+        pmtiles: str | None = Query(None, description="Draw this archive under /pmtiles/ instead of the tile "
+                                    "endpoints (read by the page itself)")) -> Response:
+    """The page reads its parameters itself; they are declared here because a resource refuses undeclared ones."""
     return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
                         headers={"Cache-Control": "no-cache"})
 

@@ -70,7 +70,7 @@ def conformant(spec: dict[str, Any], app: FastAPI) -> dict[str, Any]:
     components = spec.setdefault("components", {})
     _parameters(list(components.get("parameters", {}).values()))
     schemas = components.setdefault("schemas", {})
-    schemas["Problem"] = PROBLEM_SCHEMA
+    schemas.setdefault("Problem", PROBLEM_SCHEMA)
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     return spec

@@ -99,6 +99,8 @@ class TemporaryFileResponse(FileResponse):
         self.remove_folder = weakref.finalize(self, shutil.rmtree, folder, True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # made for this request: a range of it means nothing to a later request, which gets a file made anew
+        scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() not in (b"range", b"if-range")]}
         try:
             await super().__call__(scope, receive, send)
         finally:
@@ -122,16 +124,25 @@ async def download_items(request: Request, query: ItemsRequest, fmt: DownloadFor
 
     work = partial(write_download, services.db.url, query, fmt, folder, max_features=settings.download_max_features,
                    limit=int(limit) if limit is not None else None, stop=client_gone)
-    try:
-        path = await anyio.to_thread.run_sync(work)  # cancelled: waits for the thread, then removes the folder
+    try:  # cancelled: waits for the thread, then removes the folder
+        path = await anyio.to_thread.run_sync(work, limiter=_limiter(request, settings.download_concurrency))
+        return TemporaryFileResponse(path, folder, media_type=fmt.media_type, filename=fmt.filename(query.layer),
+                                     headers={"Content-Crs": f"<{query.crs.uri}>"})
     except ExportCancelled:
         shutil.rmtree(folder, ignore_errors=True)
         return Response(status_code=CLIENT_CLOSED_REQUEST)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return TemporaryFileResponse(path, folder, media_type=fmt.media_type, filename=fmt.filename(query.layer),
-                                 headers={"Content-Crs": f"<{query.crs.uri}>"})
+
+
+def _limiter(request: Request, concurrency: int) -> anyio.CapacityLimiter:
+    """The app's one limit on downloads being written at once (each holds a thread and a database connection);
+    more wait their turn."""
+    limiter = getattr(request.app.state, "download_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.download_limiter = anyio.CapacityLimiter(concurrency)
+    return limiter
 
 
 def download_href(items_href: str, fmt: DownloadFormat) -> str:

@@ -3,6 +3,8 @@ file, for fixtures) nor from one another."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +54,35 @@ def snapshot(url: str, layer: str) -> tuple:
         version = conn.execute("SELECT version FROM layer_versions WHERE layer = %s", (layer,)).fetchone()
         indexes = conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", (layer,)).fetchone()
     return (*rows, version, indexes)
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:  # noqa: ANN401 - an ASGI app
+    """`app` served by a real uvicorn on a free port, in a thread; yields its URL (tests that need real HTTP)."""
+    import threading
+    import time
+    import urllib.request
+
+    import uvicorn
+
+    from spatial.embedded import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

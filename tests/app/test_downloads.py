@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import socket
+import time
 import unicodedata
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,8 @@ from pyproj import CRS
 from shapely.geometry import shape
 
 from spatial.settings import Settings
-from tests.helpers import assert_problem, make_settings
+from spatial.synthetic import load_parcels, synthetic_parcels
+from tests.helpers import assert_problem, make_settings, serve
 
 SUFFIX = {"gpkg": ".gpkg", "fgb": ".fgb", "shp": ".zip", "geojson": ".geojson", "csv": ".csv"}
 MEDIA = {"gpkg": "application/geopackage+sqlite3", "fgb": "application/flatgeobuf", "shp": "application/zip",
@@ -217,7 +220,8 @@ def limited(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Path]]:
     from app.main import create_app
 
     folder = tmp_path / "downloads"
-    settings: Settings = make_settings(db_url, tmp_path, download_max_features=10, download_tmp_dir=folder)
+    settings: Settings = make_settings(db_url, tmp_path, download_max_features=10, download_tmp_dir=folder,
+                                       download_concurrency=1)
     with TestClient(create_app(settings)) as test_client:
         yield test_client, folder
 
@@ -234,6 +238,8 @@ def test_beyond_the_maximum_is_a_413_problem(limited: tuple[TestClient, Path]) -
     # pages are not downloads: the items maximum is not this one
     assert client.get("/collections/admin_units/items?limit=16").json()["numberReturned"] == 16
     assert list(folder.iterdir()) == []  # every temporary file is gone, sent or refused
+    limiter = client.app.state.download_limiter  # type: ignore[attr-defined]
+    assert (limiter.total_tokens, limiter.borrowed_tokens) == (1, 0)  # one at a time, and given back
 
 
 def test_temporary_files_go_when_the_client_leaves(limited: tuple[TestClient, Path]) -> None:
@@ -273,3 +279,73 @@ def test_temporary_files_go_when_the_client_leaves(limited: tuple[TestClient, Pa
     complete = client.portal.call(call, False, None)  # type: ignore[union-attr]
     assert complete[0]["status"] == 200 and not complete[-1].get("more_body", False)
     assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "fgb", "shp"])
+def test_gdal_reads_a_download_url_itself(client: TestClient, live_server_url: str, fmt: str) -> None:
+    """geopandas given the URL (GDAL's /vsicurl/, as QGIS opens a URL): GDAL asks for ranges of the file; each
+    request makes the file anew, so LAPIS answers with the whole file, and GDAL reads that."""
+    frame = gpd.read_file(f"{live_server_url}/collections/admin_units/items?f={fmt}", engine="pyogrio")
+    assert_same_features(frame, items(client, "admin_units"), ordered=fmt != "fgb")
+    ranged = client.get("/collections/admin_units/items?f=gpkg", headers={"Range": "bytes=0-99"})
+    assert ranged.status_code == 200 and len(ranged.content) == int(ranged.headers["content-length"]) > 100
+    assert "accept-ranges" not in ranged.headers and "etag" not in ranged.headers
+
+
+@pytest.fixture(scope="module")
+def parcels_server(make_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[tuple[str, Path]]:
+    """A real server on a database of 40,000 parcels (a GeoJSON download of them is larger than the socket buffers
+    between client and server), writing its downloads into a folder of its own."""
+    from app.main import create_app
+
+    url = make_database()
+    load_parcels(url, synthetic_parcels(40_000, seed=10))
+    tmp = tmp_path_factory.mktemp("parcel-downloads")
+    folder = tmp / "downloads"
+    with serve(create_app(make_settings(url, tmp, download_tmp_dir=folder))) as base:
+        yield base, folder
+
+
+def _wait(condition: Callable[[], bool], seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_client_leaving_a_real_server_leaves_no_file(parcels_server: tuple[str, Path]) -> None:
+    base, folder = parcels_server
+    host, port = base.removeprefix("http://").split(":")
+    request = b"GET /collections/parcels/items?f=geojson&download=true HTTP/1.1\r\nHost: lapis\r\n\r\n"
+    # gone while the file is sent: the headers and the first bytes read, then the connection closed
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(request)
+        head = sock.recv(65536)
+        assert head.startswith(b"HTTP/1.1 200"), head[:200]
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:")))
+        assert length > 8_000_000  # more than the socket buffers hold: the server is still sending
+        assert any(folder.iterdir())  # the file being sent
+    assert _wait(lambda: not any(folder.iterdir())), list(folder.iterdir())
+    # gone while the file is made
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(request)
+        assert _wait(lambda: any(folder.iterdir()))
+    assert _wait(lambda: not any(folder.iterdir())), list(folder.iterdir())
+    # the server still answers
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: lapis\r\nConnection: close\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 200")
+
+
+def test_lapis_load_of_a_download_puts_the_same_features_back(client: TestClient, fresh_db_url: str,
+                                                              tmp_path: Path) -> None:
+    from spatial.io.loader import LoadOptions, load
+
+    path = tmp_path / "admin_units.gpkg"
+    path.write_bytes(download(client, "admin_units", "gpkg"))
+    report = load(fresh_db_url, path, LoadOptions(layer="admin_units", mode="upsert", key="code"))
+    assert report.unchanged == 16 and any("id" in warning for warning in report.warnings)  # the id: not a column

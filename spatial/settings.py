@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     items_default_limit: int = 10
     items_max_limit: int = 10_000
     classify_max_features: int = 200_000
+    download_max_features: int = Field(default=1_000_000, ge=1, description="At most this many features in one "
+                                       "download (f=gpkg|fgb|shp, or download=true); more: 413")
+    download_concurrency: int = Field(default=4, ge=1, description="Downloads written at once (each holds a thread "
+                                      "and a database connection); more wait their turn")
+    download_tmp_dir: Path | None = Field(default=None, description="Where downloads are written before they are "
+                                          "sent (removed once sent); default: the system's temporary folder")
     upload_max_bytes: int = 512 * 1024 * 1024
     tile_cache: str = Field(default="on", description="'off' disables every tile cache (LAPIS_TILE_CACHE).")
     tile_cache_size: int = 20_000

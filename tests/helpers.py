@@ -67,6 +67,8 @@ def run(url: str, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
         finally:
             await conn.close()
     return asyncio.run(go())
+
+
 @contextmanager
 def serve_in_thread(app: Any, timeout: float = 30) -> Iterator[str]:
     """`app` served by a real uvicorn on a free port of 127.0.0.1 (for clients that need real HTTP); its URL."""

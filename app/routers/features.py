@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from app import html
 from app.dependencies import DatabaseDep, LayerDep, RegistryDep, ServicesDep, crs_parameter
+from app.downloads import DownloadFormat, download_items, enclosure_links, items_format, with_downloads
 from app.items_query import ItemsQueryDep
 from app.links import collection_tile_links
 from app.negotiate import CSV, GEOJSON, HTML, JSON, JsonOrHtml, base_url, json_response, output_format, url_with
@@ -54,7 +55,7 @@ CONFORMANCE = (
     f"{OGC}/cql2/1.0/conf/arithmetic",
 )
 GEOJSON_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {GEOJSON: {}, HTML: {}, CSV: {}}}}
-ItemsFormat = Annotated[str, Depends(output_format(("geojson", "json", "html", "csv"), "json | geojson | html | csv"))]
+ItemsFormat = Annotated[str | DownloadFormat, Depends(items_format)]  # a page format, or a download (app.downloads)
 ItemFormat = Annotated[str, Depends(output_format(("geojson", "json", "html"), "json | geojson | html"))]
 OutputCrs = Annotated[SupportedCrs, Depends(crs_parameter("Output CRS URI"))]
 
@@ -86,6 +87,7 @@ def collection_json(base: str, summary: LayerSummary) -> dict[str, Any]:
         body["attribution"] = layer.attribution
     if layer.license_url:
         body["links"].append({"rel": "license", "title": "Licence of the data", "href": layer.license_url})
+    body["links"] += enclosure_links(href, layer)
     if layer.has_geometry:
         body["crs"] = list(URIS)
         body["storageCrs"] = CRS84
@@ -144,8 +146,10 @@ async def collection_queryables(request: Request, layer: LayerDep, fmt: JsonOrHt
 
 
 @router.get("/collections/{collectionId}/items", summary="Features of a collection",
-            response_class=Response, responses=GEOJSON_RESPONSE)
+            response_class=Response, responses=with_downloads(GEOJSON_RESPONSE))
 async def items(request: Request, query: ItemsQueryDep, fmt: ItemsFormat, db: DatabaseDep) -> Response:
+    if isinstance(fmt, DownloadFormat):
+        return await download_items(request, query, fmt)
     async with db.acquire() as conn:
         page = await fetch_items(conn, query)
     return _items_response(request, fmt, query, page)

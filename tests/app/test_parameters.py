@@ -132,8 +132,10 @@ def test_the_api_document_describes_the_parameters_as_before(client: TestClient)
     spec = client.get("/api").json()
     items = _parameters(spec, "/collections/{collectionId}/items")
     assert list(items) == ["collectionId", "limit", "bbox", "bbox-crs", "crs", "properties", "sortby", "filter",
-                           "filter-lang", "filter-crs", "cursor", "numberMatched", "datetime", "f"]
-    assert items["bbox-crs"] == "CRS of bbox (default CRS84)" and items["f"] == "json | geojson | html | csv"
+                           "filter-lang", "filter-crs", "cursor", "numberMatched", "datetime", "f", "download"]
+    assert items["bbox-crs"] == "CRS of bbox (default CRS84)"
+    assert items["f"].startswith("A page: geojson (default), json, html, csv. A download of the whole selection: gpkg")
+    assert items["download"].startswith("Download the whole selection as a file")
     assert items["datetime"].startswith("Instant or interval (RFC 3339")
     item = _parameters(spec, "/collections/{collectionId}/items/{featureId}")
     assert set(item) == {"collectionId", "featureId", "crs", "f"} and item["crs"] == "Output CRS URI"

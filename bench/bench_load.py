@@ -27,7 +27,9 @@ from psycopg import sql
 
 from spatial import migrate
 from spatial.embedded import EmbeddedCluster
-from spatial.io.bulk import drop_for_bulk, restore_after_bulk
+from spatial.io import shadow
+from spatial.io.phases import silent
+from spatial.io.stage import LOAD_MAINTENANCE_WORK_MEM_KB, LOAD_MEMORY, LOAD_WORK_MEM_KB
 from spatial.layers import get_layer
 from spatial.seed import seed
 from spatial.settings import PROJECT_ROOT
@@ -65,9 +67,9 @@ def _count(url: str, table: str) -> int:
 
 def database_floor(url: str) -> float:
     """Seconds the database alone takes to put the rows LAPIS loaded back into `parcels` the way LAPIS's bulk
-    path does — a binary COPY of rows already decoded, validated and held in memory, then the layer's keys and
-    indexes rebuilt — with no file reading, encoding detection, checks or Python start-up: the ceiling for any
-    loader into this layer, whatever it does on the client side."""
+    path does — a binary COPY of rows already decoded, validated and held in memory into a new copy of the
+    table, its keys and indexes built, ANALYZE, the switch — with no file reading, encoding detection, checks
+    or Python start-up: the ceiling for any loader into this layer, whatever it does on the client side."""
     layer = get_layer("parcels")
     names = [c.name for c in layer.all_columns] + ["props", "plan_id", "geom"]
     columns = sql.SQL(", ").join(map(sql.Identifier, names))
@@ -79,11 +81,15 @@ def database_floor(url: str) -> float:
                 rows += chunk
         started = time.perf_counter()
         with conn.transaction():
-            conn.execute("TRUNCATE parcels")
-            restore = drop_for_bulk(conn, layer)
-            with conn.cursor().copy(sql.SQL("COPY parcels ({}) FROM STDIN (FORMAT BINARY)").format(columns)) as copy:
+            conn.execute(LOAD_MEMORY, (LOAD_WORK_MEM_KB, LOAD_MAINTENANCE_WORK_MEM_KB))
+            shadow.lock_writers(conn, layer.id)
+            aside = shadow.create(conn, layer.id)
+            with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+                    aside.table, columns)) as copy:
                 copy.write(rows)
-            restore_after_bulk(conn, restore)
+            shadow.build_indexes(conn, aside, silent)
+            conn.execute(sql.SQL("ANALYZE {}").format(aside.table))
+            shadow.switch(conn, aside, silent)
         return time.perf_counter() - started
 
 

@@ -83,7 +83,9 @@ def apply_stage(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: 
         insert = sql.SQL("INSERT INTO {} ({}) {}").format(table, sql.SQL(", ").join(map(sql.Identifier, names)),
                                                           select)
         result.inserted = conn.execute(insert, params).rowcount
-    if analyze and (result.inserted or result.updated or result.deleted):
+    # nothing inserted or updated: nothing to learn, and `load` rolls a load of nothing back (ANALYZE's row
+    # estimate is written in place: a rolled-back ANALYZE would leave it wrong)
+    if analyze and (result.inserted or result.updated):
         on_phase(ANALYZE, layer.id)
         conn.execute(sql.SQL("ANALYZE {}").format(table))
     return result

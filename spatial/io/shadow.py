@@ -202,6 +202,7 @@ def build_indexes(conn: psycopg.Connection, shadow: Shadow, on_phase: OnPhase) -
     foreign keys (one set-based check each); the number built."""
     conn.execute("SELECT set_config('max_parallel_maintenance_workers', %s, true)", (str(INDEX_WORKERS),))
     total = len(shadow.keys) + len(shadow.indexes) + len(shadow.foreign_keys)
+    on_phase(INDEX, f"{total} keys and indexes of the new copy of {shadow.layer}")
     done = 0
     for name, temporary, definition in shadow.keys:
         done += 1

@@ -3,7 +3,8 @@ from the layer's own definition, builds its keys and indexes there, analyzes it,
 — so the layer's readers keep reading the old rows, never waiting for the load, until it commits.
 
 Locks: the layer is locked EXCLUSIVE from the start of the apply (other writers wait, readers do not). The
-switch takes ACCESS EXCLUSIVE for a few milliseconds, asked for with a short `lock_timeout` and retried after a
+switch takes ACCESS EXCLUSIVE for a few milliseconds — on the layer, and on the tables its foreign keys refer to
+(`plans`), whose RI triggers go with the old table — asked for with a short `lock_timeout` and retried after a
 pause: a long-running reader delays the switch, instead of making every reader that comes after it queue
 behind the loader's lock request.
 

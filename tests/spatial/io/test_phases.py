@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import shapely
 
 from spatial.io.loader import LoadOptions, load
@@ -48,13 +49,20 @@ def test_a_small_append_is_written_in_place_and_analyzed(fresh_db_url: str, tmp_
     assert report.committed and not report.built_aside
 
 
-def test_an_invalid_geometry_sends_the_load_back_through_the_full_check(fresh_db_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("bulk", [False, True], ids=["in place", "built aside"])
+def test_an_invalid_geometry_sends_the_load_back_through_the_full_check(fresh_db_url: str, tmp_path: Path,
+                                                                        bulk: bool) -> None:
+    """The layer's CHECK (on the new copy too) finds the invalid row; the load goes back to its savepoint (the
+    new copy with it) and runs again with the full check, which repairs it."""
     path = shapefile(tmp_path / "p.shp", [*squares(2), BOWTIE], ["a", "b", "bowtie"], cpg="UTF-8")
     heard = Recorder()
-    report = load(fresh_db_url, path, LoadOptions(layer="parcels"), on_phase=heard)
-    assert heard.phases == [READ, STAGE, CHECK, WRITE, CHECK, WRITE, ANALYZE, COMMIT]
-    assert "full validity check" in heard.calls[heard.phases.index(WRITE) + 1][1]
-    assert report.repaired == 1 and report.committed
+    options = LoadOptions(layer="parcels", mode="replace", bulk_threshold=2 if bulk else 50_000)
+    report = load(fresh_db_url, path, options, on_phase=heard)
+    aside = [INDEX, ANALYZE, SWITCH] if bulk else [ANALYZE]
+    assert heard.phases == [READ, STAGE, CHECK, WRITE, CHECK, WRITE, *aside, COMMIT]
+    assert "full validity check" in [detail for phase, detail in heard.calls if phase == CHECK][1]
+    assert report.repaired == 1 and report.loaded == 3 and report.committed and report.built_aside == bulk
+    assert snapshot(fresh_db_url, "parcels")[0] == 3
 
 
 def test_a_dry_run_and_a_load_of_nothing_roll_back(fresh_db_url: str, tmp_path: Path) -> None:

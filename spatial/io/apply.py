@@ -24,6 +24,8 @@ from spatial.io.stage import STAGE
 from spatial.layers import Layer
 
 Mode = Literal["append", "replace", "upsert"]
+ANALYZE_ALWAYS_ROWS = 100_000  # a layer smaller than this is analyzed after every load that changes it (< 0.3 s)
+ANALYZE_SHARE = 0.1  # a bigger one once a load changes this share of its rows
 
 # the layer's own CHECK (ST_IsValid(geom)), which lets a load skip its validity pass when every row is valid
 VALIDITY_CONSTRAINT = """
@@ -61,8 +63,9 @@ def apply_stage(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: 
     the table is filled, indexed in sorted passes and analyzed while readers go on reading the old one, then
     switched in — much faster than growing GiST and trigram indexes row by row, and no reader waits for it.
     Otherwise the layer is written in place, which never blocks readers either. `analyze` (not for a dry run)
-    refreshes the planner's statistics: the row estimate behind `numberMatched` is right from the first
-    request. `staged`: the caller's count of the stage's rows (COPY's row count minus rejections) saves a scan.
+    refreshes the planner's statistics when the load changed enough of the layer (`_statistics_stale`): the row
+    estimate behind `numberMatched` is right from the first request. `staged`: the caller's count of the
+    stage's rows (COPY's row count minus rejections) saves a scan.
     """
     result = ApplyResult(layer.id, mode)
     table = sql.Identifier(layer.id)
@@ -83,12 +86,23 @@ def apply_stage(conn: psycopg.Connection, layer: Layer, mapping: Mapping, mode: 
         insert = sql.SQL("INSERT INTO {} ({}) {}").format(table, sql.SQL(", ").join(map(sql.Identifier, names)),
                                                           select)
         result.inserted = conn.execute(insert, params).rowcount
-    # nothing inserted or updated: nothing to learn, and `load` rolls a load of nothing back (ANALYZE's row
-    # estimate is written in place: a rolled-back ANALYZE would leave it wrong)
-    if analyze and (result.inserted or result.updated):
+    if analyze and _statistics_stale(conn, layer, result):
         on_phase(ANALYZE, layer.id)
         conn.execute(sql.SQL("ANALYZE {}").format(table))
     return result
+
+
+def _statistics_stale(conn: psycopg.Connection, layer: Layer, result: ApplyResult) -> bool:
+    """Whether the load changed enough of the layer for its statistics to be out of date: any change to a layer
+    of fewer than `ANALYZE_ALWAYS_ROWS` rows (or never analyzed), a tenth of a bigger one (autovacuum's own
+    rule) — not a 3-feature append to a million parcels, which would pay seconds of ANALYZE for nothing.
+    Nothing inserted or updated: nothing to learn, and `load` rolls a load of nothing back (ANALYZE writes the
+    row estimate in place: a rolled-back ANALYZE would leave it wrong)."""
+    changed = result.inserted + result.updated
+    if not changed:
+        return False
+    estimate = conn.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (layer.id,)).fetchone()[0]
+    return estimate < ANALYZE_ALWAYS_ROWS or changed + result.deleted >= ANALYZE_SHARE * estimate
 
 
 def _builds_aside(conn: psycopg.Connection, layer: Layer, mode: Mode, staged: int, bulk_threshold: int) -> bool:

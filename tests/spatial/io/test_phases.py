@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 import pytest
 import shapely
 
@@ -47,6 +48,26 @@ def test_a_small_append_is_written_in_place_and_analyzed(fresh_db_url: str, tmp_
     report = load(fresh_db_url, path, LoadOptions(layer="parcels"), on_phase=heard)
     assert heard.phases == [READ, STAGE, CHECK, WRITE, ANALYZE, COMMIT]
     assert report.committed and not report.built_aside
+
+
+def test_a_few_features_added_to_a_big_layer_leave_analyze_to_autovacuum(fresh_db_url: str, tmp_path: Path) -> None:
+    """Three features into a layer estimated at a million rows: no ANALYZE (seconds for nothing); into a small or
+    never analyzed layer: always."""
+    with psycopg.connect(fresh_db_url, autocommit=True) as conn:  # the cluster's role is a superuser
+        conn.execute("UPDATE pg_class SET reltuples = 1e6 WHERE oid = 'parcels'::regclass")
+    heard = Recorder()
+    load(fresh_db_url, shapefile(tmp_path / "p.shp", squares(3), ["a", "b", "c"], cpg="UTF-8"),
+         LoadOptions(layer="parcels"), on_phase=heard)
+    assert heard.phases == [READ, STAGE, CHECK, WRITE, COMMIT]
+    with psycopg.connect(fresh_db_url, autocommit=True) as conn:
+        assert conn.execute("SELECT reltuples FROM pg_class WHERE oid = 'parcels'::regclass").fetchone()[0] == 1e6
+        conn.execute("UPDATE pg_class SET reltuples = -1 WHERE oid = 'parcels'::regclass")
+    heard = Recorder()
+    load(fresh_db_url, shapefile(tmp_path / "q.shp", squares(3), ["d", "e", "f"], cpg="UTF-8"),
+         LoadOptions(layer="parcels"), on_phase=heard)
+    assert ANALYZE in heard.phases
+    with psycopg.connect(fresh_db_url) as conn:
+        assert conn.execute("SELECT reltuples FROM pg_class WHERE oid = 'parcels'::regclass").fetchone()[0] == 6
 
 
 @pytest.mark.parametrize("bulk", [False, True], ids=["in place", "built aside"])

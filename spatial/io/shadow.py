@@ -32,6 +32,7 @@ from spatial.io.errors import LoadError
 from spatial.io.phases import INDEX, SWITCH, OnPhase
 
 SHADOW_PREFIX = "lapis_shadow_"
+NAME_BYTES = 63  # PostgreSQL's identifier length (NAMEDATALEN - 1)
 SWITCH_LOCK_TIMEOUT_MS = 50  # the longest a reader queues behind the switch's lock request
 SWITCH_GIVE_UP_S = 300.0  # readers that hold the layer longer than this make the load fail (nothing changes)
 # parallel workers for each index build (PostgreSQL 15 parallelises btree builds; the leader takes part too)
@@ -141,6 +142,8 @@ def shadow_name(layer: str) -> str:
 def ineligible(conn: psycopg.Connection, layer: str) -> str | None:
     """Why `layer` cannot be rebuilt aside (None: it can)."""
     reasons = conn.execute(INELIGIBLE, {"layer": layer}).fetchone()[0]
+    if len(shadow_name(layer).encode()) + len("_k100") > NAME_BYTES:  # the shadow's objects need whole names
+        reasons.append("its name is too long for a shadow table's")
     if not reasons and any(tail is None for _, tail, _ in conn.execute(INDEXES, {"layer": layer}).fetchall()):
         reasons = ["an index definition is not in the form PostgreSQL writes"]
     return "; ".join(reasons) if reasons else None

@@ -11,7 +11,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from spatial.io import shadow
+from spatial.io.errors import LoadError
 from spatial.io.loader import LoadOptions, load
+from spatial.io.phases import silent
 from spatial.io.shadow import SHADOW_PREFIX
 from tests.helpers import snapshot
 from tests.spatial.io.files import shapefile, squares
@@ -163,3 +166,19 @@ def test_the_switch_waits_for_a_long_reader_without_queueing_the_others(fresh_db
     assert time.monotonic() - started >= hold_s - 0.2, "the switch waited for the long reader"
     assert len(waits) > 20 and max(waits) < 0.5, (len(waits), max(waits))
     assert snapshot(fresh_db_url, "parcels")[0] == 20
+
+
+def test_a_switch_that_never_finds_a_gap_gives_up_and_changes_nothing(fresh_db_url: str) -> None:
+    """A reader that holds the layer longer than the switch is willing to wait: the load fails with a clear
+    error, rolled back — no half-switched layer, no shadow left."""
+    before = snapshot(fresh_db_url, "parcels")
+    with psycopg.connect(fresh_db_url) as reader:
+        reader.execute("SELECT count(*) FROM parcels").fetchone()  # ACCESS SHARE until this transaction ends
+        with (psycopg.connect(fresh_db_url) as conn, pytest.raises(LoadError, match="other sessions kept reading"),
+              conn.transaction()):
+            shadow.lock_writers(conn, "parcels")
+            aside = shadow.create(conn, "parcels")
+            shadow.build_indexes(conn, aside, silent)
+            shadow.switch(conn, aside, silent, give_up_s=0.5)
+    assert snapshot(fresh_db_url, "parcels") == before
+    assert shadows(fresh_db_url) == []

@@ -265,10 +265,11 @@ def load(
                                 "features outside the province's extent are an error"),
     report: Path = typer.Option(None, "--report", help="Write the report as JSON to this file"),
 ) -> None:
-    """Load a file into a layer: all-or-nothing, one transaction, with a report."""
+    """Load a file into a layer: all-or-nothing, one transaction, with a report. Exit codes: 0 loaded, 1 error
+    (nothing loaded), 2 database unreachable, 3 nothing to load (rolled back), 4 --strict and some rejected."""
     import psycopg
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from app.load_progress import LoadProgress, exit_code, outcome
     from spatial.errors import SpatialInputError
     from spatial.io.encodings import ENCODINGS
     from spatial.io.loader import LoadOptions
@@ -282,16 +283,15 @@ def load(
                           set_values=_pairs(set_, "--set"), field_map=_pairs(map_, "--map"),
                           source_layer=source_layer, dry_run=dry_run, strict=strict)
     url = _url(Settings())
-    progress = Progress(TextColumn("loading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=console, disable=not console.is_terminal, transient=True)
-    task = progress.add_task("load", total=None)
     try:
-        with progress:
-            result = run_load(url, path, options, progress=lambda n: progress.advance(task, n),
-                              on_total=lambda total: progress.update(task, total=total))
+        with LoadProgress(console) as shown:
+            result = run_load(url, path, options, progress=shown.advance, on_total=shown.on_total,
+                              on_phase=shown.on_phase)
     except SpatialInputError as exc:
         raise fail(f"{exc}\nnothing was loaded; the layer is unchanged") from None
     except psycopg.Error as exc:
+        if isinstance(exc, psycopg.OperationalError):
+            raise  # the database cannot be reached (or went away): `main` says so, exit 2
         diag = exc.diag
         detail = f" ({diag.message_detail})" if diag.message_detail else ""
         constraint = f" [constraint {diag.constraint_name}]" if diag.constraint_name else ""
@@ -301,6 +301,9 @@ def load(
     if report is not None:
         report.write_bytes(json_dumps(result.as_dict()))
         console.print(f"report written to {report}")
+    console.print(outcome(result, strict))
+    if code := exit_code(result, strict):
+        raise typer.Exit(code)
 
 
 def _print_report(r: LoadReport) -> None:

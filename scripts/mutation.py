@@ -1,0 +1,189 @@
+"""Mutation testing of the core modules with mutmut 3: each module with the tests that exercise it.
+
+    python scripts/mutation.py [cql detect locate grid ...] [--max-children N] [--min-score 80]
+
+mutmut reads one `[tool.mutmut]` table, so one run would mutate every module with every test. Here each
+module gets a folder of its own, `mutants/<module>/`, holding links to the project and a `pyproject.toml`
+whose `[tool.mutmut]` is the project's shared one plus this module's `only_mutate` and test selection;
+mutmut's copy of the project is `mutants/<module>/mutants/`. Afterwards, in that folder,
+`../../.venv/bin/mutmut show <mutant>` or `mutmut browse` show what survived.
+
+The score is killed / reached: mutants no test reaches ("no tests") are left out, and so are the survivors
+listed in ACCEPTED — equivalent mutants (no input can tell them apart) and mutated message texts — each
+matched by its function and the line it produces, with the reason. DB-backed tests start their own
+throwaway PostGIS cluster (tests/conftest.py) in every mutant run, from mutmut's copy of the project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "mutants"
+MUTMUT = Path(sys.executable).with_name("mutmut")
+# what a module's folder links to: the sources mutmut copies, and what the tests read from PROJECT_ROOT
+LINKS = ("app", "spatial", "tests", "bench", "data", "migrations", "alembic.ini")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A surviving mutant that is not a gap in the tests: `line` matches the mutated line of `function`."""
+
+    function: str
+    line: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Target:
+    source: str
+    tests: tuple[str, ...]
+    accepted: tuple[Accepted, ...] = field(default=())
+
+
+TARGETS: dict[str, Target] = {
+    "cql": Target("spatial/cql.py", (
+        "tests/spatial/test_cql.py",
+        "tests/spatial/test_features_query.py",
+        "tests/app/test_features.py",
+    )),
+    "detect": Target("spatial/io/encodings/detect.py", (
+        "tests/spatial/io/test_encodings.py",
+        "tests/spatial/io/test_loader.py",
+    )),
+    "locate": Target("spatial/queries/locate.py", (
+        "tests/spatial/queries/test_queries.py",
+        "tests/app/test_planner.py",
+    )),
+    "grid": Target("spatial/tiles/grid.py", (
+        "tests/spatial/tiles",
+        "tests/app/test_tiles.py",
+        "tests/app/test_tile_cache.py",
+    )),
+}
+
+
+def module_config(target: Target) -> str:
+    """The project's pyproject.toml with its [tool.mutmut] table narrowed to one module and its tests."""
+    text = (ROOT / "pyproject.toml").read_text()
+    shared = tomllib.loads(text)["tool"]["mutmut"]
+    if set(shared["only_mutate"]) != {t.source for t in TARGETS.values()}:
+        raise SystemExit("[tool.mutmut] only_mutate and scripts/mutation.py TARGETS name different modules")
+    settings = {**shared, "only_mutate": [target.source], "pytest_add_cli_args_test_selection": list(target.tests)}
+    start = text.index("[tool.mutmut]")
+    end = text.find("\n[", start + 1)
+    table = "[tool.mutmut]\n" + "".join(f"{key} = {_toml(value)}\n" for key, value in settings.items())
+    return text[:start] + table + (text[end + 1:] if end >= 0 else "")
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def prepare(name: str, target: Target) -> Path:
+    folder = WORK / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for link in LINKS:
+        if (ROOT / link).exists():
+            (folder / link).symlink_to(ROOT / link)
+    (folder / "pyproject.toml").write_text(module_config(target))
+    # mutmut's copy of the project is its PROJECT_ROOT: link the npm packages (the API docs and map assets)
+    # rather than have mutmut copy them
+    (folder / "mutants").mkdir()
+    (folder / "mutants" / "node_modules").symlink_to(ROOT / "node_modules")
+    return folder
+
+
+def mutmut(folder: Path, *args: str) -> str:
+    done = subprocess.run([str(MUTMUT), *args], cwd=folder, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
+        raise SystemExit(f"mutmut {' '.join(args)} failed in {folder}")
+    return done.stdout
+
+
+def mutated_line(diff: str) -> str:
+    """The first added line of a mutant's diff (without the '+')."""
+    return next((line[1:].strip() for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")),
+                "")
+
+
+def function_of(mutant: str) -> str:
+    """`spatial.cql.xǁCompilerǁ_literal__mutmut_12` → `Compiler._literal`; `x_parse__mutmut_3` → `parse`."""
+    local = mutant.rsplit(".", 1)[-1].rsplit("__mutmut_", 1)[0]
+    return local.removeprefix("xǁ").replace("ǁ", ".") if "ǁ" in local else local.removeprefix("x_")
+
+
+def report(name: str, target: Target, folder: Path) -> float:
+    statuses = dict(line.strip().split(": ", 1) for line in mutmut(folder, "results", "--all", "true").splitlines()
+                    if ": " in line)
+    counts: dict[str, int] = {}
+    for status in statuses.values():
+        counts[status] = counts.get(status, 0) + 1
+    reached = len(statuses) - counts.get("no tests", 0) - counts.get("skipped", 0)
+    killed = counts.get("killed", 0) + counts.get("timeout", 0) + counts.get("caught by type check", 0)
+    accepted: list[tuple[str, Accepted]] = []
+    gaps: list[tuple[str, str]] = []
+    lines = []
+    for mutant, status in sorted(statuses.items()):
+        if status in ("killed", "no tests", "skipped", "timeout", "caught by type check"):
+            continue
+        diff = mutmut(folder, "show", mutant)
+        line = mutated_line(diff)
+        match = next((a for a in target.accepted
+                      if a.function == function_of(mutant) and re.search(a.line, line)), None)
+        if match and status == "survived":
+            accepted.append((mutant, match))
+        else:
+            gaps.append((mutant, status))
+            lines.append(diff)
+    (folder / "survivors.diff").write_text("\n".join(lines))
+    counted = reached - len(accepted)
+    score = 100.0 * killed / counted if counted else 100.0
+    print(f"{name:7} {target.source}: {len(statuses)} mutants, {reached} reached by the tests, "
+          f"{killed} killed, {len(accepted)} accepted survivors, {len(gaps)} others → {score:.1f} % killed")
+    for mutant, status in gaps:
+        print(f"    {status}: {mutant}  ({mutated_line(mutmut(folder, 'show', mutant))})")
+    for mutant, a in accepted:
+        print(f"    accepted: {mutant} — {a.reason}")
+    return score
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", metavar="module", help=f"any of {', '.join(TARGETS)} (default: all)")
+    parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--min-score", type=float, default=80.0, help="fail below this kill rate (percent)")
+    args = parser.parse_args()
+    failed = []
+    unknown = set(args.modules) - set(TARGETS)
+    if unknown:
+        parser.error(f"unknown module(s) {', '.join(sorted(unknown))}; choose from {', '.join(TARGETS)}")
+    for name in args.modules or list(TARGETS):
+        target = TARGETS[name]
+        folder = prepare(name, target)
+        print(f"== {name}: mutmut run in {folder.relative_to(ROOT)}", flush=True)
+        subprocess.run([str(MUTMUT), "run", "--max-children", str(args.max_children)], cwd=folder,
+                       stdout=subprocess.DEVNULL, check=True)
+        if report(name, target, folder) < args.min_score:
+            failed.append(name)
+    if failed:
+        raise SystemExit(f"below {args.min_score:.0f} % killed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()

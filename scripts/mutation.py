@@ -17,6 +17,7 @@ throwaway PostGIS cluster (tests/conftest.py) in every mutant run, from mutmut's
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -46,22 +47,67 @@ class Target:
     source: str
     tests: tuple[str, ...]
     accepted: tuple[Accepted, ...] = field(default=())
+    # mutmut mutates code in functions only; SQL in module-level strings gets these hand-made mutants
+    # (text → replacement), each of which the tests must kill
+    sql_mutants: tuple[tuple[str, str], ...] = field(default=())
+
+
+LOCATE_SQL_MUTANTS = (
+    # GET /locate: what contains the point (a point on a boundary is in), in which order
+    ("FROM admin_units a WHERE ST_Intersects(a.geom, q.g)", "FROM admin_units a WHERE ST_Contains(a.geom, q.g)"),
+    ("FROM zones z WHERE ST_Intersects(z.geom, q.g)", "FROM zones z WHERE ST_Contains(z.geom, q.g)"),
+    ("FROM corridors c WHERE ST_Intersects(c.geom, q.g)", "FROM corridors c WHERE ST_Contains(c.geom, q.g)"),
+    ("ORDER BY a.level = 'province', a.code", "ORDER BY a.code"),
+    ("ORDER BY z.kind <> 'region', z.kind <> 'centre', z.code", "ORDER BY z.kind <> 'region', z.code"),
+    ("ORDER BY z.kind <> 'region', z.kind <> 'centre', z.code", "ORDER BY z.kind <> 'centre', z.code"),
+    ("'lon', ST_X(q.g), 'lat', ST_Y(q.g)", "'lon', ST_Y(q.g), 'lat', ST_X(q.g)"),
+    # the nearest axis: re-ranked on the ellipsoid, distance to 0.1 m
+    ("ORDER BY axes.geom <-> q.g LIMIT 6", "ORDER BY axes.geom <-> q.g LIMIT 1"),
+    ("'distance_m', round(n.d::numeric, 1)", "'distance_m', round(n.d::numeric)"),
+    # projects within the radius: the exact test, the index pre-filter box, the order
+    ("ST_DWithin(x.geom::geography, q.gg, $3)", "ST_DWithin(x.geom::geography, q.gg, $3 + 1)"),
+    ("ST_DWithin(x.geom::geography, q.gg, $3)", "ST_DWithin(x.geom::geography, q.gg, $3 - 1)"),
+    ("$3 / (111320.0 * cos(radians(ST_Y(g)))) * 1.01", "$3 / 111320.0 * 1.01"),
+    ("$3 / 110574.0 * 1.01", "$3 / 110574.0 * 0.99"),
+    ("ORDER BY pr.d, pr.code", "ORDER BY pr.d, pr.code DESC"),
+    # POST /locate: what a parcel overlaps, shares, the primary region and admin unit
+    ("FROM admin_units a, q WHERE ST_Intersects(a.geom, q.g)", "FROM admin_units a, q WHERE ST_Contains(a.geom, q.g)"),
+    ("FROM zones z, q WHERE ST_Intersects(z.geom, q.g)", "FROM zones z, q WHERE ST_Contains(z.geom, q.g)"),
+    ("FROM corridors c, q WHERE ST_Intersects(c.geom, q.g)", "FROM corridors c, q WHERE ST_Contains(c.geom, q.g)"),
+    ("CASE WHEN ST_Covers(h.geom, q.g) THEN q.area", "CASE WHEN ST_Intersects(h.geom, q.g) THEN q.area"),
+    ("WHERE s.area_m2 > 0", "WHERE s.area_m2 >= 0"),
+    ("100.0 * s.area_m2 / s.total", "s.area_m2 / s.total"),
+    ("q AS (SELECT g, ST_Area(g::geography) AS area FROM p)", "q AS (SELECT g, ST_Area(g) AS area FROM p)"),
+    ("ORDER BY r.share DESC, r.layer, r.code), '[]'::json)", "ORDER BY r.share, r.layer, r.code), '[]'::json)"),
+    ("WHERE r.layer = 'zones' AND r.kind = 'region' ORDER BY r.share DESC",
+     "WHERE r.layer = 'zones' ORDER BY r.share DESC"),
+    ("WHERE r.layer = 'zones' AND r.kind = 'region' ORDER BY r.share DESC",
+     "WHERE r.layer = 'zones' AND r.kind = 'region' ORDER BY r.share"),
+    ("WHERE r.layer = 'admin_units' AND r.kind = 'district' ORDER BY r.share DESC",
+     "WHERE r.layer = 'admin_units' ORDER BY r.share DESC"),
+    ("WHERE r.layer = 'admin_units' AND r.kind = 'district' ORDER BY r.share DESC",
+     "WHERE r.layer = 'admin_units' AND r.kind = 'district' ORDER BY r.share"),
+)
 
 
 TARGETS: dict[str, Target] = {
     "cql": Target("spatial/cql.py", (
         "tests/spatial/test_cql.py",
+        "tests/spatial/test_cql_semantics.py",
         "tests/spatial/test_features_query.py",
         "tests/app/test_features.py",
     )),
     "detect": Target("spatial/io/encodings/detect.py", (
         "tests/spatial/io/test_encodings.py",
+        "tests/spatial/io/test_detect.py",
         "tests/spatial/io/test_loader.py",
     )),
     "locate": Target("spatial/queries/locate.py", (
         "tests/spatial/queries/test_queries.py",
+        "tests/spatial/queries/test_locate_edges.py",
         "tests/app/test_planner.py",
-    )),
+        "tests/app/test_locate_multipolygon.py",
+    ), sql_mutants=LOCATE_SQL_MUTANTS),
     "grid": Target("spatial/tiles/grid.py", (
         "tests/spatial/tiles",
         "tests/app/test_tiles.py",
@@ -137,8 +183,8 @@ def report(name: str, target: Target, folder: Path) -> float:
     reached = len(statuses) - counts.get("no tests", 0) - counts.get("skipped", 0)
     killed = counts.get("killed", 0) + counts.get("timeout", 0) + counts.get("caught by type check", 0)
     accepted: list[tuple[str, Accepted]] = []
-    gaps: list[tuple[str, str]] = []
-    lines = []
+    gaps: list[tuple[str, str, str]] = []
+    diffs = []
     for mutant, status in sorted(statuses.items()):
         if status in ("killed", "no tests", "skipped", "timeout", "caught by type check"):
             continue
@@ -149,18 +195,53 @@ def report(name: str, target: Target, folder: Path) -> float:
         if match and status == "survived":
             accepted.append((mutant, match))
         else:
-            gaps.append((mutant, status))
-            lines.append(diff)
-    (folder / "survivors.diff").write_text("\n".join(lines))
+            gaps.append((mutant, status, line))
+            diffs.append(diff)
+    (folder / "survivors.diff").write_text("\n".join(diffs))
     counted = reached - len(accepted)
     score = 100.0 * killed / counted if counted else 100.0
     print(f"{name:7} {target.source}: {len(statuses)} mutants, {reached} reached by the tests, "
           f"{killed} killed, {len(accepted)} accepted survivors, {len(gaps)} others → {score:.1f} % killed")
-    for mutant, status in gaps:
-        print(f"    {status}: {mutant}  ({mutated_line(mutmut(folder, 'show', mutant))})")
+    for mutant, status, line in gaps:
+        print(f"    {status}: {mutant}  ({line})")
     for mutant, a in accepted:
         print(f"    accepted: {mutant} — {a.reason}")
     return score
+
+
+def run_sql_mutants(name: str, target: Target) -> list[str]:
+    """Run the target's tests on each SQL mutant (a copy of spatial/ with the one change); the survivors."""
+    folder = WORK / f"{name}-sql"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for link in (*LINKS, "node_modules", "pyproject.toml"):
+        if link != "spatial":
+            (folder / link).symlink_to(ROOT / link)
+    shutil.copytree(ROOT / "spatial", folder / "spatial", ignore=shutil.ignore_patterns("__pycache__"))
+    original = (ROOT / target.source).read_text()
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *target.tests]
+
+    def tests_pass(source: str) -> bool:
+        (folder / target.source).write_text(source)
+        done = subprocess.run(command, cwd=folder, env={**os.environ, "PYTHONPATH": str(folder)}, capture_output=True)
+        if done.returncode not in (0, 1):
+            sys.stderr.write(done.stdout.decode()[-3000:])
+            raise SystemExit(f"pytest could not run the tests in {folder} (exit {done.returncode})")
+        return done.returncode == 0
+
+    if not tests_pass(original):
+        raise SystemExit(f"the tests fail on the unchanged copy in {folder}: fix them first")
+    survivors = []
+    for old, new in target.sql_mutants:
+        if original.count(old) != 1:
+            raise SystemExit(f"{target.source}: the SQL mutant's text is not there exactly once: {old!r}")
+        if tests_pass(original.replace(old, new)):
+            survivors.append(f"{old!r} → {new!r}")
+    (folder / target.source).write_text(original)
+    print(f"{name:7} SQL mutants: {len(target.sql_mutants) - len(survivors)} of {len(target.sql_mutants)} killed")
+    for survivor in survivors:
+        print(f"    survived: {survivor}")
+    return survivors
 
 
 def main() -> None:
@@ -168,6 +249,7 @@ def main() -> None:
     parser.add_argument("modules", nargs="*", metavar="module", help=f"any of {', '.join(TARGETS)} (default: all)")
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--min-score", type=float, default=80.0, help="fail below this kill rate (percent)")
+    parser.add_argument("--sql-only", action="store_true", help="only the hand-made SQL mutants, no mutmut run")
     args = parser.parse_args()
     failed = []
     unknown = set(args.modules) - set(TARGETS)
@@ -175,12 +257,15 @@ def main() -> None:
         parser.error(f"unknown module(s) {', '.join(sorted(unknown))}; choose from {', '.join(TARGETS)}")
     for name in args.modules or list(TARGETS):
         target = TARGETS[name]
-        folder = prepare(name, target)
-        print(f"== {name}: mutmut run in {folder.relative_to(ROOT)}", flush=True)
-        subprocess.run([str(MUTMUT), "run", "--max-children", str(args.max_children)], cwd=folder,
-                       stdout=subprocess.DEVNULL, check=True)
-        if report(name, target, folder) < args.min_score:
-            failed.append(name)
+        if not args.sql_only:
+            folder = prepare(name, target)
+            print(f"== {name}: mutmut run in {folder.relative_to(ROOT)}", flush=True)
+            subprocess.run([str(MUTMUT), "run", "--max-children", str(args.max_children)], cwd=folder,
+                           stdout=subprocess.DEVNULL, check=True)
+            if report(name, target, folder) < args.min_score:
+                failed.append(name)
+        if target.sql_mutants and run_sql_mutants(name, target):
+            failed.append(f"{name} (SQL)")
     if failed:
         raise SystemExit(f"below {args.min_score:.0f} % killed: {', '.join(failed)}")
 

@@ -25,7 +25,7 @@ GEOD = Geod(ellps="WGS84")
 ONE_METRE = 1e-5  # degrees: about 1.05 m of longitude and 1.1 m of latitude here
 
 ADMIN_UNITS = {  # code: (level, box)
-    "EP": ("province", (99.9, 19.9, 100.2, 20.2)),
+    "E0": ("province", (99.9, 19.9, 100.2, 20.2)),  # its code sorts before the districts' codes
     "ED1": ("district", (99.9, 19.9, 100.05, 20.2)),
     "ED2": ("district", (100.05, 19.9, 100.2, 20.2)),
 }
@@ -126,10 +126,10 @@ def test_zone_fields(edge_db: str) -> None:
 
 def test_admin_units_districts_first_then_the_province(edge_db: str) -> None:
     units = at(edge_db, 100.0, 20.005)["admin_units"]
-    assert codes(units) == ["ED1", "EP"]
+    assert codes(units) == ["ED1", "E0"]
     assert [u["level"] for u in units] == ["district", "province"] and units[0]["name_vi"] == "Đơn vị ED1"
-    assert codes(at(edge_db, 100.05, 20.005)["admin_units"]) == ["ED1", "ED2", "EP"]  # on the district border
-    assert codes(at(edge_db, 100.05 + ONE_METRE, 20.005)["admin_units"]) == ["ED2", "EP"]
+    assert codes(at(edge_db, 100.05, 20.005)["admin_units"]) == ["ED1", "ED2", "E0"]  # on the district border
+    assert codes(at(edge_db, 100.05 + ONE_METRE, 20.005)["admin_units"]) == ["ED2", "E0"]
     assert at(edge_db, 99.9 - ONE_METRE, 20.005)["admin_units"] == []
 
 
@@ -223,7 +223,7 @@ def test_a_parcel_inside_a_zone_has_all_of_it(edge_db: str) -> None:
     body = overlaps_of(edge_db, parcel)
     assert body["area_m2"] == pytest.approx(geodesic_area(parcel), rel=1e-5)
     assert [(o["layer"], o["code"]) for o in body["overlaps"]] == [
-        ("admin_units", "ED1"), ("admin_units", "EP"),
+        ("admin_units", "E0"), ("admin_units", "ED1"),
         ("zones", "EZ0"), ("zones", "EZA"), ("zones", "EZC"), ("zones", "EZR")]  # all 100 %: by layer, code
     assert {o["share_pct"] for o in body["overlaps"]} == {100.0}
     assert {o["area_m2"] for o in body["overlaps"]} == {body["area_m2"]}
@@ -244,9 +244,17 @@ def test_shares_of_a_parcel_over_a_zone_edge(edge_db: str) -> None:
                                                                reverse=True)
 
 
+def test_a_parcel_across_the_corridor(edge_db: str) -> None:
+    body = overlaps_of(edge_db, box(100.005, 20.02, 100.007, 20.021))  # its west half in the corridor
+    corridor = next(o for o in body["overlaps"] if o["layer"] == "corridors")
+    assert (corridor["code"], corridor["kind"], corridor["name_vi"]) == ("EC", "corridor", "Hành lang")
+    assert corridor["share_pct"] == pytest.approx(50.0, abs=0.01)
+    assert codes(body["overlaps"]) == ["E0", "ED1", "EC"]
+
+
 def test_a_parcel_touching_a_zone_only_along_an_edge_does_not_overlap_it(edge_db: str) -> None:
     body = overlaps_of(edge_db, box(99.99, 20.004, 100.0, 20.006))
-    assert codes(body["overlaps"]) == ["ED1", "EP"] and body["primary_region"] is None
+    assert codes(body["overlaps"]) == ["E0", "ED1"] and body["primary_region"] is None
 
 
 @pytest.mark.parametrize(("west", "primary"), [(100.007, "EZR"), (100.003, "EZR"), (100.0085, "EZR2")])
@@ -260,10 +268,10 @@ def test_primary_region_is_the_largest_share(edge_db: str, west: float, primary:
 def test_primary_admin_unit_is_a_district_never_the_province(edge_db: str) -> None:
     body = overlaps_of(edge_db, box(100.045, 20.1, 100.051, 20.101))  # 5/6 in ED1, 1/6 in ED2
     shares = {o["code"]: o["share_pct"] for o in body["overlaps"]}
-    assert shares["EP"] == 100.0
+    assert shares["E0"] == 100.0
     assert shares["ED1"] == pytest.approx(500 / 6, abs=0.01) and shares["ED2"] == pytest.approx(100 / 6, abs=0.01)
     assert body["primary_admin_unit"]["code"] == "ED1"
-    assert codes(body["overlaps"]) == ["EP", "ED1", "ED2"]
+    assert codes(body["overlaps"]) == ["E0", "ED1", "ED2"]  # by share
 
 
 def test_a_multipolygon_parcel_counts_every_part(edge_db: str) -> None:
@@ -275,8 +283,8 @@ def test_a_multipolygon_parcel_counts_every_part(edge_db: str) -> None:
     shares = {o["code"]: o["share_pct"] for o in body["overlaps"]}
     assert shares["EZR"] == pytest.approx(100 * geodesic_area(big) / geodesic_area(parcel), abs=0.01)
     assert shares["ED2"] == pytest.approx(100 * geodesic_area(small) / geodesic_area(parcel), abs=0.01)
-    assert shares["EP"] == 100.0 and body["primary_admin_unit"]["code"] == "ED1"
-    assert codes(body["overlaps"])[0] == "EP"
+    assert shares["E0"] == 100.0 and body["primary_admin_unit"]["code"] == "ED1"
+    assert codes(body["overlaps"])[0] == "E0"
 
 
 def test_a_parcel_outside_everything(edge_db: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import cql2
@@ -275,12 +275,9 @@ class Compiler:
         if isinstance(value, int | float):
             if kind in ("text", "date", "timestamp"):
                 raise InvalidParameter(f"filter: {value!r} is a number but {self.context} is {kind}", parameter=PARAM)
-            if kind == "integer" and float(value).is_integer():
-                return self.params.add(int(value), "bigint")
-            try:
-                return self.params.add(Decimal(str(value)), "numeric")
-            except InvalidOperation:
-                raise InvalidParameter(f"filter: bad number {value!r}", parameter=PARAM) from None
+            if kind == "integer" and float(value).is_integer() and abs(value) < 2**63:
+                return self.params.add(int(value), "bigint")  # as the column: its index stays usable
+            return self.params.add(Decimal(str(value)), "numeric")  # exact; beyond bigint too
         if isinstance(value, str):
             if kind in ("integer", "number"):
                 raise InvalidParameter(f"filter: {value!r} is text but {self.context} is a number", parameter=PARAM)

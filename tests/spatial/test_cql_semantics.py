@@ -119,10 +119,19 @@ def test_numbers(cql_db: str, text: str, expected: list[str]) -> None:
 def test_an_integer_column_is_compared_with_an_integer() -> None:
     # a whole number against an integer column binds as bigint (a numeric would cast the column and
     # leave its index unused); a fraction, or any number against a numeric column, binds as numeric
-    sql, values = compile_filter("id = 7 AND start_year < 2020.5 AND investment_vnd_bn = 3")
+    _, values = compile_filter("id = 7 AND start_year < 2020.5 AND investment_vnd_bn = 3")
     assert values == [7, 2020.5, 3]
     assert [type(v).__name__ for v in values] == ["int", "Decimal", "Decimal"]
-    assert "t.id = $1::bigint" in sql and "$2::numeric" in sql and "$3::numeric" in sql
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("id < 100000000000000000000", ALL),  # beyond bigint: compared as numeric, not an overflow
+    ("id < 9223372036854775808", ALL),  # 2^63, the first number beyond bigint
+    ("id > -9223372036854775808", ALL),
+    ("investment_vnd_bn < 100000000000000000000", ["P1", "P2", "P3", "P5"]),
+])
+def test_numbers_beyond_bigint(cql_db: str, text: str, expected: list[str]) -> None:
+    assert select(cql_db, text) == expected
 
 
 def test_the_primary_key_index_serves_an_id_filter(cql_db: str) -> None:
@@ -160,6 +169,20 @@ def test_timestamps(cql_db: str, text: str, expected: list[str]) -> None:
     assert select(cql_db, text) == expected
 
 
+@pytest.mark.parametrize(("text", "lang", "expected"), [
+    # a typed literal types the plain literal on the other side
+    ("DATE('2020-01-01') < '2020-06-01'", "cql2-text", ALL),
+    ("'2020-06-01' < DATE('2020-01-01')", "cql2-text", []),
+    ("TIMESTAMP('2020-01-01T00:00:00Z') = '2020-01-01T07:00:00+07:00'", "cql2-text", ALL),
+    ("TRUE = TRUE", "cql2-text", ALL),
+    ("TRUE = FALSE", "cql2-text", []),
+    ("'a' < 'b'", "cql2-text", ALL),
+    ('{"op": "=", "args": [{"property": "start_year"}, null]}', "cql2-json", []),  # = NULL is never true
+])
+def test_literals_on_both_sides(cql_db: str, text: str, lang: str, expected: list[str]) -> None:
+    assert select(cql_db, text, lang) == expected
+
+
 @pytest.mark.parametrize(("text", "count"), [
     ("decision_date = '2023-06-13'", 1),
     ("decision_date = DATE('2023-06-13')", 1),
@@ -194,6 +217,8 @@ def test_text(cql_db: str, text: str, expected: list[str]) -> None:
     ("start_year IN (2019, 2023)", ["P1", "P4"]),
     ("investment_vnd_bn IN (0.1, 3)", ["P3", "P5"]),
     ("NOT category IN ('port')", ["P1", "P3", "P4", "P5"]),
+    ("updated_at IN ('2020-01-01T00:00:00Z', '2021-01-01T00:00:00Z')", ["P2", "P4"]),
+    ("'port' IN ('port', 'road')", ALL),
 ])
 def test_in(cql_db: str, text: str, expected: list[str]) -> None:
     assert select(cql_db, text) == expected
@@ -226,8 +251,8 @@ def test_between(cql_db: str, text: str, expected: list[str]) -> None:
 
 
 def test_between_is_numeric_unless_the_value_says_otherwise() -> None:
-    assert "number" in refused("'b' BETWEEN 'a' AND 'c'")
-    assert "number" in refused("start_year BETWEEN 'a' AND 'c'")
+    assert refused("'b' BETWEEN 'a' AND 'c'") == "filter: 'b' is text but the property is a number"
+    assert "'a' is text but property 'start_year' is a number" in refused("start_year BETWEEN 'a' AND 'c'")
     assert "BETWEEN" in refused('{"op": "between", "args": [{"property": "start_year"}, 1]}', "cql2-json")
 
 
@@ -376,6 +401,14 @@ def test_temporal_refusals(text: str, lang: str, needle: str) -> None:
     ("investment_vnd_bn IN ('a')", "property 'investment_vnd_bn' is a number"),
     ("updated_at > 5", "property 'updated_at' is timestamp"),
     ("colour = 'red'", "unknown property 'colour'; queryables: id, code, name_vi"),
+    ("CASEI(name_vi) = 5", "is a number but"),
+    ("LOWER(name_vi) = 5", "is a number but"),
+    ("UPPER(name_vi) = 5", "is a number but"),
+    ("ACCENTI(name_vi) = 5", "is a number but"),
+    ("start_year + 1 = 'x'", "'x' is text but"),
+    ("start_year * 2 < 'x'", "'x' is text but"),
+    ("TIMESTAMP('2020-01-01T00:00:00Z') = 5", "is a number but"),
+    ("DATE('2020-01-01') = 5", "is a number but"),
 ])
 def test_literals_must_fit_the_property(text: str, needle: str) -> None:
     assert needle in refused(text)
@@ -392,6 +425,12 @@ def test_unsupported_trees(tree: dict[str, Any], needle: str) -> None:
     assert needle in refused(json.dumps(tree), "cql2-json")
 
 
+def test_literals_without_a_property_are_typed_by_the_other_side_or_as_text() -> None:
+    assert refused("5 = 'x'") == "filter: 5.0 is a number but the property is text"
+    assert "5.0 is a number but" in refused('{"op": "like", "args": [{"property": "name_vi"}, 5]}', "cql2-json")
+    assert "5.0 is a number but" in refused('{"op": "like", "args": [5, "5%"]}', "cql2-json")
+
+
 def test_filter_lang() -> None:
     assert cql.parse("start_year > 1", "CQL2-TEXT") == cql.parse("start_year > 1", None)  # type: ignore[arg-type]
     with pytest.raises(InvalidParameter) as error:
@@ -400,6 +439,19 @@ def test_filter_lang() -> None:
     with pytest.raises(InvalidParameter) as syntax:
         cql.parse("{not json", "cql2-json")
     assert syntax.value.parameter == "filter" and "(cql2-json)" in syntax.value.detail
+    with pytest.raises(InvalidParameter) as text:
+        cql.parse("kind = = 'x'", "cql2-text")
+    # the parser's own words, its lines joined with single spaces
+    assert text.value.detail.startswith("filter: CQL2 syntax error (cql2-text): --> 1:8 | 1 | kind = = 'x' | ^")
+    assert "= expected GEOMETRY, Identifier," in text.value.detail
+
+
+@pytest.mark.parametrize("text", ["1", "TRUE", "'x'"])
+def test_a_filter_must_be_a_predicate(text: str) -> None:
+    with pytest.raises(InvalidParameter) as error:
+        cql.parse(text, "cql2-text")
+    assert error.value.parameter == "filter"
+    assert error.value.detail == "filter: a CQL2 filter must be a boolean expression"
 
 
 def test_long_values_are_cut_in_messages() -> None:

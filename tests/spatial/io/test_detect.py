@@ -135,8 +135,8 @@ def test_at_most_per_chunk_words_are_taken_from_each_chunk() -> None:
     # spread over the chunk, not its first 400 words: every other word of the first 800
     assert letters(798) + b"\xe9" in words and letters(799) + b"\xe9" not in words
     assert letters(0) + b"\xe9" in words and letters(1) + b"\xe9" not in words
-    assert sum(high_byte_words([chunk[:2000]], per_chunk=400).values()) == 400  # 400 of the first 400 words
-    assert sum(high_byte_words([chunk[:3000]], per_chunk=400).values()) == 400  # the first 400 of 600 words
+    assert sum(high_byte_words([chunk[:2000]]).values()) == 400  # all 400 words; 400 is the default
+    assert sum(high_byte_words([chunk[:3000]]).values()) == 400  # the first 400 of 600 words
     assert sum(high_byte_words([chunk[:1000]], per_chunk=400).values()) == 200
 
 
@@ -162,6 +162,22 @@ def dbf(path: Path, body: bytes, ldid: int = 0, header_extra: bytes = b"", recor
 
 
 TCVN3_BODY = b" " + b" ".join(encode(w, "tcvn3") for w in ("Tân", "Đức", "Huệ", "Bến", "Lức", "Thạnh"))
+
+
+def test_a_header_alone_is_a_dbf(tmp_path: Path) -> None:
+    path = dbf(tmp_path / "a.dbf", b"", ldid=0x57, records=0)
+    assert path.stat().st_size == 32
+    assert read_dbf_header(path).header_length == 32
+    assert detect_shapefile_encoding(tmp_path / "a.shp").encoding == "utf-8"
+
+
+def test_each_8_mib_of_a_big_dbf_is_sampled_on_its_own(tmp_path: Path) -> None:
+    # 600 TCVN3 words in the first 8 MiB and 600 in the next: 400 are taken from each part
+    part = b" ".join([b"T\xa9n"] * 600)
+    body = part + b" " * ((8 << 20) - len(part)) + part
+    dbf(tmp_path / "a.dbf", body, ldid=0x57)
+    detection = detect_shapefile_encoding(tmp_path / "a.shp")
+    assert detection.encoding == "tcvn3" and "of 800 non-ASCII words" in detection.reason
 
 
 def test_dbf_header_fields(tmp_path: Path) -> None:
@@ -225,6 +241,8 @@ def test_an_unknown_cpg_falls_back_to_the_bytes_and_says_so(tmp_path: Path) -> N
     detection = detect_shapefile_encoding(tmp_path / "a.shp")
     assert detection.encoding == "tcvn3"
     assert detection.reason.startswith("no usable .cpg ('OEM'), LDID 0x57: not UTF-8;")
+    (tmp_path / "a.cpg").write_bytes(b"UTF-8\xa0")  # not even ASCII
+    assert detect_shapefile_encoding(tmp_path / "a.shp").reason.startswith("no usable .cpg ('UTF-8\ufffd')")
 
 
 def test_only_the_records_are_judged_not_the_header(tmp_path: Path) -> None:

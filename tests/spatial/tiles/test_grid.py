@@ -3,6 +3,8 @@ and the margin `Tile.intersects` adds around a tile. No database."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from spatial.tiles.grid import (
@@ -172,7 +174,8 @@ def test_intersects_is_not_fooled_by_an_axis_swap() -> None:
     ("north", lambda d: (0, 1 + d, 0, 1.5 + d)),
     ("south", lambda d: (0, -1.5 - d, 0, -1 - d)),
 ])
-def test_intersects_widens_each_side_by_margin_tile_widths(margin: float, side: str, offsets) -> None:
+def test_intersects_widens_each_side_by_margin_tile_widths(
+        margin: float, side: str, offsets: Callable[[float], tuple[float, float, float, float]]) -> None:
     assert TILE.intersects(around(*offsets(margin * 0.5)), margin), f"{side}: within the margin"
     assert TILE.intersects(around(*offsets(margin * 0.999)), margin), f"{side}: at the margin"
     assert not TILE.intersects(around(*offsets(margin * 1.01)), margin), f"{side}: beyond the margin"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import cql2
@@ -40,6 +40,23 @@ SPATIAL = {
 }
 ARITHMETIC = {"+": "+", "-": "-", "*": "*", "/": "/"}
 OPEN = ("..", "")
+
+
+class Bound:
+    """A literal that becomes a bound parameter when the SQL first uses it: a parameter the statement never
+    names has no type, and PostgreSQL refuses the statement."""
+
+    def __init__(self, params: Params, value: Any, cast: str) -> None:
+        self.params, self.value, self.cast = params, value, cast
+        self.sql: str | None = None
+
+    def __str__(self) -> str:
+        if self.sql is None:
+            self.sql = self.params.add(self.value, self.cast)
+        return self.sql
+
+
+Sql = str | Bound
 
 
 def parse(text: str, lang: str) -> dict[str, Any]:
@@ -174,27 +191,28 @@ class Compiler:
     def _temporal(self, op: str, args: list[Any]) -> str:
         (a0, a1), (b0, b1) = (self._instant_or_interval(x) for x in _two(args))
         rules = {
-            "t_before": f"{a1} < {b0}",
-            "t_after": f"{a0} > {b1}",
-            "t_intersects": f"{a0} <= {b1} AND {a1} >= {b0}",
-            "t_disjoint": f"NOT ({a0} <= {b1} AND {a1} >= {b0})",
-            "t_equals": f"{a0} = {b0} AND {a1} = {b1}",
-            "t_during": f"{a0} > {b0} AND {a1} < {b1}",
-            "t_contains": f"{a0} < {b0} AND {a1} > {b1}",
-            "t_starts": f"{a0} = {b0} AND {a1} < {b1}",
-            "t_startedby": f"{a0} = {b0} AND {a1} > {b1}",
-            "t_finishes": f"{a1} = {b1} AND {a0} > {b0}",
-            "t_finishedby": f"{a1} = {b1} AND {a0} < {b0}",
-            "t_meets": f"{a1} = {b0}",
-            "t_metby": f"{a0} = {b1}",
-            "t_overlaps": f"{a0} < {b0} AND {a1} > {b0} AND {a1} < {b1}",
-            "t_overlappedby": f"{b0} < {a0} AND {b1} > {a0} AND {b1} < {a1}",
+            "t_before": "{a1} < {b0}",
+            "t_after": "{a0} > {b1}",
+            "t_intersects": "{a0} <= {b1} AND {a1} >= {b0}",
+            "t_disjoint": "NOT ({a0} <= {b1} AND {a1} >= {b0})",
+            "t_equals": "{a0} = {b0} AND {a1} = {b1}",
+            "t_during": "{a0} > {b0} AND {a1} < {b1}",
+            "t_contains": "{a0} < {b0} AND {a1} > {b1}",
+            "t_starts": "{a0} = {b0} AND {a1} < {b1}",
+            "t_startedby": "{a0} = {b0} AND {a1} > {b1}",
+            "t_finishes": "{a1} = {b1} AND {a0} > {b0}",
+            "t_finishedby": "{a1} = {b1} AND {a0} < {b0}",
+            "t_meets": "{a1} = {b0}",
+            "t_metby": "{a0} = {b1}",
+            "t_overlaps": "{a0} < {b0} AND {a1} > {b0} AND {a1} < {b1}",
+            "t_overlappedby": "{b0} < {a0} AND {b1} > {a0} AND {b1} < {a1}",
         }
         if op not in rules:
             raise InvalidParameter(f"filter: unsupported temporal operator {op!r}", parameter=PARAM)
-        return f"({rules[op]})"
+        # only the ends the rule names are bound (T_BEFORE uses one end of an interval)
+        return "(" + rules[op].format(a0=a0, a1=a1, b0=b0, b1=b1) + ")"
 
-    def _instant_or_interval(self, node: Any) -> tuple[str, str]:
+    def _instant_or_interval(self, node: Any) -> tuple[Sql, Sql]:
         if isinstance(node, dict) and "property" in node:
             field = self.field(node["property"])
             if field.kind not in ("date", "timestamp"):
@@ -204,25 +222,28 @@ class Compiler:
             start, end = (node["interval"] + [None, None])[:2]
             return self._instant(start, "-infinity"), self._instant(end, "infinity")
         if isinstance(node, dict) and ("timestamp" in node or "date" in node):
-            value = self._temporal_literal(node)
+            value = self._temporal_value(node)
             return value, value
         raise InvalidParameter(f"filter: expected a time instant or interval, got {_short(node)}", parameter=PARAM)
 
-    def _instant(self, value: Any, open_end: str) -> str:
+    def _instant(self, value: Any, open_end: str) -> Sql:
         if isinstance(value, dict) and "property" in value:
             return self._instant_or_interval(value)[0]
         if isinstance(value, dict):
-            return self._temporal_literal(value)
+            return self._temporal_value(value)
         if value is None or value in OPEN:
             return f"'{open_end}'::timestamptz"
-        return self._temporal_literal({"timestamp" if "T" in str(value) else "date": value})
+        return self._temporal_value({"timestamp" if "T" in str(value) else "date": value})
 
     def _temporal_literal(self, node: dict[str, Any]) -> str:
+        return str(self._temporal_value(node))
+
+    def _temporal_value(self, node: dict[str, Any]) -> Bound:
         try:
             if "timestamp" in node:
-                return self.params.add(datetime.fromisoformat(str(node["timestamp"]).replace("Z", "+00:00")),
-                                       "timestamptz")
-            return self.params.add(date.fromisoformat(str(node["date"])), "date")
+                return Bound(self.params, datetime.fromisoformat(str(node["timestamp"]).replace("Z", "+00:00")),
+                             "timestamptz")
+            return Bound(self.params, date.fromisoformat(str(node["date"])), "date")
         except ValueError:
             raise InvalidParameter(f"filter: bad date/time {_short(node)}", parameter=PARAM) from None
 
@@ -281,12 +302,9 @@ class Compiler:
         if isinstance(value, int | float):
             if kind in ("text", "date", "timestamp"):
                 raise InvalidParameter(f"filter: {value!r} is a number but {self.context} is {kind}", parameter=PARAM)
-            if kind == "integer" and float(value).is_integer():
-                return self.params.add(int(value), "bigint")
-            try:
-                return self.params.add(Decimal(str(value)), "numeric")
-            except InvalidOperation:
-                raise InvalidParameter(f"filter: bad number {value!r}", parameter=PARAM) from None
+            if kind == "integer" and float(value).is_integer() and abs(value) < 2**63:
+                return self.params.add(int(value), "bigint")  # as the column: its index stays usable
+            return self.params.add(Decimal(str(value)), "numeric")  # exact; beyond bigint too
         if isinstance(value, str):
             if kind in ("integer", "number"):
                 raise InvalidParameter(f"filter: {value!r} is text but {self.context} is a number", parameter=PARAM)

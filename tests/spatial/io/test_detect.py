@@ -20,6 +20,7 @@ from spatial.io.encodings.detect import (
     read_dbf_header,
     score,
 )
+from spatial.io.errors import LoadError
 
 TAN_TCVN3 = encode("Tân", "tcvn3")  # b"T\xa9n"
 NOT_VIETNAMESE = "Müller".encode("latin-1")
@@ -185,7 +186,7 @@ def test_dbf_header_fields(tmp_path: Path) -> None:
     header = read_dbf_header(path)
     assert (header.records, header.header_length, header.record_length, header.ldid) == (70_000, 65, 300, 0xC8)
     (tmp_path / "short.dbf").write_bytes(b"\x03" * 31)
-    with pytest.raises(ValueError, match="short.dbf is not a DBF file"):
+    with pytest.raises(LoadError, match="short.dbf is not a DBF file"):
         read_dbf_header(tmp_path / "short.dbf")
 
 

@@ -262,12 +262,15 @@ def _print_report(r: LoadReport) -> None:
 @cli.command()
 def export(
     layer: str = typer.Argument(..., help="Layer to export"),
-    out: Path = typer.Argument(..., help="Output file: .gpkg, .shp, .geojson, .fgb or .csv"),
+    out: Path = typer.Argument(..., help="Output file: .gpkg, .shp, .geojson, .fgb, .csv or .parquet (GeoParquet; "
+                               "a folder: a partitioned GeoParquet dataset)"),
     crs: str = typer.Option(None, "--crs", help="Output CRS (default EPSG:4326), e.g. EPSG:9210"),
     filter_: str = typer.Option(None, "--filter", help="CQL2 text, e.g. \"level = 'district'\""),
     bbox: str = typer.Option(None, "--bbox", help="minlon,minlat,maxlon,maxlat (EPSG:4326)"),
+    partitions: int = typer.Option(None, "--partitions", min=1, help="GeoParquet dataset: OUT is a folder of this "
+                                   "many files, each a compact area"),
 ) -> None:
-    """Export a layer to a file (shapefiles with .cpg UTF-8 and .prj)."""
+    """Export a layer to a file (shapefiles with .cpg UTF-8 and .prj; GeoParquet 1.1 in spatial order)."""
     from spatial.errors import SpatialInputError
     from spatial.io.export import export_layer
 
@@ -280,7 +283,8 @@ def export(
         if len(box) != 4:
             raise fail(f"--bbox {bbox!r}: four numbers separated by commas")
     try:
-        result = export_layer(_url(Settings()), layer, out, crs=crs, cql2=filter_, bbox=box)  # type: ignore[arg-type]
+        result = export_layer(_url(Settings()), layer, out, crs=crs, cql2=filter_, bbox=box,  # type: ignore[arg-type]
+                              partitions=partitions)
     except SpatialInputError as exc:
         raise fail(str(exc)) from None
     console.print(f"exported {result.features} features of {result.layer} to {result.path} "

@@ -1,7 +1,8 @@
 """`lapis export`: a layer (optionally filtered by CQL2 text — the same compiler as the API's `filter` —
-and a bbox) to GeoPackage, shapefile, GeoJSON, FlatGeobuf or CSV, streamed in batches. Shapefiles get a
-`.cpg` (UTF-8) and a `.prj`; `props` travels as one JSON text field, so `lapis load` of the export
-reproduces the layer.
+and a bbox) to GeoPackage, shapefile, GeoJSON, FlatGeobuf, CSV or GeoParquet (a file, or a folder of files with
+`partitions`), streamed in batches. Shapefiles get a `.cpg` (UTF-8) and a `.prj`; `props` travels as one JSON text
+field, so `lapis load` of the export reproduces the layer. GeoParquet rows come in geohash order (sorted by
+PostgreSQL, so memory stays one batch), which keeps each row group and each file of a dataset to a compact area.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from spatial.db import connect
 from spatial.errors import InvalidParameter
 from spatial.io.crs import VN2000_TO_WGS84, WGS84
 from spatial.io.errors import LoadError
+from spatial.io.geoparquet import SUFFIXES as PARQUET_SUFFIXES
+from spatial.io.geoparquet import GeoParquetError, write_dataset
 from spatial.layers import Layer, get_layer
 from spatial.queryables import queryables
 from spatial.sqlbuild import Params
@@ -32,6 +35,8 @@ from spatial.sqlbuild import Params
 DRIVERS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".geojson": "GeoJSON", ".json": "GeoJSON",
            ".fgb": "FlatGeobuf", ".csv": "CSV"}
 BATCH = 50_000
+ROWS_PER_FILE = 500_000  # a GeoParquet dataset folder written without a number of partitions
+SPATIAL_ORDER = "ST_GeoHash(ST_Centroid(t.geom), 12), t.id"
 
 
 @dataclass
@@ -72,7 +77,7 @@ def _transformer(target: CRS):  # noqa: ANN202 - pyproj Transformer or None
 
 
 def _batches(url: str, layer: Layer, where: str, params: list[Any], target: CRS,
-             counter: list[int]) -> Iterator[pa.RecordBatch]:
+             counter: list[int], spatial_order: bool = False) -> Iterator[pa.RecordBatch]:
     columns = [*layer.column_names, "props"]
     select = [sql.SQL("t.{}").format(sql.Identifier(c)) if c != "props" else sql.SQL("t.props::text")
               for c in columns]
@@ -80,8 +85,9 @@ def _batches(url: str, layer: Layer, where: str, params: list[Any], target: CRS,
         columns.append("plan_code")
         select.append(sql.SQL("(SELECT p.code FROM plans p WHERE p.id = t.plan_id)"))
         select.append(sql.SQL("ST_AsBinary(t.geom)"))
-    query = sql.SQL("SELECT {} FROM {} t WHERE {} ORDER BY t.id").format(
-        sql.SQL(", ").join(select), sql.Identifier(layer.id), sql.SQL(where))
+    query = sql.SQL("SELECT {} FROM {} t WHERE {} ORDER BY {}").format(
+        sql.SQL(", ").join(select), sql.Identifier(layer.id), sql.SQL(where),
+        sql.SQL(SPATIAL_ORDER if spatial_order and layer.has_geometry else "t.id"))
     transformer = _transformer(target)
     types = {c.name: c.sql_type for c in layer.all_columns}
     # $n placeholders, as the CQL2 compiler writes them: a raw (server-side) cursor binds them as they are
@@ -124,11 +130,16 @@ def _target_crs(crs: str | None) -> CRS:
 
 
 def export_layer(url: str, layer_id: str, out: Path, *, crs: str | None = None, cql2: str | None = None,
-                 bbox: tuple[float, float, float, float] | None = None) -> ExportReport:
+                 bbox: tuple[float, float, float, float] | None = None,
+                 partitions: int | None = None) -> ExportReport:
+    """Write the layer to `out` (format by suffix; GeoParquet to a folder when `partitions` is given or `out` is a
+    folder or has no suffix)."""
     from pyogrio.raw import write_arrow
 
     layer = get_layer(layer_id)
     out = Path(out)
+    if out.suffix.lower() in PARQUET_SUFFIXES or partitions is not None or out.is_dir() or not out.suffix:
+        return _export_geoparquet(url, layer, out, _target_crs(crs), cql2, bbox, partitions)
     driver = DRIVERS.get(out.suffix.lower())
     if driver is None:
         raise LoadError(f"{out.name}: unknown output format; use one of {', '.join(DRIVERS)}")
@@ -161,6 +172,33 @@ def export_layer(url: str, layer_id: str, out: Path, *, crs: str | None = None, 
                 crs=target.to_wkt() if layer.has_geometry else None,
                 encoding="UTF-8" if driver == "ESRI Shapefile" else None, **options)
     label = f"EPSG:{target.to_epsg()}" if target.to_epsg() else target.name
+    return ExportReport(layer.id, str(out), driver, counter[0], label)
+
+
+def _export_geoparquet(url: str, layer: Layer, out: Path, target: CRS, cql2: str | None,
+                       bbox: tuple[float, float, float, float] | None, partitions: int | None) -> ExportReport:
+    if not layer.has_geometry:
+        raise LoadError(f"{layer.id} has no geometry, which GeoParquet needs: export it to .csv")
+    if partitions is not None and partitions < 1:
+        raise LoadError(f"--partitions {partitions}: at least 1", parameter="partitions")
+    params = Params()
+    where = filter_sql(layer, cql2, bbox, params)
+    rows_per_file = None
+    if partitions is not None or out.is_dir() or not out.suffix:
+        rows_per_file = ROWS_PER_FILE
+        if partitions is not None:
+            count = sql.SQL("SELECT count(*) FROM {} t WHERE {}").format(sql.Identifier(layer.id), sql.SQL(where))
+            with connect(url) as conn:
+                total = psycopg.RawCursor(conn).execute(count, params.values).fetchone()[0]  # type: ignore[index]
+            rows_per_file = max(1, -(-total // partitions))
+    counter = [0]
+    batches = _batches(url, layer, where, params.values, target, counter, spatial_order=True)
+    try:
+        files = write_dataset(batches, _empty_batch(layer).schema, out, target, rows_per_file)
+    except GeoParquetError as exc:
+        raise LoadError(str(exc)) from None
+    label = f"EPSG:{target.to_epsg()}" if target.to_epsg() else target.name
+    driver = "GeoParquet" if len(files) == 1 and files[0] == out else f"GeoParquet dataset, {len(files)} files"
     return ExportReport(layer.id, str(out), driver, counter[0], label)
 
 

@@ -94,8 +94,8 @@ class Writer:
     """A GeoParquet file written batch by batch (memory stays one batch): each batch (attributes + a WKB `geometry`
     column, rows already in spatial order) gains its `bbox`; the `geo` metadata is completed when the file closes."""
 
-    def __init__(self, path: Path, schema: pa.Schema, crs: CRS | None, row_group: int = ROW_GROUP) -> None:
-        self.path, self.crs, self.row_group = path, crs, row_group
+    def __init__(self, path: Path, schema: pa.Schema, crs: CRS | None, row_group: int | None = None) -> None:
+        self.path, self.crs, self.row_group = path, crs, row_group or ROW_GROUP
         self.schema = schema.append(pa.field(BBOX, BBOX_TYPE))
         self.summary = ColumnSummary(set())
         self.rows = 0
@@ -115,12 +115,12 @@ class Writer:
         self._writer.close()
 
 
-def write_frame(frame: Any, path: Path, row_group: int = ROW_GROUP) -> int:
+def write_frame(frame: Any, path: Path, row_group: int | None = None) -> int:
     """A GeoDataFrame to one GeoParquet 1.1 file, rows in Hilbert order of their boxes; returns the row count."""
     if len(frame):
         frame = frame.iloc[np.argsort(frame.geometry.hilbert_distance().to_numpy(), kind="stable")]
     frame.to_parquet(path, write_covering_bbox=True, schema_version=VERSION, compression="zstd",
-                     row_group_size=row_group, index=False)
+                     row_group_size=row_group or ROW_GROUP, index=False)
     return len(frame)
 
 

@@ -291,6 +291,37 @@ def export(
                   f"({result.driver}, {result.crs})")
 
 
+@cli.command()
+def classify(
+    input_: Path = typer.Argument(..., metavar="INPUT", help="Parcels: GeoParquet (file or dataset folder), shapefile, "
+                                  "GeoPackage, GeoJSON, FlatGeobuf or CSV"),
+    out: Path = typer.Argument(..., help="Output: a GeoParquet dataset folder (part-00000.parquet …)"),
+    engine: str = typer.Option("local", "--engine", help="local (this process) | dask (a Dask cluster; GeoParquet "
+                               "input) | postgis (/classify's SQL in the database)"),
+    scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler, e.g. tcp://host:8786 (default: a "
+                                  "LocalCluster of --workers processes)"),
+    partitions: int = typer.Option(None, "--partitions", min=1, help="Cut the input into this many partitions"),
+    workers: int = typer.Option(None, "--workers", min=1, help="LocalCluster worker processes (default 2)"),
+    crs: str = typer.Option(None, "--crs", help="CRS of an input that does not say (e.g. EPSG:9210)"),
+) -> None:
+    """Classify parcels against the plan (the answers of POST /classify) into a partitioned GeoParquet dataset."""
+    from spatial.analysis.classification import ENGINES, classify_file
+    from spatial.errors import SpatialInputError
+
+    if engine not in ENGINES:
+        raise fail(f"--engine {engine!r}: use {' | '.join(ENGINES)}", 2)
+    if scheduler and engine != "dask":
+        raise fail("--scheduler needs --engine dask", 2)
+    try:
+        report = classify_file(input_, out, engine, url=_url(Settings()), crs=crs, scheduler=scheduler,
+                               partitions=partitions, workers=workers)
+    except (SpatialInputError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    console.print(f"classified {report.rows:,} parcels with the {report.engine} engine ({report.workers} worker"
+                  f"{'s' if report.workers != 1 else ''}) in {report.seconds:.1f} s ({report.rate:,.0f} parcels/s): "
+                  f"{report.partitions} partitions in {report.out}")
+
+
 def _unreachable_database(exc: Exception) -> bool:
     """A connection failure from psycopg, from the asyncpg pool (`tiles export`), or from SQLAlchemy when a command
     used it — looked up, not imported: SQLAlchemy costs a tenth of a second to import, and a command that never

@@ -54,13 +54,16 @@ def boundary_lines(data_dir: Path = PROJECT_ROOT / "data" / "geojson") -> np.nda
     return np.concatenate([np.stack([r[:-1], r[1:]], axis=1) for r in rings])
 
 
-def random_points_on_boundaries(n: int, rng: np.random.Generator) -> np.ndarray:
-    """`n` points on district/region boundaries, uniformly by length."""
+def random_points_on_boundaries(n: int, rng: np.random.Generator, jitter_m: float = 12.0) -> np.ndarray:
+    """`n` points on (within `jitter_m` of) district/region boundaries, uniformly by length. The jitter matters: a
+    rectangle centred exactly on a straight boundary is cut into two equal halves, a tie no real parcel makes."""
     segments = boundary_lines()
     lengths = np.hypot(*(segments[:, 1] - segments[:, 0]).T)
     pick = rng.choice(len(segments), size=n, p=lengths / lengths.sum())
     t = rng.uniform(0, 1, n)[:, None]
-    return segments[pick, 0] + t * (segments[pick, 1] - segments[pick, 0])
+    points = segments[pick, 0] + t * (segments[pick, 1] - segments[pick, 0])
+    jitter = rng.uniform(-jitter_m, jitter_m, (n, 2)) / [METRES_PER_DEGREE_LON, METRES_PER_DEGREE_LAT]
+    return points + jitter
 
 
 def synthetic_parcels(n: int, seed: int = 686, edge_share: float = 0.0) -> gpd.GeoDataFrame:

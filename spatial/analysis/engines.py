@@ -20,6 +20,7 @@ import shapely
 
 from spatial.analysis.join import PlanLayers
 from spatial.analysis.partition import SUMMARY, classify_to_file, dask_task
+from spatial.io.errors import LoadError
 from spatial.io.geoparquet import SUFFIXES, is_dataset, prepare_folder
 from spatial.io.reader import GEOMETRY, prepare, read_batches
 from spatial.io.sources import open_sources
@@ -59,8 +60,25 @@ def read_frames(path: Path, crs: str | None, partitions: int | None) -> Iterator
             size = BATCH_ROWS
             if partitions and prepared.features:
                 size = max(1, math.ceil(prepared.features / partitions))
-            for batch in read_batches(prepared, batch_size=size):
+            for batch in rebatch(read_batches(prepared, batch_size=size), size):
                 yield batch_frame(batch)
+
+
+def rebatch(batches: Iterator[pa.RecordBatch], size: int) -> Iterator[pa.RecordBatch]:
+    """Batches of exactly `size` rows (the last one fewer), whatever sizes the reader gives (a GeoParquet reader stops
+    at row-group boundaries)."""
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in batches:
+        pending.append(batch)
+        rows += batch.num_rows
+        while rows >= size:
+            table = pa.Table.from_batches(pending).combine_chunks()
+            yield table.slice(0, size).to_batches()[0]
+            rest = table.slice(size)
+            pending, rows = rest.to_batches(), rest.num_rows
+    if rows:
+        yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
 
 
 def run_local(path: Path, out: Path, plan: PlanLayers, crs: str | None, partitions: int | None) -> ClassifyReport:
@@ -94,7 +112,7 @@ def read_dask(path: Path, partitions: int | None) -> Any:
     import dask_geopandas
 
     if not (path.suffix.lower() in SUFFIXES or (path.is_dir() and is_dataset(path))):
-        raise ValueError(f"{path}: the dask engine reads GeoParquet (a .parquet file or a folder of them); "
+        raise LoadError(f"{path}: the dask engine reads GeoParquet (a .parquet file or a folder of them); "
                          "convert other formats with `lapis load` + `lapis export LAYER out.parquet`")
     frame = dask_geopandas.read_parquet(str(path), split_row_groups=True)
     if partitions and partitions != frame.npartitions:

@@ -5,6 +5,10 @@ overlaps — districts, zones, corridors (`PLAN_LAYERS_SQL`, fetched once) — w
 each; a layer covering the parcel is a share of exactly 1 (ST_Covers), otherwise the intersection's area over the
 parcel's, both measured in VN-2000 metres. From the hits, sorted by (parcel, share desc, code): the district and the
 region of largest share, the centre(s) and corridors touched, and every share in %, rounded to 2 decimals.
+
+Shares agree with PostGIS's to about 1e-7 of the parcel (GEOS computes the same intersection; the areas differ only
+by the projection's scale across a parcel). So a parcel cut into two halves equal to that precision — a tie — may
+get its district or region from the other half than `/classify` gives it; any real difference decides the same way.
 """
 
 from __future__ import annotations

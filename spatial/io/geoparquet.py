@@ -21,6 +21,8 @@ import pyarrow.parquet as pq
 import shapely
 from pyproj import CRS
 
+from spatial.io.errors import LoadError
+
 VERSION = "1.1.0"
 ROW_GROUP = 25_000  # rows per row group: small enough to skip, large enough to compress
 SUFFIXES = (".parquet", ".geoparquet")
@@ -30,7 +32,7 @@ COVERING = {"bbox": {k: [BBOX, k] for k in ("xmin", "ymin", "xmax", "ymax")}}
 CREATOR = {"library": "lapis", "version": "0.1.0"}
 
 
-class GeoParquetError(ValueError):
+class GeoParquetError(LoadError):
     """A file or folder that is not GeoParquet LAPIS can read; the message says why."""
 
 
@@ -122,6 +124,19 @@ def write_frame(frame: Any, path: Path, row_group: int | None = None) -> int:
     frame.to_parquet(path, write_covering_bbox=True, schema_version=VERSION, compression="zstd",
                      row_group_size=row_group or ROW_GROUP, index=False)
     return len(frame)
+
+
+def write_frame_dataset(frame: Any, folder: Path, partitions: int, row_group: int | None = None) -> list[Path]:
+    """A GeoDataFrame to a dataset of `partitions` files: the rows in Hilbert order cut into equal runs, so each file
+    covers a compact area (a spatially partitioned input for the Dask engine)."""
+    prepare_folder(folder)
+    if len(frame):
+        frame = frame.iloc[np.argsort(frame.geometry.hilbert_distance().to_numpy(), kind="stable")]
+    files = []
+    for number, rows in enumerate(np.array_split(np.arange(len(frame)), partitions)):
+        files.append(folder / part_name(number))
+        write_frame(frame.iloc[rows], files[-1], row_group)
+    return files
 
 
 @dataclass(frozen=True)

@@ -322,6 +322,23 @@ def classify(
                   f"{report.partitions} partitions in {report.out}")
 
 
+@cli.command()
+def report(
+    out: Path = typer.Argument(Path("plan.html"), help="The HTML file to write"),
+    parcels: Path = typer.Option(None, "--parcels", help="Parcels to summarise: a `lapis classify` output folder or "
+                                 "any parcels file (default: the parcels layer)"),
+) -> None:
+    """Write the plan's analysis report: tables and charts in one self-contained HTML page (Vietnamese, English)."""
+    from spatial.analysis.report import write_report
+    from spatial.errors import SpatialInputError
+
+    try:
+        path = write_report(out, _url(Settings()), parcels)
+    except SpatialInputError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"report written to {path} ({path.stat().st_size / 1024:,.0f} KiB)")
+
+
 def _unreachable_database(exc: Exception) -> bool:
     """A connection failure from psycopg, from the asyncpg pool (`tiles export`), or from SQLAlchemy when a command
     used it — looked up, not imported: SQLAlchemy costs a tenth of a second to import, and a command that never

@@ -108,3 +108,18 @@ def assert_same_classification(got: list[dict[str, Any]], expected: list[dict[st
             assert abs(a["region_share"] - b["region_share"]) <= tolerance_pct + 1e-9, (i, a, b)
         for code in a["shares"].keys() | b["shares"].keys():
             assert abs(a["shares"].get(code, 0.0) - b["shares"].get(code, 0.0)) <= tolerance_pct + 1e-9, (i, code, a, b)
+
+
+def assert_png_not_blank(data: bytes, min_width: int = 300) -> None:
+    """A PNG image of some size with real content: many colours, and a good part of it not background."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG" and image.width >= min_width and image.height >= 150, image.size
+    pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
+    background = np.all(pixels == pixels[0], axis=1)  # the corner's colour
+    assert background.mean() < 0.97, f"{background.mean():.1%} of the image is background"
+    assert len(np.unique(pixels, axis=0)) > 50  # drawn content (text, bars, antialiasing), not a flat fill

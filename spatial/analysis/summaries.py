@@ -79,9 +79,12 @@ def projects_summary(by: tuple[str, ...] = ("axis", "status", "category"), url: 
     nearest one within `radius_m`, else "—"."""
     frame = project_axis_distance(url)
     frame["axis"] = frame.axis_code.where(frame.distance_m <= radius_m, NO_AXIS).fillna(NO_AXIS)
+    def known_sum(values: pd.Series) -> float:  # NaN, not 0, when no project of the group has the figure
+        return values.sum(min_count=1)
+
     grouped = frame.groupby(list(by), dropna=False).agg(
-        projects=("code", "count"), length_km_drawn=("length_km_drawn", "sum"),
-        length_km_published=("length_km_published", "sum"), investment_vnd_bn=("investment_vnd_bn", "sum"),
+        projects=("code", "count"), length_km_drawn=("length_km_drawn", known_sum),
+        length_km_published=("length_km_published", known_sum), investment_vnd_bn=("investment_vnd_bn", known_sum),
         investment_known=("investment_vnd_bn", "count"))
     return grouped.reset_index()
 

@@ -1,6 +1,6 @@
 """Classifying parcels at scale, four ways, same parcels, same database, same run:
 
-  (a) dask     — `lapis classify --engine dask`: a LocalCluster of 2 process workers, one task per row group
+  (a) dask     — `lapis classify --engine dask`: a LocalCluster of 2 process workers, a task per 100,000 parcels
   (b) local    — `lapis classify --engine local`: the same partition function in one process, partition by partition
   (c) postgis  — `/classify`'s single set-based SQL join (COPY into a temp table, index, join, fetch)
   (d) geopandas — plain geopandas on the whole frame: read everything, `sjoin`, intersection areas, pick the largest
@@ -45,6 +45,7 @@ class Run:
     main_rss_mb: float = 0.0
     worker_rss_mb: list[float] = field(default_factory=list)
     backend_rss_mb: float = 0.0
+    load: float = 0.0  # the machine's 1-minute load average at the end (2 cores: above 2, others were running too)
     error: str | None = None
 
     @property
@@ -111,7 +112,7 @@ def measure(engine: str, n: int, source: Path, out: Path, url: str, postmaster: 
     stdout, stderr = process.communicate()
     sampler.done.set()
     sampler.join()
-    run = Run(engine, n, time.perf_counter() - started)
+    run = Run(engine, n, time.perf_counter() - started, load=os.getloadavg()[0])
     run.main_rss_mb = sampler.peaks.get(process.pid, ("main", 0.0))[1]
     run.worker_rss_mb = sorted((rss for role, rss in sampler.peaks.values() if role == "worker"), reverse=True)
     run.backend_rss_mb = sampler.backend if engine == "postgis" else 0.0
@@ -161,11 +162,12 @@ def plain_geopandas(source: Path, out: Path, url: str) -> int:
 
 def report(runs: list[Run]) -> str:
     lines = [f"{'parcels':>10} {'engine':<10} {'wall s':>8} {'parcels/s':>10} {'main MB':>8} {'workers MB':>16} "
-             f"{'db backend MB':>13}"]
+             f"{'db backend MB':>13} {'load':>5}"]
     for r in runs:
         workers = "/".join(f"{w:.0f}" for w in r.worker_rss_mb[:2]) or "-"
         lines.append(f"{r.parcels:>10,} {r.engine:<10} {r.seconds:>8.1f} {r.rate:>10,.0f} {r.main_rss_mb:>8.0f} "
-                     f"{workers:>16} {r.backend_rss_mb or 0:>13.0f}" + (f"  FAILED: {r.error}" if r.error else ""))
+                     f"{workers:>16} {r.backend_rss_mb or 0:>13.0f} {r.load:>5.1f}"
+                     + (f"  FAILED: {r.error}" if r.error else ""))
     lines.append("")
     for n in sorted({r.parcels for r in runs}):
         by = {r.engine: r for r in runs if r.parcels == n and not r.error}
@@ -185,6 +187,11 @@ def report(runs: list[Run]) -> str:
                 lines.append(f"{engine}: peak RSS per {'worker' if a.worker_rss_mb else 'process'} "
                              f"{peak_a:.0f} MB at {sizes[0]:,} → {peak_b:.0f} MB at {sizes[-1]:,} "
                              f"({peak_b / peak_a:.2f}× for {sizes[-1] / sizes[0]:.0f}× the parcels)")
+    for r in runs:
+        if r.engine == "dask" and not r.error:
+            parts = -(-r.parcels // FILE_ROWS)  # a task per file: its row groups merged up to 100,000 parcels
+            lines.append(f"dask at {r.parcels:,}: {parts} partitions, {2 * r.seconds / parts:.2f} worker-s each "
+                         "(start-up included): N machines × c cores ≈ N·c / that partitions per second")
     return "\n".join(lines)
 
 

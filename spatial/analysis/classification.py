@@ -91,8 +91,8 @@ def classify_file(path: str | Path, out: str | Path, engine: str = "local", *, u
                   crs: str | None = None, scheduler: str | None = None, partitions: int | None = None,
                   workers: int | None = None) -> ClassifyReport:
     """Classify a file or GeoParquet dataset into the GeoParquet dataset folder `out` (`part-00000.parquet` …).
-    `local` and `postgis` read any format LAPIS loads; `dask` reads GeoParquet, one partition per row group
-    (or `partitions`), on `scheduler` or on a LocalCluster of `workers` processes."""
+    `local` and `postgis` read any format LAPIS loads; `dask` reads GeoParquet, a partition per run of row groups of
+    about 100,000 parcels (or `partitions`), on `scheduler` or on a LocalCluster of `workers` processes."""
     import time
 
     from spatial.analysis import engines

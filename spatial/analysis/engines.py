@@ -25,7 +25,7 @@ from spatial.io.geoparquet import SUFFIXES, is_dataset, prepare_folder
 from spatial.io.reader import GEOMETRY, prepare, read_batches
 from spatial.io.sources import open_sources
 
-BATCH_ROWS = 100_000  # parcels per partition when the input does not say
+BATCH_ROWS = 100_000  # parcels per partition when the input does not say (Dask: row groups merged up to this)
 DEFAULT_WORKERS = 2
 
 
@@ -107,14 +107,20 @@ def dask_client(scheduler: str | None, workers: int = DEFAULT_WORKERS) -> Iterat
 
 
 def read_dask(path: Path, partitions: int | None) -> Any:
-    """GeoParquet (file or dataset) as a dask-geopandas frame: one partition per row group (files written by LAPIS
-    are in spatial order, so each is a compact area); `partitions` repartitions it."""
+    """GeoParquet (file or dataset) as a dask-geopandas frame: each partition the consecutive row groups of one file
+    up to about BATCH_ROWS parcels (files written by LAPIS are in spatial order, so each is a compact area; a
+    partition's memory is bounded whatever the file sizes); `partitions` repartitions it."""
     import dask_geopandas
+    import pyarrow.parquet as pq
+
+    from spatial.io.geoparquet import dataset_files
 
     if not (path.suffix.lower() in SUFFIXES or (path.is_dir() and is_dataset(path))):
         raise LoadError(f"{path}: the dask engine reads GeoParquet (a .parquet file or a folder of them); "
                          "convert other formats with `lapis load` + `lapis export LAYER out.parquet`")
-    frame = dask_geopandas.read_parquet(str(path), split_row_groups=True)
+    first = pq.ParquetFile(dataset_files(path)[0] if path.is_dir() else path).metadata
+    group_rows = max(1, first.num_rows // max(1, first.num_row_groups))
+    frame = dask_geopandas.read_parquet(str(path), split_row_groups=max(1, BATCH_ROWS // group_rows))
     if partitions and partitions != frame.npartitions:
         frame = frame.repartition(npartitions=partitions)
     return frame

@@ -28,8 +28,11 @@ def classify_frame(frame: gpd.GeoDataFrame, plan: PlanLayers, nfc: bool = False)
     attributes = pd.DataFrame(frame.drop(columns=[frame.geometry.name, *([BBOX] if BBOX in frame else [])]))
     if nfc:
         for name in attributes.columns:
-            if pd.api.types.is_string_dtype(attributes[name]) or attributes[name].dtype == object:
-                attributes[name] = attributes[name].map(_nfc)
+            column = attributes[name]
+            if column.dtype == object:
+                attributes[name] = column.map(_nfc)
+            elif pd.api.types.is_string_dtype(column):
+                attributes[name] = column.str.normalize("NFC")  # Arrow-backed: one vectorised call
     result = classify_geometries(geoms, plan)
     result.index = attributes.index
     joined = pd.concat([attributes, result], axis=1)

@@ -79,7 +79,7 @@ def test_local_and_dask_engines_match_classify(db_url: str, tmp_path: Path, parc
     same(dataset_rows(tmp_path / "local"), reference)
     on_dask = classify_file(source, tmp_path / "dask", "dask", url=db_url, scheduler=dask_cluster.scheduler_address)
     assert on_dask.rows == N and on_dask.workers == 2
-    assert on_dask.partitions == 12  # one task per row group: memory per worker is one row group
+    assert on_dask.partitions == 4  # one task per file here: row groups merged up to 100,000 parcels a task
     same(dataset_rows(tmp_path / "dask"), reference)
     first = gpd.read_parquet(tmp_path / "dask" / "part-00000.parquet")
     assert "Thửa đất số" in first.name_vi.iloc[0] and {"land_use", "area_m2"} <= set(first.columns)
@@ -95,7 +95,9 @@ def test_vn2000_input_on_every_engine(client: TestClient, db_url: str, tmp_path:
     classify_file(path, tmp_path / "local", "local", url=db_url, partitions=3)
     assert len(list((tmp_path / "local").glob("part-*.parquet"))) == 3
     same(dataset_rows(tmp_path / "local"), expected)
-    classify_file(path, tmp_path / "dask", "dask", url=db_url, scheduler=dask_cluster.scheduler_address)
+    report = classify_file(path, tmp_path / "dask", "dask", url=db_url, scheduler=dask_cluster.scheduler_address,
+                           partitions=3)
+    assert report.partitions == 3
     same(dataset_rows(tmp_path / "dask"), expected)
 
 

@@ -335,12 +335,15 @@ def _print_report(r: LoadReport) -> None:
 @cli.command()
 def export(
     layer: str = typer.Argument(..., help="Layer to export"),
-    out: Path = typer.Argument(..., help="Output file: .gpkg, .shp, .geojson, .fgb or .csv"),
+    out: Path = typer.Argument(..., help="Output file: .gpkg, .shp, .geojson, .fgb, .csv or .parquet (GeoParquet; "
+                               "a folder: a partitioned GeoParquet dataset)"),
     crs: str = typer.Option(None, "--crs", help="Output CRS (default EPSG:4326), e.g. EPSG:9210"),
     filter_: str = typer.Option(None, "--filter", help="CQL2 text, e.g. \"level = 'district'\""),
     bbox: str = typer.Option(None, "--bbox", help="minlon,minlat,maxlon,maxlat (EPSG:4326)"),
+    partitions: int = typer.Option(None, "--partitions", min=1, help="GeoParquet dataset: OUT is a folder of this "
+                                   "many files, each a compact area"),
 ) -> None:
-    """Export a layer to a file (shapefiles with .cpg UTF-8 and .prj)."""
+    """Export a layer to a file (shapefiles with .cpg UTF-8 and .prj; GeoParquet 1.1 in spatial order)."""
     from spatial.errors import SpatialInputError
     from spatial.io.export import export_layer
 
@@ -353,11 +356,60 @@ def export(
         if len(box) != 4:
             raise fail(f"--bbox {bbox!r}: four numbers separated by commas")
     try:
-        result = export_layer(_url(Settings()), layer, out, crs=crs, cql2=filter_, bbox=box)  # type: ignore[arg-type]
+        result = export_layer(_url(Settings()), layer, out, crs=crs, cql2=filter_, bbox=box,  # type: ignore[arg-type]
+                              partitions=partitions)
     except SpatialInputError as exc:
         raise fail(str(exc)) from None
     console.print(f"exported {result.features} features of {result.layer} to {result.path} "
                   f"({result.driver}, {result.crs})")
+
+
+@cli.command()
+def classify(
+    input_: Path = typer.Argument(..., metavar="INPUT", help="Parcels: GeoParquet (file or dataset folder), shapefile, "
+                                  "GeoPackage, GeoJSON, FlatGeobuf or CSV"),
+    out: Path = typer.Argument(..., help="Output: a GeoParquet dataset folder (part-00000.parquet …)"),
+    engine: str = typer.Option("local", "--engine", help="local (this process) | dask (a Dask cluster; GeoParquet "
+                               "input) | postgis (/classify's SQL in the database)"),
+    scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler, e.g. tcp://host:8786 (default: a "
+                                  "LocalCluster of --workers processes)"),
+    partitions: int = typer.Option(None, "--partitions", min=1, help="Cut the input into this many partitions"),
+    workers: int = typer.Option(None, "--workers", min=1, help="LocalCluster worker processes (default 2)"),
+    crs: str = typer.Option(None, "--crs", help="CRS of an input that does not say (e.g. EPSG:9210)"),
+) -> None:
+    """Classify parcels against the plan (the answers of POST /classify) into a partitioned GeoParquet dataset."""
+    from spatial.analysis.classification import ENGINES, classify_file
+    from spatial.errors import SpatialInputError
+
+    if engine not in ENGINES:
+        raise fail(f"--engine {engine!r}: use {' | '.join(ENGINES)}", 2)
+    if scheduler and engine != "dask":
+        raise fail("--scheduler needs --engine dask", 2)
+    try:
+        report = classify_file(input_, out, engine, url=_url(Settings()), crs=crs, scheduler=scheduler,
+                               partitions=partitions, workers=workers)
+    except (SpatialInputError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    console.print(f"classified {report.rows:,} parcels with the {report.engine} engine ({report.workers} worker"
+                  f"{'s' if report.workers != 1 else ''}) in {report.seconds:.1f} s ({report.rate:,.0f} parcels/s): "
+                  f"{report.partitions} partitions in {report.out}")
+
+
+@cli.command()
+def report(
+    out: Path = typer.Argument(Path("plan.html"), help="The HTML file to write"),
+    parcels: Path = typer.Option(None, "--parcels", help="Parcels to summarise: a `lapis classify` output folder or "
+                                 "any parcels file (default: the parcels layer)"),
+) -> None:
+    """Write the plan's analysis report: tables and charts in one self-contained HTML page (Vietnamese, English)."""
+    from spatial.analysis.report import write_report
+    from spatial.errors import SpatialInputError
+
+    try:
+        path = write_report(out, _url(Settings()), parcels)
+    except SpatialInputError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"report written to {path} ({path.stat().st_size / 1024:,.0f} KiB)")
 
 
 def _unreachable_database(exc: Exception) -> bool:

@@ -1,7 +1,9 @@
-"""Layer exports to GeoPackage, shapefile, GeoJSON, FlatGeobuf or CSV, streamed in batches from a server-side cursor
-to GDAL (pyogrio): `lapis export` (`export_layer`) and the API's downloads (`spatial.io.download`) both write a
+"""Layer exports to GeoPackage, shapefile, GeoJSON, FlatGeobuf, CSV or GeoParquet, streamed in batches from a
+server-side cursor: `lapis export` (`export_layer`) and the API's downloads (`spatial.io.download`) both write a
 `Selection` — which rows, in which order, with which columns. Shapefiles get a `.cpg` (UTF-8) and a `.prj`; `props`
-travels as one JSON text field, so `lapis load` of an export reproduces the layer.
+travels as one JSON text field, so `lapis load` of an export reproduces the layer. GeoParquet (a file, or a folder of
+files with `partitions`) gets its rows in geohash order (sorted by PostgreSQL, so memory stays one batch), which
+keeps each row group and each file of a dataset to a compact area.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from spatial.db import connect
 from spatial.errors import InvalidParameter, TooLarge
 from spatial.io.crs import VN2000_TO_WGS84, WGS84
 from spatial.io.errors import LoadError
+from spatial.io.geoparquet import SUFFIXES as PARQUET_SUFFIXES
+from spatial.io.geoparquet import GeoParquetError, write_dataset
 from spatial.layers import Layer, get_layer
 from spatial.queryables import queryables
 from spatial.sqlbuild import Params
@@ -34,6 +38,8 @@ DRIVERS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".geojson": "GeoJSON", ".j
 BATCH = 50_000
 ARROW_TYPES = {"integer": pa.int64(), "bigint": pa.int64(), "numeric": pa.float64(), "date": pa.date32(),
                "boolean": pa.bool_()}  # any other column type is written as text
+ROWS_PER_FILE = 500_000  # a GeoParquet dataset folder written without a number of partitions
+SPATIAL_ORDER = "ST_GeoHash(ST_Centroid(t.geom), 12), t.id"
 
 
 @dataclass
@@ -210,13 +216,45 @@ def target_crs(crs: str | None) -> CRS:
 
 
 def export_layer(url: str, layer_id: str, out: Path, *, crs: str | None = None, cql2: str | None = None,
-                 bbox: tuple[float, float, float, float] | None = None) -> ExportReport:
-    """`lapis export`: a layer of the default registry, optionally filtered by CQL2 text and a CRS84 bbox."""
+                 bbox: tuple[float, float, float, float] | None = None,
+                 partitions: int | None = None) -> ExportReport:
+    """`lapis export`: a layer of the default registry, optionally filtered by CQL2 text and a CRS84 bbox (format by
+    suffix; GeoParquet to a folder when `partitions` is given or `out` is a folder or has no suffix)."""
     layer = get_layer(layer_id)
+    out = Path(out)
     target = target_crs(crs)
     params = Params()
     where = filter_sql(layer, cql2, bbox, params)
-    return write_selection(url, Selection(layer, where, tuple(params.values)), Path(out), target)
+    if out.suffix.lower() in PARQUET_SUFFIXES or partitions is not None or out.is_dir() or not out.suffix:
+        selection = Selection(layer, where, tuple(params.values), order=SPATIAL_ORDER)
+        return _export_geoparquet(url, selection, out, target, partitions)
+    return write_selection(url, Selection(layer, where, tuple(params.values)), out, target)
+
+
+def _export_geoparquet(url: str, selection: Selection, out: Path, target: CRS,
+                       partitions: int | None) -> ExportReport:
+    layer = selection.layer
+    if not layer.has_geometry:
+        raise LoadError(f"{layer.id} has no geometry, which GeoParquet needs: export it to .csv")
+    if partitions is not None and partitions < 1:
+        raise LoadError(f"--partitions {partitions}: at least 1", parameter="partitions")
+    rows_per_file = None
+    if partitions is not None or out.is_dir() or not out.suffix:
+        rows_per_file = ROWS_PER_FILE
+        if partitions is not None:
+            count = sql.SQL("SELECT count(*) FROM {} t WHERE {}").format(sql.Identifier(layer.id),
+                                                                        sql.SQL(selection.where))
+            with connect(url) as conn:
+                total = psycopg.RawCursor(conn).execute(count, selection.params).fetchone()[0]  # type: ignore[index]
+            rows_per_file = max(1, -(-total // partitions))
+    stream = _Stream(url, selection, target)
+    try:
+        files = write_dataset(stream.batches(), _empty_batch(selection).schema, out, target, rows_per_file)
+    except GeoParquetError as exc:
+        raise LoadError(str(exc)) from None
+    label = f"EPSG:{target.to_epsg()}" if target.to_epsg() else target.name
+    driver = "GeoParquet" if len(files) == 1 and files[0] == out else f"GeoParquet dataset, {len(files)} files"
+    return ExportReport(layer.id, str(out), driver, stream.features, label)
 
 
 def write_selection(url: str, selection: Selection, out: Path, target: CRS, *,

@@ -1,5 +1,6 @@
 """Read one source as a stream of Arrow record batches: attributes decoded to NFC Unicode in the detected
 encoding, geometry as 2D WKB in EPSG:4326. Memory stays bounded by the batch size, whatever the file size.
+GeoParquet is read with pyarrow (`spatial.io.geoparquet`), every other format through GDAL (pyogrio).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pyogrio
 import shapely
 from pyogrio.raw import open_arrow
 
+from spatial.io import geoparquet
 from spatial.io.crs import (
     CrsChoice,
     CrsError,
@@ -51,6 +53,7 @@ class Prepared:
     damaged: dict[str, int] = field(default_factory=dict)  # field -> values with '?' in place of letters
     damaged_examples: list[str] = field(default_factory=list)
     csv_geometry: tuple[str, ...] = ()  # a CSV's WKT column or its lon and lat columns
+    parquet: geoparquet.Info | None = None  # a GeoParquet file's or dataset's geometry column and CRS
 
 
 def _prj_text(shp: Path) -> str | None:
@@ -63,6 +66,8 @@ def _prj_text(shp: Path) -> str | None:
 def prepare(source: Source, crs_override: str | None, encoding: str) -> Prepared:
     if source.driver == "CSV":
         return _prepare_csv(source, crs_override, encoding)
+    if source.driver == "Parquet":
+        return _prepare_parquet(source, crs_override)
     try:
         info = pyogrio.read_info(source.path, layer=source.layer, encoding="ISO-8859-1"
                                  if source.driver == "ESRI Shapefile" else None)
@@ -127,6 +132,11 @@ def read_batches(prepared: Prepared, batch_size: int = 65_536) -> Iterator[pa.Re
     if prepared.source.driver == "CSV":
         yield from _csv_batches(prepared, batch_size)
         return
+    if prepared.parquet is not None:
+        for batch in geoparquet.iter_batches(prepared.source.path, prepared.parquet, batch_size):
+            batch = _decode_batch(batch, prepared, None, prepared.parquet.geometry)
+            yield _with_geometry(batch, prepared.parquet.geometry, prepared.reprojection)
+        return
     source = prepared.source
     decoder = _text_decoder(prepared.encoding)
     if source.driver == "ESRI Shapefile":
@@ -165,6 +175,17 @@ def _with_geometry(batch: pa.RecordBatch, geometry_name: str | None, repro: Repr
         columns.append(wkb)
         names.append(GEOMETRY)
     return pa.RecordBatch.from_arrays(columns, names=names)
+
+
+def _prepare_parquet(source: Source, crs_override: str | None) -> Prepared:
+    """GeoParquet: UTF-8 text by definition, the CRS from its `geo` metadata (OGC:CRS84 when it says none)."""
+    try:
+        info = geoparquet.inspect(source.path)
+    except geoparquet.GeoParquetError as exc:
+        raise LoadError(f"{source.display}: {exc}") from None
+    crs = resolve(info.crs_text or None, crs_override, info.bounds, source.display)
+    return Prepared(source, Detection("utf-8", "GeoParquet text is UTF-8 by definition"), crs, reprojection(crs),
+                    info.rows, info.attributes, True, parquet=info)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """What a user points `lapis load` at, as a list of sources: a file, a zip archive, a folder of several
-shapefiles, or one layer of a GeoPackage. Zip archives are extracted into a private temporary folder
+shapefiles, one layer of a GeoPackage, or a GeoParquet file or dataset (a folder of Parquet files: one
+source). Zip archives are extracted into a private temporary folder
 with checks (no absolute or `..` paths, no links, size and ratio limits); the folder goes when done.
 """
 
@@ -17,9 +18,10 @@ from pathlib import Path, PurePosixPath
 import pyogrio
 
 from spatial.io.errors import LoadError
+from spatial.io.geoparquet import is_dataset
 
 SUFFIXES = {".shp": "ESRI Shapefile", ".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON",
-            ".fgb": "FlatGeobuf", ".csv": "CSV"}
+            ".fgb": "FlatGeobuf", ".csv": "CSV", ".parquet": "Parquet", ".geoparquet": "Parquet"}
 MAX_ZIP_BYTES = 8 << 30  # uncompressed total
 MAX_ZIP_MEMBERS = 10_000
 MAX_ZIP_RATIO = 200  # uncompressed / compressed, per member (zip bombs are ~1000:1)
@@ -156,6 +158,8 @@ def open_sources(path: Path, source_layer: str | None = None) -> Iterator[list[S
                 raise SourceError(f"{path.name}: the archive holds no shapefile or other vector file")
             sources = [s for f in files
                        for s in _sources_for_file(f, source_layer, f"{path.name}!{f.relative_to(workdir)}")]
+        elif path.is_dir() and is_dataset(path):
+            sources = [Source(path, "Parquet", None, str(path), path.name)]
         elif path.is_dir():
             files = _files_in(path)
             if not files:

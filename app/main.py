@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from app.middleware import install_tile_fast_path
 from app.problems import install_problem_handlers
 from app.routers import check, docs, features, health, landing, metrics, planner, tiles, viewer
+from app.security import install_edge
 from app.services import build_services
 from spatial.db import database_url
 from spatial.layers import LAYERS
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, db_url: str | None = None,
     for router in ROUTERS:
         app.include_router(router)
     install_tile_fast_path(app)  # well-formed tile requests skip FastAPI's per-request machinery
+    install_edge(app, settings)  # outermost: request id, Host policy, NUL refusal, security headers (app.security)
     if SWAGGER_UI_DIR.is_dir():
         app.mount(docs.SWAGGER_PATH, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
     return app

@@ -10,7 +10,9 @@ from fastapi.testclient import TestClient
 
 from app.dependencies import get_settings
 from app.main import create_app
+from app.memory import MemoryGuard
 from app.middleware import TileFastPath
+from app.security import EdgeMiddleware
 from spatial.settings import Settings
 from spatial.tiles.grid import lonlat_to_tile
 
@@ -90,4 +92,5 @@ def test_routers_never_reach_into_app_state() -> None:
 
 def test_the_fast_path_lives_in_the_middleware_module(db_url: str, tmp_path: Path) -> None:
     app = create_app(make_settings(db_url, tmp_path))
-    assert [m.cls for m in app.user_middleware] == [TileFastPath]
+    # outermost first: the edge (request id, Host, headers) and the memory guard (app.security), then the fast path
+    assert [m.cls for m in app.user_middleware] == [EdgeMiddleware, MemoryGuard, TileFastPath]

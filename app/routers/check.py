@@ -51,6 +51,6 @@ async def check_use(
 ) -> Response:
     check.check_use(use)
     check.check_min_share(min_share_pct)
-    geom = check.check_geometry(await json_body(request, settings.upload_max_bytes), crs)
+    geom = await json_body(request, settings.upload_max_bytes, lambda obj: check.check_geometry(obj, crs))
     async with db.acquire() as conn:
         return json_response(await check.check_parcel(conn, geom, use, crs, min_share_pct))

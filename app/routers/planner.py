@@ -7,18 +7,20 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path as FilePath
-from typing import Annotated
+from typing import IO, Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from app.bodies import JSON_BODY, json_body, media_type
+from app.bodies import JSON_BODY, bounded, json_body, media_type
 from app.dependencies import DatabaseDep, RegistryDep, SettingsDep, crs_parameter, optional_crs_parameter
 from app.negotiate import CSV, GEOJSON, JSON, output_format
 from app.problems import Problem
 from spatial.crs import SupportedCrs, parse_crs
 from spatial.errors import TooLarge, UnsupportedFormat
+from spatial.io.sources import ZipLimits
 from spatial.queries import classify_input, locate, search
 from spatial.queries.classify import classify_stream
 from spatial.settings import Settings
@@ -105,19 +107,20 @@ async def locate_get(point: Annotated[PointQuery, Depends(point_query)], db: Dat
                               "share_pct {layer, code, kind, area_m2, share_pct}, primary_region, "
                               "primary_admin_unit"}})
 async def locate_post(request: Request, crs: BodyCrs, settings: SettingsDep, db: DatabaseDep) -> Response:
-    geom = locate.parcel_geometry(await json_body(request, settings.upload_max_bytes), crs)
+    geom = await json_body(request, settings.upload_max_bytes, lambda obj: locate.parcel_geometry(obj, crs))
     async with db.acquire() as conn:
         return _json_text(await locate.locate_geometry(conn, geom, crs))
 
 
 async def classify_body(request: Request, settings: SettingsDep, crs: InputCrs) -> classify_input.ClassifyInput:
-    """The features to classify, from a GeoJSON body or an uploaded file (at most `classify_max_features`)."""
+    """The features to classify, from a GeoJSON body or an uploaded file (at most `classify_max_features`), read in
+    a worker thread when big."""
     media, cap = media_type(request), settings.classify_max_features
     if media == "multipart/form-data":
         return await _read_upload(request, settings, cap, crs)
     if media in JSON_BODY:
-        obj = await json_body(request, settings.upload_max_bytes)
-        return classify_input.from_feature_collection(obj, crs or parse_crs(None), cap)
+        return await json_body(request, settings.upload_max_bytes, lambda obj: classify_input.from_feature_collection(
+            obj, crs or parse_crs(None), cap))
     raise UnsupportedFormat("body: send a GeoJSON FeatureCollection "
                   "(application/geo+json) or a file (multipart/form-data, field 'file')", parameter="Content-Type")
 
@@ -154,29 +157,29 @@ async def classify(fmt: ClassifyFormat, data: Annotated[classify_input.ClassifyI
 
 async def _read_upload(request: Request, settings: Settings, cap: int, in_crs: SupportedCrs | None
                        ) -> classify_input.ClassifyInput:
-    limit = settings.upload_max_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"file: more than {limit} bytes", parameter="file")
-    form = await request.form(max_files=1, max_fields=10)
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        raise Problem(400, "Invalid body", "file: a multipart field 'file' is needed", parameter="file")
+    """The multipart body is received within the upload limit (into temporary files: Starlette spools parts past
+    1 MiB); the file is then copied, extracted and read in a worker thread, within the archive limits."""
+    limits = ZipLimits(settings.upload_max_extracted_bytes, settings.upload_max_members, settings.upload_max_ratio)
+    async with bounded(request, settings.upload_max_bytes, "file").form(max_files=1, max_fields=10) as form:
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise Problem(400, "Invalid body", "file: a multipart field 'file' is needed", parameter="file")
+        return await run_in_threadpool(_read_upload_file, upload.file, settings.upload_max_bytes, cap, in_crs, limits)
+
+
+def _read_upload_file(source: IO[bytes], limit: int, cap: int, in_crs: SupportedCrs | None,
+                      limits: ZipLimits) -> classify_input.ClassifyInput:
+    source.seek(0)
     with tempfile.TemporaryDirectory(prefix="lapis-classify-") as tmp:
         path = FilePath(tmp) / "upload"
         size = 0
         with path.open("wb") as out:
-            while chunk := await upload.read(1 << 20):
+            while chunk := source.read(1 << 20):
                 size += len(chunk)
                 if size > limit:
                     raise TooLarge(f"file: more than {limit} bytes", parameter="file")
                 out.write(chunk)
-        kind = classify_input.sniff_format(path.open("rb").read(64))
-        if kind != "zip":
-            path = path.rename(path.with_suffix({"gpkg": ".gpkg", "geojson": ".geojson"}[kind]))
-        else:
-            path = path.rename(path.with_suffix(".zip"))
-        return classify_input.from_file(path, cap, in_crs)
+        return classify_input.from_upload(path, cap, in_crs, limits)
 
 
 @router.get("/search", summary="Find features of any layer by name or code, diacritics ignored",

@@ -39,7 +39,8 @@ def output_format(allowed: tuple[str, ...], description: str | None = None) -> C
 
     # (a default, not Annotated: the annotation of a function made here must not name this function's locals)
     def negotiated(request: Request, f: str | None = Query(
-            None, description=description, include_in_schema=description is not None)) -> str:
+            None, description=description, include_in_schema=description is not None,
+            json_schema_extra={"enum": list(allowed)})) -> str:
         return negotiate(f, request.headers.get("accept", ""), allowed)
 
     return negotiated

@@ -10,7 +10,7 @@ since Starlette looks handlers up by class).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -184,7 +184,31 @@ def data_error_detail(exc: asyncpg.DataError, parameter: str | None) -> str:
 
 
 async def problem_handler(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, StarletteHTTPException) and exc.status_code == 405:
+        allow = {"Allow": allowed_methods(request)}
+        exc = StarletteHTTPException(405, exc.detail, headers={**(exc.headers or {}), **allow})
     return problem_of(exc, request.url.path, request.query_params.keys())
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route offers at this path (Starlette's 405 names only the first route's)."""
+    path = request.scope["path"][len(request.scope.get("root_path", "")):] or "/"
+    methods: set[str] = set()
+    for route in _routes(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
+def _routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """The routes, those of included routers too (FastAPI keeps an included router whole; ours have no prefix)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _routes(inner.routes)
+        else:
+            yield route
 
 
 def install_problem_handlers(app: FastAPI) -> None:

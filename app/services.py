@@ -31,6 +31,7 @@ def tile_service(settings: Settings, url: str, registry: Registry) -> TileServic
     db = Database(url, min_size=1, max_size=settings.pool_max_size, statement_timeout_ms=settings.statement_timeout_ms,
                   server_settings=TILE_SERVER_SETTINGS, reset_on_release=False)
     return TileService(db, cache=settings.tile_cache_enabled, cache_size=settings.tile_cache_size,
+                       cache_bytes=settings.tile_cache_bytes,
                        cache_dir=settings.tile_cache_dir if settings.tile_cache_enabled else None,
                        min_feature_px=settings.tile_min_feature_px, max_features=settings.tile_max_features,
                        cap_order=settings.tile_cap_order, registry=registry)

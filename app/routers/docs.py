@@ -3,6 +3,7 @@ Swagger UI from node_modules (served by the app itself: no CDN)."""
 
 from __future__ import annotations
 
+import copy
 import html
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -10,7 +11,9 @@ from weakref import WeakKeyDictionary
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import HTMLResponse, Response
 
+from app.dependencies import services_of
 from app.negotiate import JsonOrHtml, base_url
+from app.openapi_extras import describe_problems
 from spatial.json import dumps
 
 router = APIRouter(tags=["API definition"])
@@ -57,7 +60,9 @@ def openapi30(request: Request) -> dict[str, Any]:
     app: FastAPI = request.app
     spec = _converted.get(app)
     if spec is None:
-        spec = to_openapi30(app.openapi())
+        services = services_of(app)
+        tiled = [layer.id for layer in services.tiles.tile_layers(None)]
+        spec = to_openapi30(describe_problems(copy.deepcopy(app.openapi()), list(services.registry), tiled))
         spec["openapi"] = "3.0.3"
         _converted[app] = spec
     return {**spec, "servers": [{"url": base_url(request)}]}

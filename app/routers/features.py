@@ -135,7 +135,10 @@ async def collection(request: Request, layer: LayerDep, fmt: JsonOrHtml, db: Dat
     return json_response(body)
 
 
-@router.get("/collections/{collectionId}/queryables", summary="Queryable properties (JSON Schema)")
+@router.get("/collections/{collectionId}/queryables", summary="Queryable properties (JSON Schema)",
+            response_class=Response, responses={200: {"description": "JSON Schema of the queryable properties",
+                                                      "content": {"application/schema+json": {"schema": {
+                                                          "type": "object"}}}}})
 async def collection_queryables(request: Request, layer: LayerDep, fmt: JsonOrHtml) -> Response:
     schema = json_schema(layer, f"{base_url(request)}/collections/{layer.id}/queryables")
     if fmt == "html":

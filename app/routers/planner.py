@@ -50,12 +50,13 @@ POSITION = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxIte
 POLYGON_SCHEMA = {
     "type": "object", "required": ["type", "coordinates"],
     "properties": {"type": {"type": "string", "enum": ["Polygon"]},
-                   "coordinates": {"type": "array", "items": {"type": "array", "items": POSITION}}},
+                   "coordinates": {"type": "array", "minItems": 1,
+                                   "items": {"type": "array", "minItems": 4, "items": POSITION}}},
 }
 FEATURE_COLLECTION_SCHEMA = {
     "type": "object", "required": ["type", "features"],
     "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
-                   "features": {"type": "array", "items": {
+                   "features": {"type": "array", "minItems": 1, "items": {
                        "type": "object", "required": ["type", "geometry"],
                        "properties": {"type": {"type": "string", "enum": ["Feature"]},
                                       "properties": {"type": "object"}, "geometry": POLYGON_SCHEMA}}}},
@@ -74,12 +75,14 @@ def point_query(
     lon: float = Query(..., description="Longitude (or easting in a projected crs)", allow_inf_nan=False),
     lat: float = Query(..., description="Latitude (or northing in a projected crs)", allow_inf_nan=False),
     crs: str | None = Query(None, description="CRS of lon/lat (OGC URI); default CRS84; e.g. EPSG 9210"),
-    radius: float = Query(locate.DEFAULT_RADIUS_M, gt=0, le=locate.MAX_RADIUS_M, allow_inf_nan=False,
-                          description="Radius for nearby projects, metres"),
+    radius: float = Query(locate.DEFAULT_RADIUS_M, ge=locate.MIN_RADIUS_M, le=locate.MAX_RADIUS_M,
+                          allow_inf_nan=False, description="Radius for nearby projects, metres"),
 ) -> PointQuery:
-    """GET /locate's parameters: a point in the CRS's own axis order, and the search radius."""
+    """GET /locate's parameters: a point in the CRS's own axis order, and the search radius. Coordinates are
+    rounded to 12 decimals (far below a millimetre): a subnormal number such as 5e-324 would make PostgreSQL's
+    arithmetic on it underflow, an error for a point that is simply 0."""
     point_crs = parse_crs(crs, "crs")
-    x, y = (lat, lon) if point_crs.lat_first else (lon, lat)
+    x, y = (round(lat, 12), round(lon, 12)) if point_crs.lat_first else (round(lon, 12), round(lat, 12))
     return PointQuery(x, y, point_crs, radius)
 
 

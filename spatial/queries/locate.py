@@ -20,6 +20,7 @@ from spatial.errors import InvalidGeometry
 from spatial.geometry import check_geodesic_edges, parse_geojson_geometry, to_storage_sql
 
 DEFAULT_RADIUS_M = 2_000.0
+MIN_RADIUS_M = 0.001
 MAX_RADIUS_M = 50_000.0
 
 # $1 x, $2 y (in the request CRS, turned into the storage CRS by the caller's SQL), $3 radius (m).

@@ -25,7 +25,7 @@ from spatial.errors import InvalidGeometry, InvalidParameter, TooLarge, Unsuppor
 from spatial.geometry import check_geodesic_edges
 from spatial.io.crs import CrsError
 from spatial.io.errors import LoadError
-from spatial.io.reader import GEOMETRY, prepare, read_batches
+from spatial.io.reader import GEOMETRY, NulInText, prepare, read_batches
 from spatial.io.sources import ArchiveTooLarge, ZipLimits, open_sources
 from spatial.redact import public_message
 
@@ -145,11 +145,13 @@ def from_file(path: Path, max_features: int, crs: SupportedCrs | None = None,
                                parameter="file")
             batches = list(read_batches(prepared))
     except CrsError as exc:
-        raise InvalidParameter(f"crs: {public_message(str(exc), [path])}", parameter="crs") from exc
+        raise InvalidParameter(f"crs: {_public(exc, path)}", parameter="crs") from exc
     except ArchiveTooLarge as exc:
-        raise TooLarge(f"file: {public_message(str(exc), [path])}", parameter="file") from exc
+        raise TooLarge(f"file: {_public(exc, path)}", parameter="file") from exc
+    except NulInText as exc:
+        raise InvalidParameter(f"file: {_public(exc, path)}", parameter="file") from exc
     except LoadError as exc:
-        raise UnsupportedFormat(f"file: {public_message(str(exc), [path])}", parameter="file") from exc
+        raise UnsupportedFormat(f"file: {_public(exc, path)}", parameter="file") from exc
     table = pa.Table.from_batches(batches) if batches else None
     if table is None or table.num_rows == 0:
         raise InvalidGeometry("file: no features", parameter="file")
@@ -160,6 +162,12 @@ def from_file(path: Path, max_features: int, crs: SupportedCrs | None = None,
     _check(geoms, DEFAULT, "file")
     props = _rows_json(attributes)
     return ClassifyInput(geoms, props, attributes.column_names, DEFAULT, time.perf_counter() - started)
+
+
+def _public(exc: Exception, path: Path) -> str:
+    """A loader's message for the client: the file named "file" (and not twice), no driver internals."""
+    message = public_message(str(exc), [path], name="file")
+    return message.removeprefix("file: ")
 
 
 def _rows_json(table: pa.Table) -> list[bytes]:

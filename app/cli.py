@@ -51,7 +51,8 @@ def serve(host: str = typer.Option(None, help="Bind address (default: settings, 
     settings = Settings()
     _url(settings)  # start the embedded database first, with a clear error if it cannot
     uvicorn.run("app.main:create_app_from_env", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers, log_level="info")
+                port=port or settings.port, workers=workers, log_level="info",
+                server_header=False)  # no "server: uvicorn" banner on the responses
 
 
 @db_cli.command("start")

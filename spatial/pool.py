@@ -94,7 +94,15 @@ class _Acquire:
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         # asyncpg's own "the underlying connection is closed" (InterfaceError) hides the lost connection it follows
-        closed = isinstance(exc, asyncpg.InterfaceError) and self._conn is not None and self._conn.is_closed()
+        closed = isinstance(exc, asyncpg.InterfaceError) and self._closed()
         await self._ctx.__aexit__(exc_type, exc, tb)
         if isinstance(exc, LOST_ERRORS) or closed:
             raise DatabaseUnavailable(f"connection lost: {type(exc).__name__}: {exc}") from exc
+
+    def _closed(self) -> bool:
+        if self._conn is None:
+            return False
+        try:
+            return self._conn.is_closed()
+        except asyncpg.InterfaceError:  # already taken back by the pool, which does so when the connection is lost
+            return True

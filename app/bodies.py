@@ -1,18 +1,21 @@
 """Request bodies of the POST routes: received with a size limit (413 past it, before the whole body is held), into
 memory while small and into a temporary file past `LAPIS_BODY_SPOOL_BYTES`; JSON bodies parsed after their media
 type is checked (415 otherwise) — a big one in a worker thread, with what the route makes of it, so the event loop
-never waits for a parse — and refused (400) when a text holds a NUL character, which PostgreSQL cannot store."""
+never waits for a parse — and refused (400) when a text holds a NUL character, which PostgreSQL cannot store.
+Multipart bodies (uploads) are received the same way and taken apart in a worker thread (`multipart_file`)."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import orjson
 from fastapi import Request
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
-from starlette.types import Message
 
 from app.dependencies import services_of
 from app.problems import Problem
@@ -28,9 +31,9 @@ def declared_too_large(request: Request, limit: int, parameter: str = "body") ->
         raise TooLarge(f"{parameter}: more than {limit} bytes", parameter=parameter)
 
 
-async def receive_body(request: Request, limit: int) -> tuple[IO[bytes], int]:
+async def receive_body(request: Request, limit: int, parameter: str = "body") -> tuple[IO[bytes], int]:
     """The body, in a file positioned at its start (in memory up to the spooling threshold), and its size."""
-    declared_too_large(request, limit)
+    declared_too_large(request, limit, parameter)
     spool = services_of(request.app).settings.body_spool_bytes
     body = tempfile.SpooledTemporaryFile(max_size=spool, prefix="lapis-body-")  # noqa: SIM115 - returned
     size = 0
@@ -38,30 +41,13 @@ async def receive_body(request: Request, limit: int) -> tuple[IO[bytes], int]:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise TooLarge(f"body: more than {limit} bytes", parameter="body")
+                raise TooLarge(f"{parameter}: more than {limit} bytes", parameter=parameter)
             body.write(chunk)
     except BaseException:
         body.close()
         raise
     body.seek(0)
     return body, size
-
-
-def bounded(request: Request, limit: int, parameter: str = "body") -> Request:
-    """The same request, whose body raises TooLarge once more than `limit` bytes have come (for parsers that read
-    the whole body themselves, such as the multipart one, whatever the Content-Length said)."""
-    declared_too_large(request, limit, parameter)
-    received = 0
-
-    async def receive() -> Message:
-        nonlocal received
-        message = await request.receive()
-        received += len(message.get("body", b""))
-        if received > limit:
-            raise TooLarge(f"{parameter}: more than {limit} bytes", parameter=parameter)
-        return message
-
-    return Request(request.scope, receive)
 
 
 def media_type(request: Request) -> str:
@@ -111,3 +97,44 @@ def nul_path(obj: Any) -> str | None:
         elif isinstance(node, list):
             stack.extend((value, f"{path}[{i}]") for i, value in enumerate(node))
     return None
+
+
+def multipart_file(body: IO[bytes], content_type: str, field: str, target: Path) -> bool:
+    """Write the part named `field` of a multipart/form-data `body` to `target` (blocking: run it in a worker
+    thread); whether the body had such a part. Other parts are skipped unread."""
+    _, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary")
+    if not boundary:
+        raise Problem(400, "Invalid body", "body: a multipart body needs a boundary", parameter="Content-Type")
+    part: dict[str, Any] = {"headers": {}, "name": b"", "value": b"", "writing": False, "found": False}
+
+    def header_end() -> None:
+        part["headers"][part["name"].lower()] = part["value"]
+        part["name"] = part["value"] = b""
+
+    def headers_finished() -> None:
+        _, disposition = parse_options_header(part["headers"].get(b"content-disposition", b""))
+        part["writing"] = disposition.get(b"name") == field.encode() and not part["found"]
+
+    def data(chunk: bytes, start: int, end: int) -> None:
+        if part["writing"]:
+            out.write(chunk[start:end])
+
+    def part_end() -> None:
+        part["found"] = part["found"] or part["writing"]
+        part.update(headers={}, writing=False)
+
+    with target.open("wb") as out:
+        parser = MultipartParser(boundary, {
+            "on_header_field": lambda c, s, e: part.update(name=part["name"] + c[s:e]),
+            "on_header_value": lambda c, s, e: part.update(value=part["value"] + c[s:e]),
+            "on_header_end": header_end, "on_headers_finished": headers_finished, "on_part_data": data,
+            "on_part_end": part_end})
+        try:
+            while chunk := body.read(1 << 20):
+                parser.write(chunk)
+            parser.finalize()
+        except MultipartParseError as exc:
+            raise Problem(400, "Invalid body", f"body: not a readable multipart body ({exc})",
+                          parameter="body") from None
+    return part["found"]

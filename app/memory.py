@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import gc
 import logging
 from collections.abc import Callable
 
@@ -36,8 +35,9 @@ MALLOC_TRIM = _malloc_trim()
 
 
 def release_memory() -> None:
-    """Collect cyclic garbage, then hand the allocator's free pages back to the system."""
-    gc.collect()
+    """Hand the allocator's free pages back to the system. (Not gc.collect(): a full collection holds the GIL, so the
+    event loop, for tens of milliseconds; what a request frees goes by reference counting anyway.) ctypes releases
+    the GIL during the call."""
     if MALLOC_TRIM is not None:
         MALLOC_TRIM()
 

@@ -14,12 +14,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from app.bodies import JSON_BODY, bounded, json_body, media_type
+from app.bodies import JSON_BODY, json_body, media_type, multipart_file, receive_body
 from app.dependencies import DatabaseDep, RegistryDep, SettingsDep, crs_parameter, optional_crs_parameter
 from app.negotiate import CSV, GEOJSON, JSON, output_format
 from app.problems import Problem
 from spatial.crs import SupportedCrs, parse_crs
-from spatial.errors import TooLarge, UnsupportedFormat
+from spatial.errors import UnsupportedFormat
 from spatial.io.sources import ZipLimits
 from spatial.queries import classify_input, locate, search
 from spatial.queries.classify import classify_stream
@@ -160,28 +160,21 @@ async def classify(fmt: ClassifyFormat, data: Annotated[classify_input.ClassifyI
 
 async def _read_upload(request: Request, settings: Settings, cap: int, in_crs: SupportedCrs | None
                        ) -> classify_input.ClassifyInput:
-    """The multipart body is received within the upload limit (into temporary files: Starlette spools parts past
-    1 MiB); the file is then copied, extracted and read in a worker thread, within the archive limits."""
+    """The multipart body is received within the upload limit (into a temporary file past the spooling threshold);
+    its 'file' part is then written out, extracted and read in a worker thread, within the archive limits: the event
+    loop only moves bytes."""
     limits = ZipLimits(settings.upload_max_extracted_bytes, settings.upload_max_members, settings.upload_max_ratio)
-    async with bounded(request, settings.upload_max_bytes, "file").form(max_files=1, max_fields=10) as form:
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise Problem(400, "Invalid body", "file: a multipart field 'file' is needed", parameter="file")
-        return await run_in_threadpool(_read_upload_file, upload.file, settings.upload_max_bytes, cap, in_crs, limits)
+    body, _ = await receive_body(request, settings.upload_max_bytes, "file")
+    content_type = request.headers.get("content-type", "")
+    return await run_in_threadpool(_read_upload_file, body, content_type, cap, in_crs, limits)
 
 
-def _read_upload_file(source: IO[bytes], limit: int, cap: int, in_crs: SupportedCrs | None,
+def _read_upload_file(body: IO[bytes], content_type: str, cap: int, in_crs: SupportedCrs | None,
                       limits: ZipLimits) -> classify_input.ClassifyInput:
-    source.seek(0)
-    with tempfile.TemporaryDirectory(prefix="lapis-classify-") as tmp:
+    with body, tempfile.TemporaryDirectory(prefix="lapis-classify-") as tmp:
         path = FilePath(tmp) / "upload"
-        size = 0
-        with path.open("wb") as out:
-            while chunk := source.read(1 << 20):
-                size += len(chunk)
-                if size > limit:
-                    raise TooLarge(f"file: more than {limit} bytes", parameter="file")
-                out.write(chunk)
+        if not multipart_file(body, content_type, "file", path):
+            raise Problem(400, "Invalid body", "file: a multipart field 'file' is needed", parameter="file")
         return classify_input.from_upload(path, cap, in_crs, limits)
 
 

@@ -52,7 +52,25 @@ class Source:
     stem: str  # prefix of generated codes
 
 
+def declared_members(archive: Path) -> int | None:
+    """The member count an archive's end record declares, read from its last bytes without parsing its directory
+    (which for a bomb of many members is most of the work of refusing it); None when not found or ZIP64."""
+    with archive.open("rb") as f:
+        f.seek(0, 2)
+        size = f.tell()
+        f.seek(max(0, size - (1 << 16) - 22))
+        tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return None
+    total = int.from_bytes(tail[at + 10:at + 12], "little")
+    return None if total == 0xFFFF else total
+
+
 def safe_extract(archive: Path, target: Path, limits: ZipLimits = ZipLimits()) -> None:
+    declared = declared_members(archive)
+    if declared is not None and declared > limits.max_members:
+        raise ArchiveTooLarge(f"{archive.name}: {declared:,} members, more than the {limits.max_members:,} allowed")
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:

@@ -3,6 +3,7 @@ file, for fixtures) nor from one another."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +53,15 @@ def snapshot(url: str, layer: str) -> tuple:
         version = conn.execute("SELECT version FROM layer_versions WHERE layer = %s", (layer,)).fetchone()
         indexes = conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", (layer,)).fetchone()
     return (*rows, version, indexes)
+
+
+def wait_for_js(page: Any, expression: str, timeout: float = 30_000) -> Any:
+    """Playwright's `page.wait_for_function`, polled from outside the page. wait_for_function runs its predicate
+    with eval() inside the page, which the pages' Content-Security-Policy (no 'unsafe-eval') rightly forbids;
+    `page.evaluate` goes through the DevTools protocol, which the policy does not govern."""
+    deadline = time.monotonic() + timeout / 1000
+    while not (value := page.evaluate(expression)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{expression!r} still false after {timeout:.0f} ms")
+        page.wait_for_timeout(100)
+    return value

@@ -1,11 +1,13 @@
 """Request bodies of the POST routes: received with a size limit (413 past it, before the whole body is held), into
 memory while small and into a temporary file past `LAPIS_BODY_SPOOL_BYTES`; JSON bodies parsed after their media
-type is checked (415 otherwise) — a big one in a worker thread, with what the route makes of it, so the event loop
-never waits for a parse — and refused (400) when a text holds a NUL character, which PostgreSQL cannot store.
+type is checked (415 otherwise) — a big one in a child process (`app.offload`) with what the route makes of it,
+so no other request waits for the parse — and refused (400) when a text holds a NUL character, which PostgreSQL
+cannot store.
 Multipart bodies (uploads) are received the same way and taken apart in a worker thread (`multipart_file`)."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +20,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
 from app.dependencies import services_of
+from app.offload import parse_file
 from app.problems import Problem
 from spatial.errors import TooLarge, UnsupportedFormat
 
@@ -55,19 +58,20 @@ def media_type(request: Request) -> str:
 
 
 async def json_body(request: Request, limit: int, convert: Callable[[Any], T] | None = None) -> T | Any:
-    """The JSON body, parsed (and handed to `convert`, in the same worker thread for a big body)."""
+    """The JSON body, parsed and handed to `convert` — for a body past the spooling threshold, in a child process
+    (`app.offload`: `convert` must then be picklable, a module function or a partial of one)."""
     if media_type(request) not in JSON_BODY:
         raise UnsupportedFormat("body: send application/geo+json or application/json", parameter="Content-Type")
     body, size = await receive_body(request, limit)
-
-    def parse() -> Any:
-        with body:
+    services = services_of(request.app)
+    with body:
+        if size <= services.settings.body_spool_bytes:
             obj = parse_json(body.read())
-        return convert(obj) if convert is not None else obj
-
-    if size > services_of(request.app).settings.body_spool_bytes:
-        return await run_in_threadpool(parse)
-    return parse()
+            return convert(obj) if convert is not None else obj
+        with tempfile.NamedTemporaryFile(prefix="lapis-body-", suffix=".json") as named:
+            await run_in_threadpool(shutil.copyfileobj, body, named)
+            named.flush()
+            return await services.offload.run(parse_file, named.name, convert)
 
 
 def parse_json(raw: bytes) -> Any:
@@ -89,13 +93,12 @@ def nul_path(obj: Any) -> str | None:
         if isinstance(node, str):
             if "\x00" in node:
                 return path
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                if "\x00" in key:
-                    return f"{path} (a key)"
-                stack.append((value, f"{path}.{key}"))
+        elif isinstance(node, dict):  # children pushed last first: the first NUL in document order is found first
+            if any("\x00" in key for key in node):
+                return f"{path} (a key)"
+            stack.extend((value, f"{path}.{key}") for key, value in reversed(node.items()))
         elif isinstance(node, list):
-            stack.extend((value, f"{path}[{i}]") for i, value in enumerate(node))
+            stack.extend((node[i], f"{path}[{i}]") for i in range(len(node) - 1, -1, -1))
     return None
 
 

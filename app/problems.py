@@ -58,6 +58,14 @@ class Problem(Exception):
         self.headers = headers or {}
         self.extra = extra
 
+    def __reduce__(self) -> tuple[Any, ...]:  # raised in a child process (app.offload), re-raised here
+        return (_problem, (self.status, self.title, self.detail, self.parameter, self.headers, self.extra))
+
+
+def _problem(status: int, title: str, detail: str | None, parameter: str | None, headers: dict[str, str],
+             extra: dict[str, Any]) -> Problem:
+    return Problem(status, title, detail, parameter=parameter, headers=headers, **extra)
+
 
 @dataclass(frozen=True)
 class ProblemType:

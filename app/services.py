@@ -4,8 +4,9 @@ build or look them up themselves: they ask `app.dependencies` for them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from app.offload import Offload
 from spatial.pool import Database
 from spatial.registry import Registry
 from spatial.settings import Settings
@@ -19,10 +20,12 @@ class Services:
     tiles: TileService  # with a pool of its own: see `tile_service`
     conformance: tuple[str, ...]  # OGC conformance classes the routers implement (listed at /conformance)
     registry: Registry  # the layers this app serves (collections, tiles, style, search)
+    offload: Offload = field(default_factory=Offload)  # child processes parsing big JSON bodies
 
     async def close(self) -> None:
         await self.db.close()
         await self.tiles.db.close()
+        self.offload.close()
 
 
 def tile_service(settings: Settings, url: str, registry: Registry) -> TileService:

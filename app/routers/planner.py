@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path as FilePath
 from typing import IO, Annotated
 
@@ -110,7 +111,7 @@ async def locate_get(point: Annotated[PointQuery, Depends(point_query)], db: Dat
                               "share_pct {layer, code, kind, area_m2, share_pct}, primary_region, "
                               "primary_admin_unit"}})
 async def locate_post(request: Request, crs: BodyCrs, settings: SettingsDep, db: DatabaseDep) -> Response:
-    geom = await json_body(request, settings.upload_max_bytes, lambda obj: locate.parcel_geometry(obj, crs))
+    geom = await json_body(request, settings.upload_max_bytes, partial(locate.parcel_geometry, crs=crs))
     async with db.acquire() as conn:
         return _json_text(await locate.locate_geometry(conn, geom, crs))
 
@@ -122,8 +123,8 @@ async def classify_body(request: Request, settings: SettingsDep, crs: InputCrs) 
     if media == "multipart/form-data":
         return await _read_upload(request, settings, cap, crs)
     if media in JSON_BODY:
-        return await json_body(request, settings.upload_max_bytes, lambda obj: classify_input.from_feature_collection(
-            obj, crs or parse_crs(None), cap))
+        return await json_body(request, settings.upload_max_bytes, partial(
+            classify_input.from_feature_collection, crs=crs or parse_crs(None), max_features=cap))
     raise UnsupportedFormat("body: send a GeoJSON FeatureCollection "
                   "(application/geo+json) or a file (multipart/form-data, field 'file')", parameter="Content-Type")
 

@@ -47,6 +47,13 @@ class ClassifyInput:
     def __len__(self) -> int:
         return len(self.geoms)
 
+    # pickled (from the process that parsed it) with the geometries as one array of WKB: fast both ways
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "geoms": shapely.to_wkb(self.geoms)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, geoms=shapely.from_wkb(state["geoms"]))
+
 
 def _check(geoms: np.ndarray, crs: SupportedCrs, parameter: str) -> None:
     missing = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))

@@ -100,15 +100,24 @@ def test_upload_errors_show_no_server_path_nor_driver_text(client: TestClient, t
     assert "details in the server log" in body["detail"] and body["request_id"]
 
 
-def test_big_json_bodies_are_read_off_the_event_loop_and_answered(db_url: str, tmp_path: Path) -> None:
-    settings = make_settings(db_url, tmp_path, body_spool_bytes=1024)  # this body is spooled and parsed in a thread
+def test_big_json_bodies_are_parsed_in_a_child_process_and_answered(db_url: str, tmp_path: Path) -> None:
+    settings = make_settings(db_url, tmp_path, body_spool_bytes=1024)  # these bodies go to app.offload's children
     feature = {"type": "Feature", "properties": {"so_thua": "T-1"}, "geometry": TAN_AN_SQUARE}
+    padded = {**TAN_AN_SQUARE, "note": "x" * 2000}
     with TestClient(create_app(settings)) as spooled:
         response = spooled.post("/classify", json={"type": "FeatureCollection", "features": [feature] * 50})
         assert response.status_code == 200, response.text
         assert len(response.json()["features"]) == 50
+        assert spooled.post("/locate", json=padded).json()["primary_admin_unit"]["code"] == "794"
+        assert spooled.post("/check?use=industrial", json=padded).status_code == 200
+        # the child's errors come back whole: status, title, detail and parameter
         assert_problem(spooled.post("/classify", content=b"[" * 5000, headers={"content-type": "application/json"}),
                        400, "body")
+        nul = {"type": "FeatureCollection", "features": [{**feature, "properties": {"so_thua": "a\x00b"}}] * 30}
+        assert "$.features[0].properties.so_thua" in assert_problem(spooled.post("/classify", json=nul),
+                                                                    400, "body")["detail"]
+        world = {**WORLD, "note": "x" * 2000}
+        assert "180°" in assert_problem(spooled.post("/locate", json=world), 422, "body")["detail"]
 
 
 # -- CQL2 filters ----------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -54,8 +55,11 @@ def serve(host: str = typer.Option(None, help="Bind address (default: settings, 
 
     settings = Settings()
     _url(settings)  # start the embedded database first, with a clear error if it cannot
+    if host:  # the app (built from the environment) answers for the address it is bound to
+        os.environ["LAPIS_HOST"] = host
     uvicorn.run("app.main:create_app_from_env", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers, log_level="info")
+                port=port or settings.port, workers=workers, log_level="info",
+                server_header=False)  # no "server: uvicorn" banner on the responses
 
 
 @db_cli.command("start")

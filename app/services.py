@@ -4,8 +4,9 @@ build or look them up themselves: they ask `app.dependencies` for them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from app.offload import Offload
 from spatial.pool import Database
 from spatial.registry import Registry
 from spatial.settings import Settings
@@ -19,10 +20,12 @@ class Services:
     tiles: TileService  # with a pool of its own: see `tile_service`
     conformance: tuple[str, ...]  # OGC conformance classes the routers implement (listed at /conformance)
     registry: Registry  # the layers this app serves (collections, tiles, style, search)
+    offload: Offload = field(default_factory=Offload)  # child processes parsing big JSON bodies
 
     async def close(self) -> None:
         await self.db.close()
         await self.tiles.db.close()
+        self.offload.close()
 
 
 def tile_service(settings: Settings, url: str, registry: Registry) -> TileService:
@@ -31,6 +34,7 @@ def tile_service(settings: Settings, url: str, registry: Registry) -> TileServic
     db = Database(url, min_size=1, max_size=settings.pool_max_size, statement_timeout_ms=settings.statement_timeout_ms,
                   server_settings=TILE_SERVER_SETTINGS, reset_on_release=False)
     return TileService(db, cache=settings.tile_cache_enabled, cache_size=settings.tile_cache_size,
+                       cache_bytes=settings.tile_cache_bytes,
                        cache_dir=settings.tile_cache_dir if settings.tile_cache_enabled else None,
                        min_feature_px=settings.tile_min_feature_px, max_features=settings.tile_max_features,
                        cap_order=settings.tile_cap_order, registry=registry)

@@ -17,6 +17,7 @@ from typing import Any
 import cql2
 import orjson
 
+from spatial.cql_limits import check_text, check_tree, run_with_deep_stack
 from spatial.crs import SupportedCrs
 from spatial.errors import InvalidParameter
 from spatial.geometry import geometry_literal_sql
@@ -60,26 +61,24 @@ Sql = str | Bound
 
 
 def parse(text: str, lang: str) -> dict[str, Any]:
-    """CQL2 text or JSON → the CQL2-JSON tree. Syntax errors are InvalidParameter('filter')."""
+    """CQL2 text or JSON → the CQL2-JSON tree. Syntax errors, and filters past the limits of `spatial.cql_limits`
+    (length, nesting, size), are InvalidParameter('filter')."""
     lang = (lang or "cql2-text").lower()
     if lang == LEGACY_CQL_TEXT:
         text, lang = legacy_to_cql2(text), "cql2-text"
+    if lang not in ("cql2-text", "cql2-json"):
+        raise InvalidParameter(f"filter-lang: unsupported {lang!r}; use cql2-text or cql2-json",
+                               parameter="filter-lang")
+    check_text(text)
+    read = cql2.parse_text if lang == "cql2-text" else cql2.parse_json
     try:
-        if lang == "cql2-text":
-            expr = cql2.parse_text(text)
-        elif lang == "cql2-json":
-            expr = cql2.parse_json(text)
-        else:
-            raise InvalidParameter(f"filter-lang: unsupported {lang!r}; use cql2-text or cql2-json",
-                                   parameter="filter-lang")
-        tree = expr.to_json()
-    except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
-        if isinstance(exc, InvalidParameter):
-            raise
+        tree = run_with_deep_stack(lambda: read(text).to_json(), text)
+    except (cql2.ParseError, cql2.ValidationError, ValueError, RecursionError) as exc:
         message = " ".join(str(exc).split())
         raise InvalidParameter(f"filter: CQL2 syntax error ({lang}): {message}", parameter=PARAM) from None
     if not isinstance(tree, dict):
         raise InvalidParameter("filter: a CQL2 filter must be a boolean expression", parameter=PARAM)
+    check_tree(tree)
     return tree
 
 
@@ -114,7 +113,7 @@ class Compiler:
         if not isinstance(node, dict) or "op" not in node:
             raise InvalidParameter(f"filter: expected a predicate, got {_short(node)}", parameter=PARAM)
         op = str(node["op"]).lower()
-        args = node.get("args") or []
+        args = _args(node)
         handler = self._handlers().get(op)
         if handler is None:
             if op in SPATIAL:
@@ -126,9 +125,9 @@ class Compiler:
 
     def _handlers(self) -> dict[str, Callable[[list[Any]], str]]:
         return {
-            "and": lambda a: "(" + " AND ".join(self.condition(x) for x in a) + ")",
-            "or": lambda a: "(" + " OR ".join(self.condition(x) for x in a) + ")",
-            "not": lambda a: f"(NOT {self.condition(a[0])})",
+            "and": lambda a: "(" + " AND ".join(self.condition(x) for x in _some(a, "AND")) + ")",
+            "or": lambda a: "(" + " OR ".join(self.condition(x) for x in _some(a, "OR")) + ")",
+            "not": lambda a: f"(NOT {self.condition(_one(a, 'NOT'))})",
             **{op: (lambda a, sql=sql: self._compare(sql, a)) for op, sql in COMPARISON.items()},
             "like": self._like,
             "in": self._in,
@@ -170,7 +169,7 @@ class Compiler:
                 return
 
     def _isnull(self, args: list[Any]) -> str:
-        return f"({self.scalar(args[0], None)} IS NULL)"
+        return f"({self.scalar(_one(args, 'IS NULL'), None)} IS NULL)"
 
     # -- spatial ---------------------------------------------------------------------------------------
     def _spatial(self, op: str, args: list[Any]) -> str:
@@ -218,7 +217,7 @@ class Compiler:
             if field.kind not in ("date", "timestamp"):
                 raise InvalidParameter(f"filter: property {field.name!r} is not temporal", parameter=PARAM)
             return field.sql, field.sql
-        if isinstance(node, dict) and "interval" in node:
+        if isinstance(node, dict) and isinstance(node.get("interval"), list):
             start, end = (node["interval"] + [None, None])[:2]
             return self._instant(start, "-infinity"), self._instant(end, "infinity")
         if isinstance(node, dict) and ("timestamp" in node or "date" in node):
@@ -281,16 +280,16 @@ class Compiler:
             if "timestamp" in node or "date" in node:
                 return self._temporal_literal(node)
             op = str(node.get("op", "")).lower()
-            args = node.get("args") or []
+            args = _args(node)
             if op in ARITHMETIC:
                 left, right = _two(args)
                 return f"({self.scalar(left, 'number')} {ARITHMETIC[op]} {self.scalar(right, 'number')})"
             if op in ("casei", "lower"):
-                return f"lower({self.scalar(args[0], 'text')}::text)"
+                return f"lower({self.scalar(_one(args, op), 'text')}::text)"
             if op == "upper":
-                return f"upper({self.scalar(args[0], 'text')}::text)"
+                return f"upper({self.scalar(_one(args, op), 'text')}::text)"
             if op == "accenti":
-                return f"unaccent({self.scalar(args[0], 'text')}::text)"
+                return f"unaccent({self.scalar(_one(args, op), 'text')}::text)"
             raise InvalidParameter(f"filter: unsupported expression {_short(node)}", parameter=PARAM)
         return self._literal(node, kind)
 
@@ -319,6 +318,27 @@ class Compiler:
 def compile_filter(tree: dict[str, Any], fields: dict[str, Queryable], params: Params,
                    filter_crs: SupportedCrs) -> str:
     return Compiler(fields, params, filter_crs).condition(tree)
+
+
+def _args(node: dict[str, Any]) -> list[Any]:
+    args = node.get("args")
+    if args is None:
+        return []
+    if not isinstance(args, list):
+        raise InvalidParameter(f"filter: the arguments of {_short(node.get('op'))} must be a list", parameter=PARAM)
+    return args
+
+
+def _one(args: list[Any], op: str) -> Any:
+    if len(args) != 1:
+        raise InvalidParameter(f"filter: {op} takes one argument, got {len(args)}", parameter=PARAM)
+    return args[0]
+
+
+def _some(args: list[Any], op: str) -> list[Any]:
+    if not args:
+        raise InvalidParameter(f"filter: {op} takes at least one argument", parameter=PARAM)
+    return args
 
 
 def _two(args: list[Any]) -> tuple[Any, Any]:

@@ -81,16 +81,28 @@ class _Acquire:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._ctx: Any = None
+        self._conn: asyncpg.Connection | None = None
 
     async def __aenter__(self) -> asyncpg.Connection:
         pool = await self._db.pool()
         self._ctx = pool.acquire()
         try:
-            return await self._ctx.__aenter__()  # may open a new connection
+            self._conn = await self._ctx.__aenter__()  # may open a new connection
+            return self._conn
         except CONNECT_ERRORS as exc:
             raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        # asyncpg's own "the underlying connection is closed" (InterfaceError) hides the lost connection it follows
+        closed = isinstance(exc, asyncpg.InterfaceError) and self._closed()
         await self._ctx.__aexit__(exc_type, exc, tb)
-        if isinstance(exc, LOST_ERRORS):
+        if isinstance(exc, LOST_ERRORS) or closed:
             raise DatabaseUnavailable(f"connection lost: {type(exc).__name__}: {exc}") from exc
+
+    def _closed(self) -> bool:
+        if self._conn is None:
+            return False
+        try:
+            return self._conn.is_closed()
+        except asyncpg.InterfaceError:  # already taken back by the pool, which does so when the connection is lost
+            return True

@@ -66,6 +66,27 @@ class Settings(BaseSettings):
     replica_check_interval_ms: int = Field(default=1_000, ge=0, description="How long a replica's health "
                                            "and lag, once measured, are trusted")
 
+    # --- the edge: what a client may send, and what the server tells it (README "Security") -------------------
+    public_url: str | None = Field(default=None, description="Base URL of every link, TileJSON and style URL "
+                                   "(e.g. https://plan.example.vn/lapis); the Host header is then never used")
+    allowed_hosts: str | None = Field(default=None, description="Comma-separated Host names (name, name:port, "
+                                      "*.domain, or * for any) links may be built from; default: localhost, "
+                                      "127.0.0.1, ::1 and the bind address")
+    frame_ancestors: str = Field(default="'self'", description="CSP frame-ancestors of the HTML pages and the map "
+                                 "('none', 'self', or origins allowed to embed them)")
+    metrics_allow: str | None = Field(default=None, description="Comma-separated networks (CIDR) allowed to read "
+                                      "/metrics; with metrics_token, either one suffices; neither: open")
+    metrics_token: str | None = Field(default=None, description="Bearer token that allows reading /metrics")
+    body_spool_bytes: int = Field(default=1 << 20, ge=0, description="Request bodies above this size are received "
+                                  "into a temporary file, not memory")
+    upload_max_extracted_bytes: int = Field(default=2 << 30, ge=1, description="An uploaded zip may expand to at "
+                                            "most this many bytes in all")
+    upload_max_members: int = Field(default=100, ge=1, description="Files an uploaded zip may hold")
+    upload_max_ratio: float = Field(default=200.0, gt=1, description="How many times its compressed size any one "
+                                    "member of an uploaded zip may expand (zip bombs expand ~1000x)")
+    tile_cache_bytes: int = Field(default=256 << 20, ge=0, description="Bytes of tiles (raw and gzip) kept in the "
+                                  "in-process tile cache, besides LAPIS_TILE_CACHE_SIZE tiles")
+
     @property
     def pmtiles_path(self) -> Path:
         return self.pmtiles_dir or self.data_dir / "pmtiles"

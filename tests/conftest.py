@@ -25,6 +25,9 @@ from spatial.settings import Settings
 from tests.helpers import BUNDLED_DATA, make_settings
 
 TEMPLATE_DB = "lapis_template"
+# Starlette's TestClient sends `Host: testserver`: the apps of this session answer for it (outside tests, a Host off
+# the allow-list is refused). Tests of the Host policy itself pass `allowed_hosts` explicitly.
+os.environ.setdefault("LAPIS_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1,[::1]")
 _copies = itertools.count(1)
 
 

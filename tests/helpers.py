@@ -4,6 +4,7 @@ file, for fixtures) nor from one another."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -156,3 +157,15 @@ def assert_png_not_blank(data: bytes, min_width: int = 300) -> None:
     background = np.all(pixels == pixels[0], axis=1)  # the corner's colour
     assert background.mean() < 0.97, f"{background.mean():.1%} of the image is background"
     assert len(np.unique(pixels, axis=0)) > 50  # drawn content (text, bars, antialiasing), not a flat fill
+
+
+def wait_for_js(page: Any, expression: str, timeout: float = 30_000) -> Any:
+    """Playwright's `page.wait_for_function`, polled from outside the page. wait_for_function runs its predicate
+    with eval() inside the page, which the pages' Content-Security-Policy (no 'unsafe-eval') rightly forbids;
+    `page.evaluate` goes through the DevTools protocol, which the policy does not govern."""
+    deadline = time.monotonic() + timeout / 1000
+    while not (value := page.evaluate(expression)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{expression!r} still false after {timeout:.0f} ms")
+        page.wait_for_timeout(100)
+    return value

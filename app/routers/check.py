@@ -3,6 +3,7 @@ Parsing and the response only; the verdict is `spatial.queries.check`."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -51,6 +52,6 @@ async def check_use(
 ) -> Response:
     check.check_use(use)
     check.check_min_share(min_share_pct)
-    geom = check.check_geometry(await json_body(request, settings.upload_max_bytes), crs)
+    geom = await json_body(request, settings.upload_max_bytes, partial(check.check_geometry, crs=crs))
     async with db.acquire() as conn:
         return json_response(await check.check_parcel(conn, geom, use, crs, min_share_pct))

@@ -21,7 +21,18 @@ from app.dependencies import DatabaseDep, LayerDep, RegistryDep, ServicesDep, cr
 from app.downloads import DownloadFormat, download_items, enclosure_links, items_format, with_downloads
 from app.items_query import ItemsQueryDep
 from app.links import collection_tile_links
-from app.negotiate import CSV, GEOJSON, HTML, JSON, JsonOrHtml, base_url, json_response, output_format, url_with
+from app.negotiate import (
+    CSV,
+    GEOJSON,
+    HTML,
+    JSON,
+    JsonOrHtml,
+    base_url,
+    json_response,
+    output_format,
+    request_url,
+    url_with,
+)
 from spatial.catalog import LayerSummary, layer_summaries, layer_summary
 from spatial.crs import CRS84, URIS, SupportedCrs
 from spatial.features import ItemsPage, ItemsRequest, fetch_feature, fetch_items
@@ -137,7 +148,10 @@ async def collection_schema(request: Request, layer: LayerDep) -> Response:
                          "application/schema+json")
 
 
-@router.get("/collections/{collectionId}/queryables", summary="Queryable properties (JSON Schema)")
+@router.get("/collections/{collectionId}/queryables", summary="Queryable properties (JSON Schema)",
+            response_class=Response, responses={200: {"description": "JSON Schema of the queryable properties",
+                                                      "content": {"application/schema+json": {"schema": {
+                                                          "type": "object"}}}}})
 async def collection_queryables(request: Request, layer: LayerDep, fmt: JsonOrHtml) -> Response:
     schema = json_schema(layer, f"{base_url(request)}/collections/{layer.id}/queryables")
     if fmt == "html":
@@ -162,7 +176,7 @@ async def item(request: Request, layer: LayerDep, featureId: Annotated[str, Path
     async with db.acquire() as conn:
         text = await fetch_feature(conn, layer, featureId, crs)
     links = [
-        {"rel": "self", "type": MEDIA_OF[fmt], "href": str(request.url)},
+        {"rel": "self", "type": MEDIA_OF[fmt], "href": request_url(request)},
         {"rel": "alternate", "type": HTML if fmt != "html" else GEOJSON,
          "href": url_with(request, f="html" if fmt != "html" else "geojson")},
         {"rel": "collection", "type": JSON, "href": f"{base_url(request)}/collections/{layer.id}"},
@@ -175,7 +189,7 @@ async def item(request: Request, layer: LayerDep, featureId: Annotated[str, Path
 
 def _items_links(request: Request, fmt: str, layer: Layer, page: ItemsPage) -> list[dict[str, Any]]:
     links = [
-        {"rel": "self", "type": MEDIA_OF[fmt], "href": str(request.url)},
+        {"rel": "self", "type": MEDIA_OF[fmt], "href": request_url(request)},
         *({"rel": "alternate", "type": MEDIA_OF[alt], "href": url_with(request, f=alt)}
           for alt in ("geojson", "html", "csv") if alt != fmt),
         {"rel": "collection", "type": JSON, "href": f"{base_url(request)}/collections/{layer.id}"},

@@ -5,6 +5,7 @@ GeoParquet is read with pyarrow (`spatial.io.geoparquet`), every other format th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,11 @@ LON_NAMES = ("lon", "lng", "long", "longitude", "x")
 LAT_NAMES = ("lat", "latitude", "y")
 DAMAGE_PATTERN = r"\p{L}\?|\?\p{L}"
 DAMAGE_EXAMPLES = 5
+JSON_NUL = re.compile(rb"(\\+)u0000")  # a JSON escape of NUL (an odd run of backslashes before u0000)
+
+
+class NulInText(LoadError):
+    """A text value holds a NUL character: PostgreSQL cannot store it, and GDAL would cut the text short at it."""
 
 
 @dataclass
@@ -68,6 +74,8 @@ def prepare(source: Source, crs_override: str | None, encoding: str) -> Prepared
         return _prepare_csv(source, crs_override, encoding)
     if source.driver == "Parquet":
         return _prepare_parquet(source, crs_override)
+    if source.driver == "GeoJSON":
+        _refuse_json_nul(source)
     try:
         info = pyogrio.read_info(source.path, layer=source.layer, encoding="ISO-8859-1"
                                  if source.driver == "ESRI Shapefile" else None)
@@ -109,11 +117,26 @@ def _decode_column(array: pa.Array, decoder: Callable[[str], str] | None) -> pa.
     return pa.array(values, pa.string()).take(encoded.indices)
 
 
+def _refuse_json_nul(source: Source) -> None:
+    """GDAL reads GeoJSON text as C strings: "a\\u0000b" would arrive as "a", silently. Refuse the file instead."""
+    tail = b""
+    for chunk in _file_chunks(source.path):
+        for match in JSON_NUL.finditer(tail + chunk):
+            if len(match.group(1)) % 2:
+                raise NulInText(f"{source.display}: a text value holds a NUL character (\\u0000), which cannot be "
+                                "stored (and would be cut short at it); remove it from the file")
+        tail = chunk[-16:]
+
+
 def _decode_batch(batch: pa.RecordBatch, prepared: Prepared, decoder: Callable[[str], str] | None,
                   skip: str | None) -> pa.RecordBatch:
     columns, names = [], []
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
         if name != skip and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            if pc.any(pc.match_substring(column, "\x00")).as_py():
+                example = pc.filter(column, pc.match_substring(column, "\x00"))[0].as_py()
+                raise NulInText(f"{prepared.source.display}: field {name!r} holds a NUL character ({example!r}), "
+                                "which cannot be stored; remove it from the source")
             column = _decode_column(column, decoder)
             damaged = pc.match_substring_regex(column, DAMAGE_PATTERN)
             count = pc.sum(damaged).as_py() or 0

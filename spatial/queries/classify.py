@@ -17,7 +17,7 @@ import asyncpg
 import shapely
 
 from spatial.crs import STORAGE_SRID
-from spatial.queries.classify_input import ClassifyInput
+from spatial.queries.classify_input import OUTPUT_FIELDS, ClassifyInput
 
 TABLE = "lapis_classify"
 CHUNK = 5_000
@@ -73,8 +73,7 @@ SELECT '{{"type":"Feature","id":' || i.idx || ',"geometry":' || ST_AsGeoJSON(i.g
 FROM {TABLE} i LEFT JOIN agg a USING (idx) ORDER BY i.idx
 """
 
-CSV_COLUMNS = ["lapis_admin_code", "lapis_admin_name", "lapis_region_code", "lapis_region_name",
-               "lapis_region_share_pct", "lapis_centre", "lapis_corridors", "lapis_shares"]
+CSV_COLUMNS = list(OUTPUT_FIELDS)
 CSV_SQL = RESULT_CTE + f"""
 SELECT i.idx, i.props, a.admin_code, a.admin_name, a.region_code, a.region_name, a.region_share::text,
        a.centre_codes, a.corridor_codes, a.shares::text

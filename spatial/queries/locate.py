@@ -17,9 +17,10 @@ import shapely
 
 from spatial.crs import DEFAULT, SupportedCrs, check_in_range
 from spatial.errors import InvalidGeometry
-from spatial.geometry import parse_geojson_geometry, to_storage_sql
+from spatial.geometry import check_geodesic_edges, parse_geojson_geometry, to_storage_sql
 
 DEFAULT_RADIUS_M = 2_000.0
+MIN_RADIUS_M = 0.001
 MAX_RADIUS_M = 50_000.0
 
 # $1 x, $2 y (in the request CRS, turned into the storage CRS by the caller's SQL), $3 radius (m).
@@ -124,6 +125,7 @@ def parcel_geometry(obj: Any, crs: SupportedCrs, parameter: str = "body") -> sha
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
         raise InvalidGeometry(f"{parameter}: a Polygon or MultiPolygon is needed to compute overlap shares "
                               f"(got {geom.geom_type}); use GET /locate for a point", parameter=parameter)
+    check_geodesic_edges(geom, crs, parameter)  # its area is measured on the ellipsoid
     return geom
 
 

@@ -12,7 +12,7 @@ from spatial.catalog import layer_versions
 from spatial.layers import LAYERS
 from spatial.pool import Database
 from spatial.registry import Registry, UnknownLayer
-from spatial.tiles.cache import CacheKey, RenderedTile, TileCache
+from spatial.tiles.cache import DEFAULT_CACHE_BYTES, CacheKey, RenderedTile, TileCache
 from spatial.tiles.grid import BUFFER, EXTENT, Tile
 from spatial.tiles.layers import TileLayer, generalisation, tile_layers_of
 from spatial.tiles.versions import VersionReader, Versions, version_tag
@@ -44,7 +44,7 @@ def tile_layers(ids: Sequence[str] | None, registry: Registry = LAYERS) -> tuple
 
 class TileService:
     def __init__(self, db: Database, *, cache: bool = True, cache_size: int = 20_000,
-                 cache_dir: Path | None = None, min_feature_px: float = 2.0,
+                 cache_bytes: int = DEFAULT_CACHE_BYTES, cache_dir: Path | None = None, min_feature_px: float = 2.0,
                  max_features: int = 10_000, cap_order: Literal["size", "id"] = "size",
                  registry: Registry = LAYERS) -> None:
         self.db = db
@@ -52,7 +52,7 @@ class TileService:
         self.min_feature_px = min_feature_px
         self.max_features = max_features
         self.largest_first = cap_order == "size"
-        self.cache = TileCache(cache_size, cache_dir) if cache else None
+        self.cache = TileCache(cache_size, cache_dir, max_bytes=cache_bytes) if cache else None
         self._versions = VersionReader(self._fetch_versions)
         self._bounds: dict[tuple[str, int], Box | None] = {}
         self._inflight: dict[CacheKey, asyncio.Future[RenderedTile]] = {}

@@ -27,7 +27,7 @@ import asyncpg
 
 from spatial.errors import DatabaseUnavailable
 from spatial.pgclient import redact
-from spatial.pool import Database
+from spatial.pool import Database, PoolTimeout, acquire_within
 from spatial.replicas import STANDBY_POSITION
 from spatial.settings import Settings
 
@@ -35,7 +35,7 @@ from spatial.settings import Settings
 # a shut-down or starting server) — not a slow or failing query. Connecting may also time out.
 # (`spatial.pool` reports the first as DatabaseUnavailable.)
 CONNECTION_LOST = (DatabaseUnavailable, OSError, asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError,
-                   asyncpg.CrashShutdownError, asyncpg.CannotConnectNowError)
+                   asyncpg.CrashShutdownError, asyncpg.CannotConnectNowError, asyncpg.ConnectionDoesNotExistError)
 UNREACHABLE = (*CONNECTION_LOST, asyncio.TimeoutError)
 
 
@@ -185,6 +185,11 @@ class ReplicaSet:
         pool, conn = acquired
         try:
             yield conn
+        except PoolTimeout:  # another pool was busy: nothing wrong with this replica
+            raise
+        except CONNECTION_LOST as exc:  # the replica went away under this block: skip it from now on
+            self.mark_down(db, f"connection lost: {type(exc).__name__}")
+            raise DatabaseUnavailable(f"a replica's connection was lost: {type(exc).__name__}") from exc
         finally:
             await pool.release(conn)
 
@@ -242,10 +247,13 @@ class ReplicaSet:
             return await getattr(conn, method)(query, *args, timeout=timeout)
 
     async def _acquire_replica(self, db: Database) -> tuple[asyncpg.Pool, asyncpg.Connection] | None:
-        """A pooled connection to the replica, or None (and the replica marked down) when it cannot give one."""
+        """A pooled connection to the replica, or None (and the replica marked down) when it cannot give one.
+        A pool whose every connection is busy is not a replica that is down: its PoolTimeout is raised."""
         try:
             pool = await db.pool()
-            return pool, await pool.acquire()
+            return pool, await acquire_within(db, pool.acquire())
+        except PoolTimeout:
+            raise
         except UNREACHABLE as exc:
             self.mark_down(db, f"unreachable: {type(exc).__name__}")
             return None

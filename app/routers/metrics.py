@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from app.dependencies import ServicesDep
+from app.pools import Pools
 from spatial.catalog import layer_summaries, layer_versions
 
 router = APIRouter(tags=["health"])
@@ -23,6 +24,16 @@ def _metric(lines: list[str], name: str, kind: str, help_text: str,
         lines.append(f"{name}{{{label_text}}} {value:g}" if label_text else f"{name} {value:g}")
 
 
+def pool_samples(pools: Pools) -> list[tuple[dict[str, str], float]]:
+    samples: list[tuple[dict[str, str], float]] = []
+    for read_pool in pools.all():
+        opened, idle = read_pool.primary.connections()
+        samples += [({"pool": read_pool.name, "state": "open"}, opened),
+                    ({"pool": read_pool.name, "state": "idle"}, idle),
+                    ({"pool": read_pool.name, "state": "max"}, read_pool.primary.max_size)]
+    return samples
+
+
 @router.get("/metrics", summary="Operational metrics (Prometheus text format)")
 async def metrics(services: ServicesDep) -> Response:
     async with services.db.acquire() as conn:
@@ -36,6 +47,10 @@ async def metrics(services: ServicesDep) -> Response:
     pool = await services.db.pool()
     _metric(lines, "lapis_db_pool_connections", "gauge", "Connections in the API pool",
             [({"state": "open"}, pool.get_size()), ({"state": "idle"}, pool.get_idle_size())])
+    _metric(lines, "lapis_pool_connections", "gauge", "Connections to the primary by pool (kind of work)",
+            pool_samples(services.pools))
+    _metric(lines, "lapis_replica_healthy", "gauge", "1 when reads may go to the replica (as last measured)",
+            [({"replica": h.name}, float(h.healthy)) for h in services.pools.replica_health()])
     cache = services.tiles.cache  # None when the tile cache is off
     if cache is not None:
         _metric(lines, "lapis_tile_cache_hits_total", "counter", "Tile requests answered from the cache",

@@ -99,13 +99,17 @@ class _Acquire:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._ctx: Any = None
+        self._conn: asyncpg.Connection | None = None
 
     async def __aenter__(self) -> asyncpg.Connection:
         pool = await self._db.pool()
         self._ctx = pool.acquire()
-        return await acquire_within(self._db, self._ctx.__aenter__())  # may open a new connection
+        self._conn = await acquire_within(self._db, self._ctx.__aenter__())  # may open a new connection
+        return self._conn
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, LOST_ERRORS) and self._conn is not None:
+            self._conn.terminate()  # its protocol may be mid-operation: the reset on release would fail
         await self._ctx.__aexit__(exc_type, exc, tb)
         if isinstance(exc, LOST_ERRORS):
             raise DatabaseUnavailable(f"connection lost: {type(exc).__name__}: {exc}") from exc

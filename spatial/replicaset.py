@@ -37,6 +37,15 @@ from spatial.settings import Settings
 CONNECTION_LOST = (DatabaseUnavailable, OSError, asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError,
                    asyncpg.CrashShutdownError, asyncpg.CannotConnectNowError, asyncpg.ConnectionDoesNotExistError)
 UNREACHABLE = (*CONNECTION_LOST, asyncio.TimeoutError)
+# What a query on a replica's pooled connection may raise while that replica shuts down under it, besides a
+# lost connection: asyncpg's protocol caught mid-operation (seen in tests stopping a replica under traffic).
+DYING = (*CONNECTION_LOST, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
+
+def _discard(conn: asyncpg.Connection) -> None:
+    """Close a connection that cannot be reset (a pool that already took it back raises: nothing left to do)."""
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.terminate()
 
 
 def parse_lsn(lsn: str) -> int:
@@ -187,7 +196,8 @@ class ReplicaSet:
             yield conn
         except PoolTimeout:  # another pool was busy: nothing wrong with this replica
             raise
-        except CONNECTION_LOST as exc:  # the replica went away under this block: skip it from now on
+        except DYING as exc:  # the replica went away under this block: skip it from now on
+            _discard(conn)  # its protocol may be mid-operation: a reset on release would fail
             self.mark_down(db, f"connection lost: {type(exc).__name__}")
             raise DatabaseUnavailable(f"a replica's connection was lost: {type(exc).__name__}") from exc
         finally:
@@ -239,7 +249,8 @@ class ReplicaSet:
             pool, conn = acquired
             try:
                 return await getattr(conn, method)(query, *args, timeout=timeout)
-            except CONNECTION_LOST as exc:  # not a slow query (TimeoutError): that one is the caller's
+            except DYING as exc:  # not a slow query (TimeoutError): that one is the caller's
+                _discard(conn)
                 self.mark_down(db, f"connection lost: {type(exc).__name__}")
             finally:
                 await pool.release(conn)

@@ -2,12 +2,14 @@
 
 uvicorn's access log builds a `LogRecord`, formats it (colour codes, client address, path) and writes and flushes
 the stream on the event loop, for every request: measured on one cached tile, `lapis serve` answered a third
-fewer requests per second with it than without. Here the request path only records the raw facts (time, client,
-method, target, status, bytes, duration); a thread wakes every `interval_s`, formats what accumulated and writes
-it in a few large `write`s — each at most PIPE_BUF (4 KiB) and ending at a line break, so that the lines of
-several worker processes sharing one pipe or file never tear. If the output blocks for long, at most
-`max_pending` lines wait; beyond that new lines are counted as dropped (and the count written when it can be)
-rather than growing memory.
+fewer requests per second with it than without. Here the request path only records the raw facts (start and end
+times, client, method, target, status, bytes: ~2.5 µs, atomic values only — see `Entry`); a thread wakes every
+`interval_s`, formats what accumulated (~2.7 µs a line, the timestamp's text made once a second) and writes it in
+a few large `write`s — each at most PIPE_BUF (4 KiB) and ending at a line break, so that the lines of several
+worker processes sharing one pipe or file never tear. If the output blocks for long, at most `max_pending` lines
+wait; beyond that new lines are counted as dropped (and the count written when it can be) rather than growing
+memory. Measured (server CPU per request, /health/live): ~5 µs more than no log at all, against ~20 µs for
+uvicorn's. A kill -9 loses the last `interval_s` of lines; a normal stop writes them (atexit).
 
 Line format (UTC):  2026-11-27T10:00:00.123Z 127.0.0.1 "GET /tiles/WebMercatorQuad/9/241/406 HTTP/1.1" 200 5123 0.9ms
 """
@@ -16,30 +18,45 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import sys
 import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PIPE_BUF = 4096
 # a request target is already restricted by the HTTP parser; quote what could still confuse a log reader
-_ESCAPE = {c: f"%{c:02X}" for c in (*range(0x20), 0x22, 0x5C, 0x7F)}
-Entry = tuple[float, Any, str, bytes, bytes, str, int, int, float]
+_ESCAPE = {c: f"%{c:02X}" for c in (*range(0x20), 0x22, 0x5C, *range(0x7F, 0x100))}
+_ODD = re.compile(rb'[\x00-\x1f"\\\x7f-\xff]')
+# (time.time() at the start, at the end, client address, method, raw path, query, HTTP version, status (0: none
+# sent), body bytes sent): atomic values only, so the garbage collector stops tracking the tuple (holding the
+# scope dicts themselves until the next write measurably slowed every request through the collector)
+Entry = tuple[float, float, str, str, bytes, bytes, str, int, int]
 
 
-def format_entry(entry: Entry) -> str:
-    at, client, method, path, query, version, status, size, seconds = entry
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + f".{int(at % 1 * 1000):03d}Z"
-    target = path.decode("latin-1").translate(_ESCAPE)
-    if query:
-        target += "?" + query.decode("latin-1").translate(_ESCAPE)
-    host = client[0] if client else "-"
-    return (f'{stamp} {host} "{method} {target} HTTP/{version}" {status or "-"} {size} '
-            f"{seconds * 1000:.1f}ms\n")
+def _text(raw: bytes) -> str:
+    return raw.decode("ascii") if _ODD.search(raw) is None else raw.decode("latin-1").translate(_ESCAPE)
+
+
+class LineFormat:
+    """Formats entries; the timestamp's text is remade once a second, not per line (strftime is most of a line's
+    cost)."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._stamp = ""
+
+    def __call__(self, entry: Entry) -> str:
+        started, ended, client, method, path, query, version, status, size = entry
+        second = int(ended)
+        if second != self._second:
+            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        target = _text(path) + "?" + _text(query) if query else _text(path)
+        return (f'{self._stamp}.{int(ended % 1 * 1000):03d}Z {client} "{method} {target} HTTP/{version}" '
+                f'{status or "-"} {size} {(ended - started) * 1000:.1f}ms\n')
 
 
 class AccessLogWriter:
@@ -51,6 +68,7 @@ class AccessLogWriter:
         self.max_pending = max_pending
         self.dropped = 0
         self._pending: deque[Entry] = deque()
+        self._format = LineFormat()
         self._stop = threading.Event()
         self._lock = threading.Lock()  # one flush at a time (the thread's, or close()'s)
         self._thread = threading.Thread(target=self._run, name="lapis-access-log", daemon=True)
@@ -73,7 +91,7 @@ class AccessLogWriter:
             lines: list[str] = []
             pending = self._pending
             while pending:
-                lines.append(format_entry(pending.popleft()))
+                lines.append(self._format(pending.popleft()))
             if self.dropped:
                 dropped, self.dropped = self.dropped, 0
                 lines.append(f"access log: {dropped} lines dropped (output too slow)\n")
@@ -120,7 +138,7 @@ class AccessLog:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        started = time.perf_counter()
+        started = time.time()
         status = 0
         size = 0
 
@@ -135,6 +153,7 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            self.writer.record((time.time(), scope.get("client"), scope["method"],
+            client = scope.get("client")
+            self.writer.record((started, time.time(), client[0] if client else "-", scope["method"],
                                 scope.get("raw_path") or scope["path"].encode(), scope["query_string"],
-                                scope["http_version"], status, size, time.perf_counter() - started))
+                                scope["http_version"], status, size))

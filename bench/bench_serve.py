@@ -70,9 +70,15 @@ def load(base: str, paths: list[str], db_ports: tuple[int, ...]) -> tuple[LoadRe
     return result, main, others
 
 
+def server_us(result: LoadResult, cpu: CpuUse) -> float:
+    """Server CPU per request (µs): what a request costs the server, whatever else the shared machine runs."""
+    return cpu.seconds["server"] / max(result.requests, 1) * 1e6
+
+
 def line(label: str, result: LoadResult, cpu: CpuUse, replicas: list[CpuUse]) -> None:
     cores = cpu.row(SECONDS) + "".join(f", replica {r.seconds['db'] / SECONDS:.2f}" for r in replicas)
-    print(f"  {label:<52} {result.row()}\n  {'':<52} {cores}", flush=True)
+    print(f"  {label:<52} {result.row()}\n  {'':<52} {cores}; server CPU {server_us(result, cpu):.1f} µs/request",
+          flush=True)
 
 
 def mean_rps(results: list[LoadResult]) -> float:
@@ -95,18 +101,24 @@ def access_log_cost(url: str, tile_path: str, db_port: int) -> None:
         "uvicorn --no-access-log --log-level warning": ("uvicorn-quiet", 1, {}),
     }
     runs: dict[str, list[LoadResult]] = {name: [] for name in configs}
+    costs: dict[str, list[float]] = {name: [] for name in configs}
     with servers(url, configs) as bases:
         for n in range(1, ROUNDS + 1):
             for name, base in bases.items():
                 result, cpu, _ = load(base, [tile_path], (db_port,))
                 runs[name].append(result)
+                costs[name].append(server_us(result, cpu))
                 line(f"{name} #{n}", result, cpu, [])
     means = {name: mean_rps(results) for name, results in runs.items()}
+    cpu_means = {name: statistics.mean(values) for name, values in costs.items()}
     for name, value in means.items():
-        print(f"  mean {name:<47} {value:9.1f} req/s")
+        print(f"  mean {name:<47} {value:9.1f} req/s, server CPU {cpu_means[name]:6.1f} µs/request")
     shipped, off, before, quiet = means.values()  # in the order of `configs`
-    print(f"  LAPIS's access log costs {(1 - shipped / off) * 100:.1f} % of the unlogged rate (target ≤ 10 %); "
-          f"uvicorn's cost {(1 - before / quiet) * 100:.1f} %; lapis serve now {shipped / before:.2f}× before",
+    shipped_us, off_us, before_us, quiet_us = cpu_means.values()
+    print(f"  LAPIS's access log: {(1 - shipped / off) * 100:.1f} % fewer req/s than without (target ≤ 10 %), "
+          f"+{shipped_us - off_us:.1f} µs ({(shipped_us / off_us - 1) * 100:.1f} %) server CPU a request; uvicorn's: "
+          f"{(1 - before / quiet) * 100:.1f} % fewer req/s, +{before_us - quiet_us:.1f} µs "
+          f"({(before_us / quiet_us - 1) * 100:.1f} %); lapis serve now {shipped / before:.2f}× the req/s of before",
           flush=True)
 
 

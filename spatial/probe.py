@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from dataclasses import dataclass
 
 import asyncpg
 
@@ -22,22 +20,16 @@ from spatial.errors import DatabaseUnavailable
 from spatial.pool import CONNECT_ERRORS, LOST_ERRORS
 
 
-@dataclass(frozen=True)
-class ProbeResult:
-    latency_ms: float  # the round trip, connecting included when it had to
-    versions: dict[str, str]  # postgresql, postgis, proj, geos
-
-
 class DatabaseProbe:
     def __init__(self, url: str, *, timeout_s: float = 0.5) -> None:
         self.url = url
         self.timeout_s = timeout_s
         self._conn: asyncpg.Connection | None = None
-        self._inflight: asyncio.Task[ProbeResult] | None = None
+        self._inflight: asyncio.Task[dict[str, str]] | None = None
 
-    async def check(self) -> ProbeResult:
-        """The database's versions, measured now (or by the check already in flight); DatabaseUnavailable when
-        it does not answer within `timeout_s`."""
+    async def check(self) -> dict[str, str]:
+        """The database's versions (postgresql, postgis, proj, geos), asked now (or by the check already in
+        flight); DatabaseUnavailable when it does not answer within `timeout_s`."""
         if self._inflight is None or self._inflight.done():
             self._inflight = asyncio.create_task(self._check())
         try:
@@ -45,8 +37,7 @@ class DatabaseProbe:
         except TimeoutError:
             raise DatabaseUnavailable(f"the database did not answer within {self.timeout_s * 1000:.0f} ms") from None
 
-    async def _check(self) -> ProbeResult:
-        started = time.perf_counter()
+    async def _check(self) -> dict[str, str]:
         try:
             async with asyncio.timeout(self.timeout_s):
                 if self._conn is None or self._conn.is_closed():
@@ -56,7 +47,7 @@ class DatabaseProbe:
         except (TimeoutError, *CONNECT_ERRORS, *LOST_ERRORS, asyncpg.InterfaceError) as exc:
             await self._drop()
             raise DatabaseUnavailable(f"{type(exc).__name__}: the database does not answer") from exc
-        return ProbeResult((time.perf_counter() - started) * 1000, versions)
+        return versions
 
     async def _drop(self) -> None:
         conn, self._conn = self._conn, None

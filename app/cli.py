@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -50,16 +49,12 @@ def _url(settings: Settings) -> str:
 def serve(host: str = typer.Option(None, help="Bind address (default: settings, 127.0.0.1)"),
           port: int = typer.Option(None, help="Port (default: settings, 8000)"),
           workers: int = typer.Option(1, help="uvicorn worker processes")) -> None:
-    """Serve the HTTP API and the map viewer."""
-    import uvicorn
+    """Serve the HTTP API and the map viewer (several workers share the tile cache on disk: see app/serving.py)."""
+    from app.serving import serve as run_server
 
     settings = Settings()
     _url(settings)  # start the embedded database first, with a clear error if it cannot
-    if host:  # the app (built from the environment) answers for the address it is bound to
-        os.environ["LAPIS_HOST"] = host
-    uvicorn.run("app.main:create_app_from_env", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers, log_level="info",
-                server_header=False)  # no "server: uvicorn" banner on the responses
+    run_server(settings, host=host, port=port, workers=workers)
 
 
 @db_cli.command("start")

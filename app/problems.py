@@ -32,6 +32,7 @@ from spatial.errors import (
 )
 from spatial.json import dumps
 from spatial.layers import UnknownLayer
+from spatial.pool import PoolTimeout
 from spatial.redact import scrub_paths
 from spatial.tiles.grid import TileOutOfRange, UnknownTileMatrixSet
 from spatial.tiles.service import UnknownTileLayer
@@ -96,6 +97,8 @@ PROBLEM_TYPES: dict[type[BaseException], ProblemType] = {
                                             "statement_timeout; narrow the request", RETRY_AFTER),
     # the database's own connection errors only: an OSError of anything else is a 500 like any other bug
     DatabaseUnavailable: _UNAVAILABLE,
+    PoolTimeout: ProblemType(503, "Server busy", "every database connection for this kind of request is busy; "
+                             "retry shortly", {"Retry-After": "1"}),
     asyncpg.PostgresConnectionError: _UNAVAILABLE,
     asyncpg.CannotConnectNowError: _UNAVAILABLE,
     asyncpg.AdminShutdownError: _UNAVAILABLE,

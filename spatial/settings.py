@@ -65,6 +65,15 @@ class Settings(BaseSettings):
     replica_max_lag_ms: int = Field(default=5_000, ge=0, description="A replica further behind is skipped")
     replica_check_interval_ms: int = Field(default=1_000, ge=0, description="How long a replica's health "
                                            "and lag, once measured, are trusted")
+    # the server under load (app/pools.py): one pool per kind of work, each acquire bounded in time
+    pool_acquire_timeout_ms: int = Field(default=5_000, ge=1, description="How long a request waits for a free "
+                                         "database connection before it is answered 503 with Retry-After")
+    planner_pool_max_size: int = Field(default=5, ge=1, description="Connections for /locate, /check, /search")
+    upload_pool_max_size: int = Field(default=3, ge=1, description="Connections for /classify")
+    ready_timeout_ms: int = Field(default=500, ge=1, description="/health/ready: the database must answer "
+                                  "within this long on the probe's own connection")
+    access_log: str = Field(default="on", description="`lapis serve`'s access log: 'on' (stdout), 'off', or a "
+                            "file to append to (LAPIS_ACCESS_LOG)")
 
     # --- the edge: what a client may send, and what the server tells it (README "Security") -------------------
     public_url: str | None = Field(default=None, description="Base URL of every link, TileJSON and style URL "

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.dependencies import ServicesDep, SettingsDep
+from app.pools import Pools
 from app.problems import Problem
 from spatial.catalog import layer_summaries, layer_versions
 from spatial.settings import Settings
@@ -29,6 +30,16 @@ def _metric(lines: list[str], name: str, kind: str, help_text: str,
     for labels, value in samples:
         label_text = ",".join(f'{k}="{v}"' for k, v in labels.items())
         lines.append(f"{name}{{{label_text}}} {value:g}" if label_text else f"{name} {value:g}")
+
+
+def pool_samples(pools: Pools) -> list[tuple[dict[str, str], float]]:
+    samples: list[tuple[dict[str, str], float]] = []
+    for read_pool in pools.all():
+        opened, idle = read_pool.primary.connections()
+        samples += [({"pool": read_pool.name, "state": "open"}, opened),
+                    ({"pool": read_pool.name, "state": "idle"}, idle),
+                    ({"pool": read_pool.name, "state": "max"}, read_pool.primary.max_size)]
+    return samples
 
 
 def allowed_networks(settings: Settings) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -74,6 +85,10 @@ async def metrics(services: ServicesDep) -> Response:
     pool = await services.db.pool()
     _metric(lines, "lapis_db_pool_connections", "gauge", "Connections in the API pool",
             [({"state": "open"}, pool.get_size()), ({"state": "idle"}, pool.get_idle_size())])
+    _metric(lines, "lapis_pool_connections", "gauge", "Connections to the primary by pool (kind of work)",
+            pool_samples(services.pools))
+    _metric(lines, "lapis_replica_healthy", "gauge", "1 when reads may go to the replica (as last measured)",
+            [({"replica": h.name}, float(h.healthy)) for h in services.pools.replica_health()])
     cache = services.tiles.cache  # None when the tile cache is off
     if cache is not None:
         _metric(lines, "lapis_tile_cache_hits_total", "counter", "Tile requests answered from the cache",

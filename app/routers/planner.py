@@ -16,7 +16,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from app.bodies import JSON_BODY, json_body, media_type, multipart_file, receive_body
-from app.dependencies import DatabaseDep, RegistryDep, SettingsDep, crs_parameter, optional_crs_parameter
+from app.dependencies import (
+    PlannerDatabaseDep,
+    RegistryDep,
+    SettingsDep,
+    UploadDatabaseDep,
+    crs_parameter,
+    optional_crs_parameter,
+)
 from app.negotiate import CSV, GEOJSON, JSON, output_format
 from app.problems import Problem
 from spatial.crs import SupportedCrs, parse_crs
@@ -97,7 +104,7 @@ def _json_text(text: str) -> Response:
                              "description": "admin_units (district first, then province), zones (regions, centre, "
                                             "others), corridors, nearest_axis {distance_m}, projects within "
                                             "radius_m {distance_m}; distances on the ellipsoid"}})
-async def locate_get(point: Annotated[PointQuery, Depends(point_query)], db: DatabaseDep) -> Response:
+async def locate_get(point: Annotated[PointQuery, Depends(point_query)], db: PlannerDatabaseDep) -> Response:
     async with db.acquire() as conn:
         return _json_text(await locate.locate_point(conn, point.x, point.y, point.crs, point.radius))
 
@@ -110,7 +117,7 @@ async def locate_get(point: Annotated[PointQuery, Depends(point_query)], db: Dat
              responses={200: {"content": {JSON: {}}, "description": "area_m2 (ellipsoid), overlaps sorted by "
                               "share_pct {layer, code, kind, area_m2, share_pct}, primary_region, "
                               "primary_admin_unit"}})
-async def locate_post(request: Request, crs: BodyCrs, settings: SettingsDep, db: DatabaseDep) -> Response:
+async def locate_post(request: Request, crs: BodyCrs, settings: SettingsDep, db: PlannerDatabaseDep) -> Response:
     geom = await json_body(request, settings.upload_max_bytes, partial(locate.parcel_geometry, crs=crs))
     async with db.acquire() as conn:
         return _json_text(await locate.locate_geometry(conn, geom, crs))
@@ -140,7 +147,7 @@ async def classify_body(request: Request, settings: SettingsDep, crs: InputCrs) 
                               "description": "each input feature with lapis_admin_code/name, lapis_region_code/"
                                              "name/share_pct, lapis_centre, lapis_corridors, lapis_shares"}})
 async def classify(fmt: ClassifyFormat, data: Annotated[classify_input.ClassifyInput, Depends(classify_body)],
-                   db: DatabaseDep) -> StreamingResponse:
+                   db: UploadDatabaseDep) -> StreamingResponse:
     fmt = "csv" if fmt == "csv" else "geojson"
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -186,7 +193,7 @@ def _read_upload_file(body: IO[bytes], content_type: str, cap: int, in_crs: Supp
                  "name_en": "Ring Road 3–4 axis", "score": 3.0, "bbox": [106.39, 10.56, 106.73, 11.0]}]}}},
                 "description": "results best first: collection, id, code, name_vi, name_en, score, bbox (CRS84)"}})
 async def search_endpoint(
-    db: DatabaseDep,
+    db: PlannerDatabaseDep,
     registry: RegistryDep,
     q: str = Query(..., min_length=1, max_length=200, description="Name or code; accents optional"),
     limit: int = Query(10, ge=1, le=search.MAX_LIMIT),

@@ -204,10 +204,11 @@ def test_nul_in_a_cql2_literal_is_a_400(client: TestClient) -> None:
 
 # -- what the database refuses ---------------------------------------------------------------------------
 def test_database_data_errors_do_not_echo_the_database(client: TestClient) -> None:
-    overflow = assert_problem(client.get("/collections/projects/items", params={
-        "filter": "start_year = 99999999999999999999"}), 400, "filter")
+    # (a number beyond bigint against an integer column is now compared as numeric: answered, no error to provoke)
+    assert client.get("/collections/projects/items", params={"filter": "start_year = 99999999999999999999"}
+                      ).json()["numberReturned"] == 0
     zero = assert_problem(client.get("/collections/zones/items", params={"filter": "id / 0 = 1"}), 400, "filter")
-    for body in (overflow, zero):
+    for body in (zero,):
         assert body["title"] == "Invalid value" and body["request_id"]
         assert "query argument" not in body["detail"] and "$1" not in body["detail"] and "int64" not in body["detail"]
     assert "a division by zero" in zero["detail"]

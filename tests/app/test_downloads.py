@@ -319,7 +319,7 @@ def _wait(condition: Callable[[], bool], seconds: float = 60) -> bool:
 def test_a_client_leaving_a_real_server_leaves_no_file(parcels_server: tuple[str, Path]) -> None:
     base, folder = parcels_server
     host, port = base.removeprefix("http://").split(":")
-    request = b"GET /collections/parcels/items?f=geojson&download=true HTTP/1.1\r\nHost: lapis\r\n\r\n"
+    request = b"GET /collections/parcels/items?f=geojson&download=true HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     # gone while the file is sent: the headers and the first bytes read, then the connection closed
     with socket.create_connection((host, int(port))) as sock:
         sock.sendall(request)
@@ -337,7 +337,7 @@ def test_a_client_leaving_a_real_server_leaves_no_file(parcels_server: tuple[str
     assert _wait(lambda: not any(folder.iterdir())), list(folder.iterdir())
     # the server still answers
     with socket.create_connection((host, int(port))) as sock:
-        sock.sendall(b"GET /health HTTP/1.1\r\nHost: lapis\r\nConnection: close\r\n\r\n")
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         assert sock.recv(100).startswith(b"HTTP/1.1 200")
 
 

@@ -21,12 +21,12 @@ from typing import Any
 
 from app.problems import PROBLEM_JSON
 from app.routers.tiles import PMTILES_NAME
-from spatial.crs import SUPPORTED
+from spatial.crs import CRS84, SUPPORTED
 from spatial.tiles.grid import TMS_ID
 
 NUMBER = r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*"
-CRS_VALUES = ["", *(crs.uri for crs in SUPPORTED), *(f"EPSG:{crs.code}" for crs in SUPPORTED if crs.epsg or crs.srid
-                                                      != 4326 or crs.lat_first)]
+# the OGC URIs, their EPSG:n CURIEs, and empty (the default, CRS84)
+CRS_VALUES = ["", *(crs.uri for crs in SUPPORTED), *(f"EPSG:{crs.code}" for crs in SUPPORTED if crs.uri != CRS84)]
 PARAMETER_SCHEMAS: dict[str, dict[str, Any]] = {
     "crs": {"type": "string", "enum": CRS_VALUES},
     "bbox-crs": {"type": "string", "enum": CRS_VALUES},

@@ -22,6 +22,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 from uuid import uuid4
 
 from starlette.applications import Starlette
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.memory import MemoryGuard
@@ -157,7 +158,7 @@ class EdgeMiddleware:
                 await problem_of(exc, scope.get("path", ""))(scope, receive, send_with_headers)
             raise
 
-    def _refusal(self, scope: Scope):  # noqa: ANN202 - a Response or None
+    def _refusal(self, scope: Scope) -> Response | None:
         path, query = scope.get("path", ""), scope.get("query_string", b"")
         if "\x00" in path or b"\x00" in unquote_to_bytes(query):
             return problem_response(400, "Invalid parameter", "the URL contains a NUL character (%00)")

@@ -1,17 +1,22 @@
 """Mutation testing of the core modules with mutmut 3: each module with the tests that exercise it.
 
     python scripts/mutation.py [cql detect locate grid ...] [--max-children N] [--min-score 80]
+                               [--without TESTS] [--sql-only] [--report-only]
 
 mutmut reads one `[tool.mutmut]` table, so one run would mutate every module with every test. Here each
 module gets a folder of its own, `mutants/<module>/`, holding links to the project and a `pyproject.toml`
 whose `[tool.mutmut]` is the project's shared one plus this module's `only_mutate` and test selection;
 mutmut's copy of the project is `mutants/<module>/mutants/`. Afterwards, in that folder,
-`../../.venv/bin/mutmut show <mutant>` or `mutmut browse` show what survived.
+`../../.venv/bin/mutmut show <mutant>` or `mutmut browse` show what survived (`survivors.diff` has them all).
 
 The score is killed / reached: mutants no test reaches ("no tests") are left out, and so are the survivors
-listed in ACCEPTED — equivalent mutants (no input can tell them apart) and mutated message texts — each
-matched by its function and the line it produces, with the reason. DB-backed tests start their own
-throwaway PostGIS cluster (tests/conftest.py) in every mutant run, from mutmut's copy of the project.
+a module's `accepted` rules match — equivalent mutants (no input can tell them apart) and mutated message
+texts — each matched by its function and the line it produces, with the reason. DB-backed tests start
+their own throwaway PostGIS cluster (tests/conftest.py) in every mutant run, from mutmut's copy.
+
+mutmut mutates code inside functions only, so SQL held in module-level strings (locate's statements) gets
+hand-made `sql_mutants` too: each is one textual change, run against the module's tests in
+`mutants/<module>-sql/`, and every one must be killed.
 """
 
 from __future__ import annotations

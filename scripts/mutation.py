@@ -1,17 +1,22 @@
 """Mutation testing of the core modules with mutmut 3: each module with the tests that exercise it.
 
     python scripts/mutation.py [cql detect locate grid ...] [--max-children N] [--min-score 80]
+                               [--without TESTS] [--sql-only] [--report-only]
 
 mutmut reads one `[tool.mutmut]` table, so one run would mutate every module with every test. Here each
 module gets a folder of its own, `mutants/<module>/`, holding links to the project and a `pyproject.toml`
 whose `[tool.mutmut]` is the project's shared one plus this module's `only_mutate` and test selection;
 mutmut's copy of the project is `mutants/<module>/mutants/`. Afterwards, in that folder,
-`../../.venv/bin/mutmut show <mutant>` or `mutmut browse` show what survived.
+`../../.venv/bin/mutmut show <mutant>` or `mutmut browse` show what survived (`survivors.diff` has them all).
 
 The score is killed / reached: mutants no test reaches ("no tests") are left out, and so are the survivors
-listed in ACCEPTED — equivalent mutants (no input can tell them apart) and mutated message texts — each
-matched by its function and the line it produces, with the reason. DB-backed tests start their own
-throwaway PostGIS cluster (tests/conftest.py) in every mutant run, from mutmut's copy of the project.
+a module's `accepted` rules match — equivalent mutants (no input can tell them apart) and mutated message
+texts — each matched by its function and the line it produces, with the reason. DB-backed tests start
+their own throwaway PostGIS cluster (tests/conftest.py) in every mutant run, from mutmut's copy.
+
+mutmut mutates code inside functions only, so SQL held in module-level strings (locate's statements) gets
+hand-made `sql_mutants` too: each is one textual change, run against the module's tests in
+`mutants/<module>-sql/`, and every one must be killed.
 """
 
 from __future__ import annotations
@@ -47,7 +52,49 @@ class Accepted:
 
 
 # a message whose words mutmut wrapped in XX or put in capitals: the text a person reads, not behaviour
-MESSAGE_TEXT = Accepted("*", r'raise \w+\("(XX.*XX|[^a-z"]*)"', "message text")
+MESSAGE_TEXT = Accepted("*", r'raise \w+\("(XX.*XX|[^a-z"]*|[^A-Z"]*)"', "message text")
+# SQL does not mind the case of its keywords and type names
+SQL_CASE = (
+    Accepted("*", r'"(true|false|null)"', "an SQL literal in lower case"),
+    Accepted("*", r'"(BIGINT|NUMERIC|TEXT|BOOLEAN|TIMESTAMPTZ|DATE)"\)', "an SQL type name in capitals"),
+    Accepted("*", r"\b(-?INFINITY)\b", "PostgreSQL reads 'infinity' in any case"),
+)
+
+CQL_ACCEPTED = (
+    *SQL_CASE,
+    Accepted("Compiler._handlers", r'" (and|or) "', "an SQL keyword in lower case"),
+    Accepted("Compiler._temporal", r'"t_\w+": "[^"]*\b(and|not)\b', "an SQL keyword in lower case"),
+    Accepted("parse", r'"CQL2-TEXT"', "the language name is lower-cased anyway"),
+    Accepted("Compiler._literal", r"params\.add\((int\(value\)|value), (None)?\)",
+             "an untyped parameter: PostgreSQL types it as the column (or the text) it is compared with"),
+    Accepted("*", r'node\.get\("op", ("XXXX"|None)?\)',
+             "a node without 'op' (a geometry, a bbox, an interval) is no function with either default"),
+    Accepted("Compiler._instant", r"_instant_or_interval\(value\)\[1\]", "a property is (its column, its column)"),
+    Accepted("_short", r".", "message text: how an offending value is quoted and cut in an error detail"),
+)
+# Python does not mind the case of a codec name either
+CODEC_CASE = Accepted("*", r'(decode|encoding=)\(?"(UTF-8|ASCII)"', "a codec name in capitals")
+
+DETECT_ACCEPTED = (
+    CODEC_CASE,
+    Accepted("high_byte_words", r"last_end = -2", "any start below 0 skips no position"),
+    Accepted("high_byte_words", r"if pos <= last_end:",
+             "pos is a high byte, a word byte, so never the byte just after a word (last_end)"),
+    Accepted("high_byte_words", r"m\.start\(\) <= pos (<|<=) m\.end\(\)\), (None)?\)",
+             "some word always holds pos (a high byte matches the word pattern), and none ends at it"),
+    Accepted("read_dbf_header", r"head = f\.read\((None|33)\)",
+             "the header fields lie in the first 32 bytes; reading more changes none of them"),
+    Accepted("score", r"^break$", "the legacy decoders never raise: the except branch runs for UTF-8 only"),
+)
+
+GRID_ACCEPTED = (
+    Accepted("lonlat_to_tile", r"min\(lat, 86\.0511287798\)|-86\.0511287798\)",
+             "beyond ±85.0511° the row is clamped to the first or last anyway"),
+    Accepted("lonlat_to_tile", r"min\(max\(y, 0\), n \+ 1\)",
+             "the latitude clamp keeps the row below n, so only n - 1 can bind"),
+    Accepted("tiles_covering", r"(x0|y0) = max\(0, int\(.*\) / w\)\)",
+             "/ and // differ only below 0, which max(0, …) clamps"),
+)
 
 
 @dataclass(frozen=True)
@@ -104,7 +151,7 @@ TARGETS: dict[str, Target] = {
         "tests/spatial/test_cql_semantics.py",
         "tests/spatial/test_features_query.py",
         "tests/app/test_features.py",
-    )),
+    ), accepted=CQL_ACCEPTED),
     "detect": Target("spatial/io/encodings/detect.py", (
         "tests/spatial/io/test_encodings.py",
         "tests/spatial/io/test_detect.py",
@@ -112,7 +159,7 @@ TARGETS: dict[str, Target] = {
         "tests/spatial/io/test_loader.py::test_utf8_dbf_without_cpg",
         "tests/spatial/io/test_loader.py::test_legacy_dbf_decoded_to_exact_nfc_names",
         "tests/spatial/io/test_loader.py::test_cpg_and_ldid_are_honoured",
-    )),
+    ), accepted=DETECT_ACCEPTED),
     "locate": Target("spatial/queries/locate.py", (
         "tests/spatial/queries/test_queries.py",
         "tests/spatial/queries/test_locate_edges.py",
@@ -123,7 +170,7 @@ TARGETS: dict[str, Target] = {
         "tests/spatial/tiles",
         "tests/app/test_tiles.py",
         "tests/app/test_tile_cache.py",
-    )),
+    ), accepted=GRID_ACCEPTED),
 }
 
 
@@ -262,6 +309,7 @@ def main() -> None:
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--min-score", type=float, default=80.0, help="fail below this kill rate (percent)")
     parser.add_argument("--sql-only", action="store_true", help="only the hand-made SQL mutants, no mutmut run")
+    parser.add_argument("--report-only", action="store_true", help="report the last run again, run nothing")
     parser.add_argument("--without", action="append", default=[], metavar="TESTS",
                         help="leave these tests (a path as listed in TARGETS) out, e.g. to see what they add")
     args = parser.parse_args()
@@ -271,6 +319,10 @@ def main() -> None:
         parser.error(f"unknown module(s) {', '.join(sorted(unknown))}; choose from {', '.join(TARGETS)}")
     for name in args.modules or list(TARGETS):
         target = TARGETS[name]
+        if args.report_only:
+            if report(name, target, WORK / name) < args.min_score:
+                failed.append(name)
+            continue
         if not args.sql_only:
             folder = prepare(name, target, args.without)
             print(f"== {name}: mutmut run in {folder.relative_to(ROOT)}", flush=True)

@@ -240,8 +240,7 @@ class Compiler:
     def _temporal_value(self, node: dict[str, Any]) -> Bound:
         try:
             if "timestamp" in node:
-                return Bound(self.params, datetime.fromisoformat(str(node["timestamp"]).replace("Z", "+00:00")),
-                             "timestamptz")
+                return Bound(self.params, datetime.fromisoformat(str(node["timestamp"])), "timestamptz")
             return Bound(self.params, date.fromisoformat(str(node["date"])), "date")
         except ValueError:
             raise InvalidParameter(f"filter: bad date/time {_short(node)}", parameter=PARAM) from None

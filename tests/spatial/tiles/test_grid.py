@@ -158,6 +158,16 @@ def test_intersects_without_a_margin(box: tuple[float, float, float, float], ins
     assert TILE.intersects(box, 0.0) is inside
 
 
+def test_a_box_sharing_only_an_edge_or_a_corner_intersects() -> None:
+    xmin, ymin, xmax, ymax = TILE.bounds
+    assert TILE.intersects((xmin - 100.0, ymin, xmin, ymax))  # west
+    assert TILE.intersects((xmax, ymin, xmax + 100.0, ymax))  # east
+    assert TILE.intersects((xmin, ymin - 100.0, xmax, ymin))  # south
+    assert TILE.intersects((xmin, ymax, xmax, ymax + 100.0))  # north
+    assert TILE.intersects((xmax, ymax, xmax + 100.0, ymax + 100.0))  # the north-east corner
+    assert not TILE.intersects((xmin - 100.0, ymin, xmin - 0.01, ymax))
+
+
 def test_intersects_is_not_fooled_by_an_axis_swap() -> None:
     # a box east of the tile but at the tile's own height band in y: its ymin lies within the tile's x range
     xmin, ymin, xmax, ymax = TILE.bounds

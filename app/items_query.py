@@ -28,7 +28,7 @@ DATETIME_HELP = ("Instant or interval (RFC 3339, `start/end`, `..` open). Matche
 
 def property_filters(layer: Layer, params: list[tuple[str, str]]) -> dict[str, str]:
     """`property=value` pairs of the query string: every name that is not an items parameter must be a
-    non-geometry queryable of the layer."""
+    non-geometry queryable of the layer, and a value of a queryable with a list of values one of them."""
     fields = queryables(layer)
     equals: dict[str, str] = {}
     for key, value in params:
@@ -36,6 +36,8 @@ def property_filters(layer: Layer, params: list[tuple[str, str]]) -> dict[str, s
             continue
         if key not in fields or fields[key].kind == "geometry":
             raise InvalidParameter(f"{key}: unknown parameter or property of {layer.id!r}", parameter=key)
+        if fields[key].enum and value not in fields[key].enum:
+            raise InvalidParameter(f"{key}: {value!r} is not one of {', '.join(fields[key].enum)}", parameter=key)
         equals[key] = value
     return equals
 

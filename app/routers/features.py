@@ -142,7 +142,10 @@ async def collection(request: Request, layer: LayerDep, fmt: JsonOrHtml, db: Dat
     return json_response(body)
 
 
-@router.get("/collections/{collectionId}/schema", summary="The features' schema (JSON Schema, properties typed)")
+@router.get("/collections/{collectionId}/schema", summary="The features' schema (JSON Schema, properties typed)",
+            response_class=Response, responses={200: {"description": "JSON Schema of the collection's features",
+                                                      "content": {"application/schema+json": {"schema": {
+                                                          "type": "object"}}}}})
 async def collection_schema(request: Request, layer: LayerDep) -> Response:
     return json_response(feature_schema(layer, f"{base_url(request)}/collections/{layer.id}/schema"),
                          "application/schema+json")

@@ -149,3 +149,9 @@ def test_the_api_document_describes_the_parameters_as_before(client: TestClient)
     assert _parameters(spec, "/classify", "post") == {"f": "geojson (default) or csv",
                                                       "crs": "CRS of the input when it does not say (OGC URI)"}
     assert "f" not in _parameters(spec, "/collections")  # honoured there, but not listed (as before)
+
+
+def test_a_property_filter_outside_its_list_of_values_is_refused(client: TestClient) -> None:
+    assert client.get("/collections/projects/items", params={"status": "planned"}).status_code == 200
+    r = client.get("/collections/projects/items", params={"status": "AAA"})
+    assert r.status_code == 400 and r.json()["parameter"] == "status" and "planned" in r.json()["detail"]

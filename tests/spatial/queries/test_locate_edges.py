@@ -5,11 +5,9 @@ The expected distances and areas come from pyproj's geodesics, not from PostGIS.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-import asyncpg
 import orjson
 import psycopg
 import pytest
@@ -20,6 +18,7 @@ from shapely.geometry import MultiPolygon, Point, box, mapping
 from spatial.crs import parse_crs
 from spatial.errors import InvalidGeometry, InvalidParameter
 from spatial.queries import locate
+from tests.helpers import run
 
 GEOD = Geod(ellps="WGS84")
 ONE_METRE = 1e-5  # degrees: about 1.05 m of longitude and 1.1 m of latitude here
@@ -81,16 +80,6 @@ def edge_db(make_database: Callable[[], str]) -> str:
                          "VALUES (%s, %s, 'port', 'planned', ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
                          (code, f"Dự án {code}", *project_location(code)))
     return url
-
-
-def run(url: str, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
-    async def go() -> Any:
-        conn = await asyncpg.connect(url)
-        try:
-            return await work(conn)
-        finally:
-            await conn.close()
-    return asyncio.run(go())
 
 
 def at(url: str, lon: float, lat: float, **kwargs: Any) -> dict[str, Any]:

@@ -200,8 +200,17 @@ class ReplicaSet:
             _discard(conn)  # its protocol may be mid-operation: a reset on release would fail
             self.mark_down(db, f"connection lost: {type(exc).__name__}")
             raise DatabaseUnavailable(f"a replica's connection was lost: {type(exc).__name__}") from exc
+        except BaseException:
+            _discard(conn)  # an error mid-query may leave the protocol busy: never reset such a connection
+            raise
         finally:
-            await pool.release(conn)
+            try:
+                await pool.release(conn)
+            except (asyncpg.InternalClientError, asyncpg.InterfaceError, *DYING) as exc:
+                # the replica went away between the last query and the release (its reset failed)
+                _discard(conn)
+                self.mark_down(db, f"connection lost: {type(exc).__name__}")
+                raise DatabaseUnavailable(f"a replica's connection was lost: {type(exc).__name__}") from exc
 
     def mark_down(self, db: Database, reason: str = "marked down") -> None:
         """Skip this replica until its next health check (say, after a query on it lost its connection)."""

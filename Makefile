@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: run test setup system-deps db lint bench clean
+.PHONY: run test setup system-deps db lint bench mutation clean
 
 setup: system-deps $(STAMP) $(NODE_STAMP)
 
@@ -37,6 +37,10 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# mutation testing of the core modules, each with its tests (scripts/mutation.py; slow, so not part of `test`)
+mutation: setup
+	$(BIN)/python scripts/mutation.py $(MUTATION_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

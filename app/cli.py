@@ -49,13 +49,12 @@ def _url(settings: Settings) -> str:
 def serve(host: str = typer.Option(None, help="Bind address (default: settings, 127.0.0.1)"),
           port: int = typer.Option(None, help="Port (default: settings, 8000)"),
           workers: int = typer.Option(1, help="uvicorn worker processes")) -> None:
-    """Serve the HTTP API and the map viewer."""
-    import uvicorn
+    """Serve the HTTP API and the map viewer (several workers share the tile cache on disk: see app/serving.py)."""
+    from app.serving import serve as run_server
 
     settings = Settings()
     _url(settings)  # start the embedded database first, with a clear error if it cannot
-    uvicorn.run("app.main:create_app_from_env", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers, log_level="info")
+    run_server(settings, host=host, port=port, workers=workers)
 
 
 @db_cli.command("start")
@@ -265,10 +264,11 @@ def load(
                                 "features outside the province's extent are an error"),
     report: Path = typer.Option(None, "--report", help="Write the report as JSON to this file"),
 ) -> None:
-    """Load a file into a layer: all-or-nothing, one transaction, with a report."""
+    """Load a file into a layer: all-or-nothing, one transaction, with a report. Exit codes: 0 loaded, 1 error
+    (nothing loaded), 2 database unreachable, 3 nothing to load (rolled back), 4 --strict and some rejected."""
     import psycopg
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from app.load_progress import LoadProgress, exit_code, outcome
     from spatial.errors import SpatialInputError
     from spatial.io.encodings import ENCODINGS
     from spatial.io.loader import LoadOptions
@@ -282,16 +282,15 @@ def load(
                           set_values=_pairs(set_, "--set"), field_map=_pairs(map_, "--map"),
                           source_layer=source_layer, dry_run=dry_run, strict=strict)
     url = _url(Settings())
-    progress = Progress(TextColumn("loading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=console, disable=not console.is_terminal, transient=True)
-    task = progress.add_task("load", total=None)
     try:
-        with progress:
-            result = run_load(url, path, options, progress=lambda n: progress.advance(task, n),
-                              on_total=lambda total: progress.update(task, total=total))
+        with LoadProgress(console) as shown:
+            result = run_load(url, path, options, progress=shown.advance, on_total=shown.on_total,
+                              on_phase=shown.on_phase)
     except SpatialInputError as exc:
         raise fail(f"{exc}\nnothing was loaded; the layer is unchanged") from None
     except psycopg.Error as exc:
+        if isinstance(exc, psycopg.OperationalError):
+            raise  # the database cannot be reached (or went away): `main` says so, exit 2
         diag = exc.diag
         detail = f" ({diag.message_detail})" if diag.message_detail else ""
         constraint = f" [constraint {diag.constraint_name}]" if diag.constraint_name else ""
@@ -301,6 +300,9 @@ def load(
     if report is not None:
         report.write_bytes(json_dumps(result.as_dict()))
         console.print(f"report written to {report}")
+    console.print(outcome(result, strict))
+    if code := exit_code(result, strict):
+        raise typer.Exit(code)
 
 
 def _print_report(r: LoadReport) -> None:
@@ -332,12 +334,15 @@ def _print_report(r: LoadReport) -> None:
 @cli.command()
 def export(
     layer: str = typer.Argument(..., help="Layer to export"),
-    out: Path = typer.Argument(..., help="Output file: .gpkg, .shp, .geojson, .fgb or .csv"),
+    out: Path = typer.Argument(..., help="Output file: .gpkg, .shp, .geojson, .fgb, .csv or .parquet (GeoParquet; "
+                               "a folder: a partitioned GeoParquet dataset)"),
     crs: str = typer.Option(None, "--crs", help="Output CRS (default EPSG:4326), e.g. EPSG:9210"),
     filter_: str = typer.Option(None, "--filter", help="CQL2 text, e.g. \"level = 'district'\""),
     bbox: str = typer.Option(None, "--bbox", help="minlon,minlat,maxlon,maxlat (EPSG:4326)"),
+    partitions: int = typer.Option(None, "--partitions", min=1, help="GeoParquet dataset: OUT is a folder of this "
+                                   "many files, each a compact area"),
 ) -> None:
-    """Export a layer to a file (shapefiles with .cpg UTF-8 and .prj)."""
+    """Export a layer to a file (shapefiles with .cpg UTF-8 and .prj; GeoParquet 1.1 in spatial order)."""
     from spatial.errors import SpatialInputError
     from spatial.io.export import export_layer
 
@@ -350,11 +355,60 @@ def export(
         if len(box) != 4:
             raise fail(f"--bbox {bbox!r}: four numbers separated by commas")
     try:
-        result = export_layer(_url(Settings()), layer, out, crs=crs, cql2=filter_, bbox=box)  # type: ignore[arg-type]
+        result = export_layer(_url(Settings()), layer, out, crs=crs, cql2=filter_, bbox=box,  # type: ignore[arg-type]
+                              partitions=partitions)
     except SpatialInputError as exc:
         raise fail(str(exc)) from None
     console.print(f"exported {result.features} features of {result.layer} to {result.path} "
                   f"({result.driver}, {result.crs})")
+
+
+@cli.command()
+def classify(
+    input_: Path = typer.Argument(..., metavar="INPUT", help="Parcels: GeoParquet (file or dataset folder), shapefile, "
+                                  "GeoPackage, GeoJSON, FlatGeobuf or CSV"),
+    out: Path = typer.Argument(..., help="Output: a GeoParquet dataset folder (part-00000.parquet …)"),
+    engine: str = typer.Option("local", "--engine", help="local (this process) | dask (a Dask cluster; GeoParquet "
+                               "input) | postgis (/classify's SQL in the database)"),
+    scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler, e.g. tcp://host:8786 (default: a "
+                                  "LocalCluster of --workers processes)"),
+    partitions: int = typer.Option(None, "--partitions", min=1, help="Cut the input into this many partitions"),
+    workers: int = typer.Option(None, "--workers", min=1, help="LocalCluster worker processes (default 2)"),
+    crs: str = typer.Option(None, "--crs", help="CRS of an input that does not say (e.g. EPSG:9210)"),
+) -> None:
+    """Classify parcels against the plan (the answers of POST /classify) into a partitioned GeoParquet dataset."""
+    from spatial.analysis.classification import ENGINES, classify_file
+    from spatial.errors import SpatialInputError
+
+    if engine not in ENGINES:
+        raise fail(f"--engine {engine!r}: use {' | '.join(ENGINES)}", 2)
+    if scheduler and engine != "dask":
+        raise fail("--scheduler needs --engine dask", 2)
+    try:
+        report = classify_file(input_, out, engine, url=_url(Settings()), crs=crs, scheduler=scheduler,
+                               partitions=partitions, workers=workers)
+    except (SpatialInputError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    console.print(f"classified {report.rows:,} parcels with the {report.engine} engine ({report.workers} worker"
+                  f"{'s' if report.workers != 1 else ''}) in {report.seconds:.1f} s ({report.rate:,.0f} parcels/s): "
+                  f"{report.partitions} partitions in {report.out}")
+
+
+@cli.command()
+def report(
+    out: Path = typer.Argument(Path("plan.html"), help="The HTML file to write"),
+    parcels: Path = typer.Option(None, "--parcels", help="Parcels to summarise: a `lapis classify` output folder or "
+                                 "any parcels file (default: the parcels layer)"),
+) -> None:
+    """Write the plan's analysis report: tables and charts in one self-contained HTML page (Vietnamese, English)."""
+    from spatial.analysis.report import write_report
+    from spatial.errors import SpatialInputError
+
+    try:
+        path = write_report(out, _url(Settings()), parcels)
+    except SpatialInputError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"report written to {path} ({path.stat().st_size / 1024:,.0f} KiB)")
 
 
 def _unreachable_database(exc: Exception) -> bool:

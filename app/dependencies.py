@@ -1,6 +1,7 @@
 """FastAPI dependencies: the one way a route gets a service or a parsed parameter.
 
-Services (`SettingsDep`, `DatabaseDep`, `TilesDep`) come from the `Services` the app's lifespan built. Each group
+Services (`SettingsDep`, `DatabaseDep`, `TilesDep`) come from the `Services` the app's lifespan built; the database
+ones are pools of one kind of work each (`app.pools`), so a route names the pool its queries wait in. Each group
 of request parameters is one dependency that parses it into a typed value — a registry `Layer`, a `Tile`, a
 `CollectionSubset`, a `SupportedCrs`, an `ItemsRequest` (in `app.items_query`) — or raises the domain error that
 `app.problems` turns into problem+json. A handler then only calls `spatial` and shapes the response.
@@ -15,6 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from starlette.applications import Starlette
 
+from app.pools import ReadPool
 from app.services import Services
 from spatial.crs import SupportedCrs, parse_crs
 from spatial.errors import InvalidParameter
@@ -49,7 +51,24 @@ def get_settings(services: ServicesDep) -> Settings:
     return services.settings
 
 
-def get_database(services: ServicesDep) -> Database:
+def get_database(services: ServicesDep) -> ReadPool:
+    """Reads of the API routes (landing page, collections, items): a replica when configured, else the primary."""
+    return services.pools.api
+
+
+def get_planner_database(services: ServicesDep) -> ReadPool:
+    """Reads of the planner queries (/locate, /check, /search), in a pool of their own."""
+    return services.pools.planner
+
+
+def get_upload_database(services: ServicesDep) -> ReadPool:
+    """/classify's pool (temporary tables: always the primary)."""
+    return services.pools.uploads
+
+
+def get_write_database(services: ServicesDep) -> Database:
+    """The primary (no HTTP route writes yet; a write route takes this, and `spatial.replicaset.write_lsn` gives
+    its readers their own writes)."""
     return services.db
 
 
@@ -63,7 +82,10 @@ def get_registry(services: ServicesDep) -> Registry:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
-DatabaseDep = Annotated[Database, Depends(get_database)]
+DatabaseDep = Annotated[ReadPool, Depends(get_database)]
+PlannerDatabaseDep = Annotated[ReadPool, Depends(get_planner_database)]
+UploadDatabaseDep = Annotated[ReadPool, Depends(get_upload_database)]
+WriteDatabaseDep = Annotated[Database, Depends(get_write_database)]
 TilesDep = Annotated[TileService, Depends(get_tiles)]
 
 # --- collections ------------------------------------------------------------------------------------------------

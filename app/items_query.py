@@ -22,7 +22,7 @@ from spatial.queryables import queryables
 
 # Query parameters of the items request itself; any other name is a property filter (`property=value`).
 ITEMS_PARAMS = frozenset({"f", "limit", "bbox", "bbox-crs", "crs", "properties", "sortby", "filter", "filter-lang",
-                          "filter-crs", "cursor", "numberMatched", "datetime"})
+                          "filter-crs", "cursor", "numberMatched", "datetime", "download"})
 DATETIME_HELP = ("Instant or interval (RFC 3339, `start/end`, `..` or nothing open; an end may be an ISO 8601 "
                  "duration). Matched against the time a collection advertises in its extent (plans' decision date, "
                  "projects' start–end years); features without a time, and collections without one, always match")
@@ -30,7 +30,7 @@ DATETIME_HELP = ("Instant or interval (RFC 3339, `start/end`, `..` or nothing op
 
 def property_filters(layer: Layer, params: list[tuple[str, str]]) -> dict[str, str]:
     """`property=value` pairs of the query string: every name that is not an items parameter must be a
-    non-geometry queryable of the layer."""
+    non-geometry queryable of the layer, and a value of a queryable with a list of values one of them."""
     fields = queryables(layer)
     equals: dict[str, str] = {}
     for key, value in params:

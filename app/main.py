@@ -16,6 +16,7 @@ from app.middleware import install_tile_fast_path
 from app.problems import install_problem_handlers
 from app.query_params import reject_unknown_query_parameters
 from app.routers import check, docs, features, health, landing, metrics, planner, tiles, viewer
+from app.security import install_edge
 from app.services import build_services
 from spatial.db import database_url
 from spatial.layers import LAYERS
@@ -58,7 +59,8 @@ def create_app(settings: Settings | None = None, *, db_url: str | None = None,
         app.include_router(router)
     install_tile_fast_path(app)  # well-formed tile requests skip FastAPI's per-request machinery
     app.add_middleware(HeadAsGet)  # outside the fast path: a HEAD tile request takes it too
-    install_cors(app, settings)  # outermost: every answer, the fast path's too, carries the CORS headers
+    install_edge(app, settings)  # request id, Host policy, NUL refusal, security headers (app.security)
+    install_cors(app, settings)  # outermost: every answer, the fast path's and the edge's too, carries CORS headers
     if SWAGGER_UI_DIR.is_dir():
         app.mount(docs.SWAGGER_PATH, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
     return app

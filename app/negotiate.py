@@ -55,13 +55,30 @@ def json_response(body: object, media_type: str = JSON, headers: dict[str, str] 
     return Response(dumps(body), media_type=media_type, headers=headers)
 
 
+# Where `app.security` leaves the base of every link: the configured public URL, or this request's scheme, allowed
+# Host and root path. Links are built from it only, never from the Host header directly.
+BASE_URL_KEY = "lapis.base_url"
+
+
 def base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    return request.scope.get(BASE_URL_KEY) or str(request.base_url).rstrip("/")
+
+
+def route_path(request: Request) -> str:
+    """The path under the app's root (what the routes match), e.g. /collections/zones."""
+    path, root = request.url.path, request.scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
+def request_url(request: Request) -> str:
+    """This request's URL under `base_url` (the self link)."""
+    query = request.url.query
+    return base_url(request) + route_path(request) + (f"?{query}" if query else "")
 
 
 def url_with(request: Request, path: str | None = None, **changes: str | None) -> str:
     """This request's URL (or `path` on this server) with query parameters changed (None removes)."""
     params = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
     params += [(k, v) for k, v in changes.items() if v is not None]
-    target = base_url(request) + (path if path is not None else request.url.path)
+    target = base_url(request) + (path if path is not None else route_path(request))
     return target + ("?" + urlencode(params) if params else "")

@@ -10,6 +10,8 @@ since Starlette looks handlers up by class).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,12 +32,17 @@ from spatial.errors import (
 )
 from spatial.json import dumps
 from spatial.layers import UnknownLayer
+from spatial.pool import PoolTimeout
+from spatial.redact import scrub_paths
 from spatial.tiles.grid import TileOutOfRange, UnknownTileMatrixSet
 from spatial.tiles.service import UnknownTileLayer
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER = {"Retry-After": "5"}
 log = logging.getLogger("lapis")
+# The id of the request being served (set by `app.security`): every problem document carries it as `request_id`,
+# and every log line about the request names it.
+REQUEST_ID: ContextVar[str | None] = ContextVar("lapis_request_id", default=None)
 
 
 class Problem(Exception):
@@ -51,6 +58,14 @@ class Problem(Exception):
         self.parameter = parameter
         self.headers = headers or {}
         self.extra = extra
+
+    def __reduce__(self) -> tuple[Any, ...]:  # raised in a child process (app.offload), re-raised here
+        return (_problem, (self.status, self.title, self.detail, self.parameter, self.headers, self.extra))
+
+
+def _problem(status: int, title: str, detail: str | None, parameter: str | None, headers: dict[str, str],
+             extra: dict[str, Any]) -> Problem:
+    return Problem(status, title, detail, parameter=parameter, headers=headers, **extra)
 
 
 @dataclass(frozen=True)
@@ -75,12 +90,15 @@ PROBLEM_TYPES: dict[type[BaseException], ProblemType] = {
     TooLarge: ProblemType(413, "Content too large"),
     UnsupportedFormat: ProblemType(415, "Unsupported media type"),
     InvalidGeometry: ProblemType(422, "Invalid geometry"),
-    # a value the client sent that PostgreSQL rejects (division by zero in a filter, a date out of range…)
-    asyncpg.DataError: ProblemType(400, "Invalid value", "the database rejected a value: {message}"),
+    # a value the client sent that PostgreSQL rejects (division by zero in a filter, a date out of range…): the
+    # detail says which kind (`data_error_detail`), never PostgreSQL's own words
+    asyncpg.DataError: ProblemType(400, "Invalid value", "the database could not use a value of this request"),
     asyncpg.QueryCanceledError: ProblemType(503, "Database timeout", "the query took longer than the configured "
                                             "statement_timeout; narrow the request", RETRY_AFTER),
     # the database's own connection errors only: an OSError of anything else is a 500 like any other bug
     DatabaseUnavailable: _UNAVAILABLE,
+    PoolTimeout: ProblemType(503, "Server busy", "every database connection for this kind of request is busy; "
+                             "retry shortly", {"Retry-After": "1"}),
     asyncpg.PostgresConnectionError: _UNAVAILABLE,
     asyncpg.CannotConnectNowError: _UNAVAILABLE,
     asyncpg.AdminShutdownError: _UNAVAILABLE,
@@ -99,12 +117,14 @@ def problem_response(status: int, title: str, detail: str | None = None, *, para
                      **extra: Any) -> Response:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
-        body["detail"] = detail
+        body["detail"] = scrub_paths(detail)  # a last guard: no path of this machine in an answer
     if parameter:
         body["parameter"] = parameter
     if instance:
         body["instance"] = instance
     body.update(extra)
+    if (request_id := REQUEST_ID.get()) is not None:
+        body["request_id"] = request_id
     return Response(dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -113,8 +133,9 @@ def _validation_parameter(error: dict[str, Any]) -> str | None:
     return ".".join(location) or None
 
 
-def problem_of(exc: BaseException, instance: str) -> Response:
-    """The problem+json answer to any exception raised while serving `instance` (a path)."""
+def problem_of(exc: BaseException, instance: str, parameters: Iterable[str] = ()) -> Response:
+    """The problem+json answer to any exception raised while serving `instance` (a path) with the query
+    `parameters` (their names: they tell which parameter a database error was about, when only one can be)."""
     if isinstance(exc, Problem):
         return problem_response(exc.status, exc.title, exc.detail, parameter=exc.parameter, instance=instance,
                                 headers=exc.headers, **exc.extra)
@@ -127,20 +148,78 @@ def problem_of(exc: BaseException, instance: str) -> Response:
         return problem_response(exc.status_code, HTTP_TITLES.get(exc.status_code, "Error"),
                                 str(exc.detail) if exc.detail else None, instance=instance, headers=exc.headers)
     kind = problem_type(exc)
-    if kind is None:
-        log.error("unhandled error on %s", instance, exc_info=exc)
-        kind = INTERNAL
-    elif kind.status >= 500:
-        log.warning("%s on %s: %s", kind.title.lower(), instance, exc)
+    _log(exc, kind, instance)
+    kind = kind or INTERNAL
     if isinstance(exc, SpatialInputError):
         return problem_response(kind.status, kind.title, exc.detail, parameter=exc.parameter, instance=instance)
-    message = exc.args[0] if exc.args else str(exc)
-    detail = kind.detail.format(message=message) if kind.detail else None
-    return problem_response(kind.status, kind.title, detail, instance=instance, headers=kind.headers)
+    if isinstance(exc, asyncpg.DataError):
+        parameter = data_error_parameter(parameters)
+        return problem_response(kind.status, kind.title, data_error_detail(exc, parameter), parameter=parameter,
+                                instance=instance)
+    return problem_response(kind.status, kind.title, kind.detail, instance=instance, headers=kind.headers)
+
+
+def _log(exc: BaseException, kind: ProblemType | None, instance: str) -> None:
+    """One line per answered error, naming the request id; a traceback only for a bug (500). What a client error's
+    answer leaves out (the database's message, a loader's full message kept as the cause) is logged here."""
+    request_id = REQUEST_ID.get()
+    if kind is None:
+        log.error("request %s: unhandled error on %s", request_id, instance, exc_info=exc)
+    elif kind.status >= 500 or isinstance(exc, asyncpg.PostgresError):
+        log.warning("request %s: %s on %s: %s: %s", request_id, kind.title.lower(), instance, type(exc).__name__, exc)
+    elif exc.__cause__ is not None:
+        log.warning("request %s: %s on %s: %s (cause: %s)", request_id, kind.title.lower(), instance, exc,
+                    exc.__cause__)
+
+
+# What kind of value PostgreSQL refused, by SQLSTATE (class 22, data exceptions): said in our words.
+DATA_ERRORS = {"22012": "a division by zero", "22003": "a number out of range", "22008": "a date or time out of range",
+               "22007": "a malformed date or time", "22P02": "a value of the wrong type", "22001": "a text too long",
+               "2201B": "an invalid pattern", "22021": "a character the database cannot store",
+               "22023": "an invalid value", "22P05": "a character the database cannot store"}
+# Query parameters whose values never reach the database as values (parsed, or identifiers from the registry).
+VALUE_FREE = frozenset({"f", "limit", "crs", "bbox-crs", "filter-lang", "filter-crs", "properties", "sortby",
+                        "numberMatched", "lang", "collections", "v", "cursor"})
+
+
+def data_error_parameter(parameters: Iterable[str]) -> str | None:
+    """The parameter a database data error was about, when exactly one of the request's could carry the value."""
+    candidates = {name for name in parameters if name not in VALUE_FREE}
+    return candidates.pop() if len(candidates) == 1 else None
+
+
+def data_error_detail(exc: asyncpg.DataError, parameter: str | None) -> str:
+    what = DATA_ERRORS.get(getattr(exc, "sqlstate", None) or "", "a value it cannot use")
+    where = f"{parameter}: " if parameter else ""
+    return f"{where}the database refused {what} in this request; check the values sent"
 
 
 async def problem_handler(request: Request, exc: Exception) -> Response:
-    return problem_of(exc, request.url.path)
+    if isinstance(exc, StarletteHTTPException) and exc.status_code == 405:
+        allow = {"Allow": allowed_methods(request)}
+        exc = StarletteHTTPException(405, exc.detail, headers={**(exc.headers or {}), **allow})
+    return problem_of(exc, request.url.path, request.query_params.keys())
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route offers at this path (Starlette's 405 names only the first route's)."""
+    path = request.scope["path"][len(request.scope.get("root_path", "")):] or "/"
+    methods: set[str] = set()
+    for route in _routes(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
+def _routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """The routes, those of included routers too (FastAPI keeps an included router whole; ours have no prefix)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _routes(inner.routes)
+        else:
+            yield route
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import cql2
 import orjson
 
+from spatial.cql_limits import check_text, check_tree, run_with_deep_stack
 from spatial.cql_text import normalise_quotes
 from spatial.crs import SupportedCrs
 from spatial.errors import InvalidParameter
@@ -45,28 +46,44 @@ ARITHMETIC = {"+": "({} + {})", "-": "({} - {})", "*": "({} * {})", "/": "({} / 
 OPEN = ("..", "")
 
 
+class Bound:
+    """A literal that becomes a bound parameter when the SQL first uses it: a parameter the statement never
+    names has no type, and PostgreSQL refuses the statement."""
+
+    def __init__(self, params: Params, value: Any, cast: str) -> None:
+        self.params, self.value, self.cast = params, value, cast
+        self.sql: str | None = None
+
+    def __str__(self) -> str:
+        if self.sql is None:
+            self.sql = self.params.add(self.value, self.cast)
+        return self.sql
+
+
+Sql = str | Bound
+
+
 def parse(text: str, lang: str) -> dict[str, Any] | bool:
-    """CQL2 text or JSON → the CQL2-JSON tree (`true` and `false` are filters too). Syntax errors are
-    InvalidParameter('filter')."""
+    """CQL2 text or JSON → the CQL2-JSON tree (`true` and `false` are filters too). Syntax errors, and filters past
+    the limits of `spatial.cql_limits` (length, nesting, size), are InvalidParameter('filter')."""
     lang = (lang or "cql2-text").lower()
     if lang == LEGACY_CQL_TEXT:
         text, lang = legacy_to_cql2(text), "cql2-text"
+    if lang not in ("cql2-text", "cql2-json"):
+        raise InvalidParameter(f"filter-lang: unsupported {lang!r}; use cql2-text or cql2-json",
+                               parameter="filter-lang")
+    check_text(text)
+    if lang == "cql2-text":
+        text = normalise_quotes(text)
+    read = cql2.parse_text if lang == "cql2-text" else cql2.parse_json
     try:
-        if lang == "cql2-text":
-            expr = cql2.parse_text(normalise_quotes(text))
-        elif lang == "cql2-json":
-            expr = cql2.parse_json(text)
-        else:
-            raise InvalidParameter(f"filter-lang: unsupported {lang!r}; use cql2-text or cql2-json",
-                                   parameter="filter-lang")
-        tree = expr.to_json()
-    except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
-        if isinstance(exc, InvalidParameter):
-            raise
+        tree = run_with_deep_stack(lambda: read(text).to_json(), text)
+    except (cql2.ParseError, cql2.ValidationError, ValueError, RecursionError) as exc:
         message = " ".join(str(exc).split())
         raise InvalidParameter(f"filter: CQL2 syntax error ({lang}): {message}", parameter=PARAM) from None
     if not isinstance(tree, dict | bool):
         raise InvalidParameter("filter: a CQL2 filter must be a boolean expression", parameter=PARAM)
+    check_tree(tree)
     return tree
 
 
@@ -101,7 +118,7 @@ class Compiler:
         if not isinstance(node, dict) or "op" not in node:
             raise InvalidParameter(f"filter: expected a predicate, got {_short(node)}", parameter=PARAM)
         op = str(node["op"]).lower()
-        args = node.get("args") or []
+        args = _args(node)
         handler = self._handlers().get(op)
         if handler is None:
             if op in SPATIAL:
@@ -113,9 +130,9 @@ class Compiler:
 
     def _handlers(self) -> dict[str, Callable[[list[Any]], str]]:
         return {
-            "and": lambda a: "(" + " AND ".join(self.condition(x) for x in a) + ")",
-            "or": lambda a: "(" + " OR ".join(self.condition(x) for x in a) + ")",
-            "not": lambda a: f"(NOT {self.condition(a[0])})",
+            "and": lambda a: "(" + " AND ".join(self.condition(x) for x in _some(a, "AND")) + ")",
+            "or": lambda a: "(" + " OR ".join(self.condition(x) for x in _some(a, "OR")) + ")",
+            "not": lambda a: f"(NOT {self.condition(_one(a, 'NOT'))})",
             **{op: (lambda a, sql=sql: self._compare(sql, a)) for op, sql in COMPARISON.items()},
             "like": self._like,
             "in": self._in,
@@ -157,7 +174,7 @@ class Compiler:
                 return
 
     def _isnull(self, args: list[Any]) -> str:
-        node = args[0] if args else None
+        node = _one(args, "IS NULL")
         if isinstance(node, dict) and "property" in node and self.field(node["property"]).kind == "geometry":
             return f"({self.geometry(node)} IS NULL)"  # a geometry may be null too (CQL2 isNullOperand)
         return f"({self.scalar(node, None)} IS NULL)"
@@ -183,57 +200,58 @@ class Compiler:
     def _temporal(self, op: str, args: list[Any]) -> str:
         (a0, a1), (b0, b1) = (self._instant_or_interval(x) for x in _two(args))
         rules = {
-            "t_before": f"{a1} < {b0}",
-            "t_after": f"{a0} > {b1}",
-            "t_intersects": f"{a0} <= {b1} AND {a1} >= {b0}",
-            "t_disjoint": f"NOT ({a0} <= {b1} AND {a1} >= {b0})",
-            "t_equals": f"{a0} = {b0} AND {a1} = {b1}",
-            "t_during": f"{a0} > {b0} AND {a1} < {b1}",
-            "t_contains": f"{a0} < {b0} AND {a1} > {b1}",
-            "t_starts": f"{a0} = {b0} AND {a1} < {b1}",
-            "t_startedby": f"{a0} = {b0} AND {a1} > {b1}",
-            "t_finishes": f"{a1} = {b1} AND {a0} > {b0}",
-            "t_finishedby": f"{a1} = {b1} AND {a0} < {b0}",
-            "t_meets": f"{a1} = {b0}",
-            "t_metby": f"{a0} = {b1}",
-            "t_overlaps": f"{a0} < {b0} AND {a1} > {b0} AND {a1} < {b1}",
-            "t_overlappedby": f"{b0} < {a0} AND {b1} > {a0} AND {b1} < {a1}",
+            "t_before": "{a1} < {b0}",
+            "t_after": "{a0} > {b1}",
+            "t_intersects": "{a0} <= {b1} AND {a1} >= {b0}",
+            "t_disjoint": "NOT ({a0} <= {b1} AND {a1} >= {b0})",
+            "t_equals": "{a0} = {b0} AND {a1} = {b1}",
+            "t_during": "{a0} > {b0} AND {a1} < {b1}",
+            "t_contains": "{a0} < {b0} AND {a1} > {b1}",
+            "t_starts": "{a0} = {b0} AND {a1} < {b1}",
+            "t_startedby": "{a0} = {b0} AND {a1} > {b1}",
+            "t_finishes": "{a1} = {b1} AND {a0} > {b0}",
+            "t_finishedby": "{a1} = {b1} AND {a0} < {b0}",
+            "t_meets": "{a1} = {b0}",
+            "t_metby": "{a0} = {b1}",
+            "t_overlaps": "{a0} < {b0} AND {a1} > {b0} AND {a1} < {b1}",
+            "t_overlappedby": "{b0} < {a0} AND {b1} > {a0} AND {b1} < {a1}",
         }
         if op not in rules:
             raise InvalidParameter(f"filter: unsupported temporal operator {op!r}", parameter=PARAM)
-        # each operand also has to be a proper interval: that says what an ill-formed one means (no match) and
-        # uses every bound value, which PostgreSQL needs to know its type (T_AFTER alone would use only one end)
-        return f"({rules[op]} AND {a0} <= {a1} AND {b0} <= {b1})"
+        # only the ends the rule names are bound (T_BEFORE uses one end of an interval)
+        return "(" + rules[op].format(a0=a0, a1=a1, b0=b0, b1=b1) + ")"
 
-    def _instant_or_interval(self, node: Any) -> tuple[str, str]:
+    def _instant_or_interval(self, node: Any) -> tuple[Sql, Sql]:
         if isinstance(node, dict) and "property" in node:
             field = self.field(node["property"])
             if field.kind not in ("date", "timestamp"):
                 raise InvalidParameter(f"filter: property {field.name!r} is not temporal", parameter=PARAM)
             return field.sql, field.sql
-        if isinstance(node, dict) and "interval" in node:
+        if isinstance(node, dict) and isinstance(node.get("interval"), list):
             start, end = (node["interval"] + [None, None])[:2]
             return self._instant(start, "-infinity"), self._instant(end, "infinity")
         if isinstance(node, dict) and ("timestamp" in node or "date" in node):
-            value = self._temporal_literal(node)
+            value = self._temporal_value(node)
             return value, value
         raise InvalidParameter(f"filter: expected a time instant or interval, got {_short(node)}", parameter=PARAM)
 
-    def _instant(self, value: Any, open_end: str) -> str:
+    def _instant(self, value: Any, open_end: str) -> Sql:
         if isinstance(value, dict) and "property" in value:
             return self._instant_or_interval(value)[0]
         if isinstance(value, dict):
-            return self._temporal_literal(value)
+            return self._temporal_value(value)
         if value is None or value in OPEN:
             return f"'{open_end}'::timestamptz"
-        return self._temporal_literal({"timestamp" if "T" in str(value) else "date": value})
+        return self._temporal_value({"timestamp" if "T" in str(value) else "date": value})
 
     def _temporal_literal(self, node: dict[str, Any]) -> str:
+        return str(self._temporal_value(node))
+
+    def _temporal_value(self, node: dict[str, Any]) -> Bound:
         try:
             if "timestamp" in node:
-                return self.params.add(datetime.fromisoformat(str(node["timestamp"]).replace("Z", "+00:00")),
-                                       "timestamptz")
-            return self.params.add(date.fromisoformat(str(node["date"])), "date")
+                return Bound(self.params, datetime.fromisoformat(str(node["timestamp"])), "timestamptz")
+            return Bound(self.params, date.fromisoformat(str(node["date"])), "date")
         except ValueError:
             raise InvalidParameter(f"filter: bad date/time {_short(node)}", parameter=PARAM) from None
 
@@ -271,16 +289,16 @@ class Compiler:
             if "timestamp" in node or "date" in node:
                 return self._temporal_literal(node)
             op = str(node.get("op", "")).lower()
-            args = node.get("args") or []
+            args = _args(node)
             if op in ARITHMETIC:
                 left, right = _two(args)
                 return ARITHMETIC[op].format(self.scalar(left, "number"), self.scalar(right, "number"))
             if op in ("casei", "lower"):
-                return f"lower({self.scalar(args[0], 'text')}::text)"
+                return f"lower({self.scalar(_one(args, op), 'text')}::text)"
             if op == "upper":
-                return f"upper({self.scalar(args[0], 'text')}::text)"
+                return f"upper({self.scalar(_one(args, op), 'text')}::text)"
             if op == "accenti":
-                return f"unaccent({self.scalar(args[0], 'text')}::text)"
+                return f"unaccent({self.scalar(_one(args, op), 'text')}::text)"
             raise InvalidParameter(f"filter: unsupported expression {_short(node)}", parameter=PARAM)
         return self._literal(node, kind)
 
@@ -292,12 +310,9 @@ class Compiler:
         if isinstance(value, int | float):
             if kind in ("text", "date", "timestamp"):
                 raise InvalidParameter(f"filter: {value!r} is a number but {self.context} is {kind}", parameter=PARAM)
-            if kind == "integer" and float(value).is_integer():
-                return self.params.add(int(value), "bigint")
-            try:
-                return self.params.add(Decimal(str(value)), "numeric")
-            except InvalidOperation:
-                raise InvalidParameter(f"filter: bad number {value!r}", parameter=PARAM) from None
+            if kind == "integer" and float(value).is_integer() and abs(value) < 2**63:
+                return self.params.add(int(value), "bigint")  # as the column: its index stays usable
+            return self.params.add(Decimal(str(value)), "numeric")  # exact; beyond bigint too
         if isinstance(value, str):
             if kind in ("integer", "number"):
                 raise InvalidParameter(f"filter: {value!r} is text but {self.context} is a number", parameter=PARAM)
@@ -312,6 +327,27 @@ class Compiler:
 def compile_filter(tree: dict[str, Any] | bool, fields: dict[str, Queryable], params: Params,
                    filter_crs: SupportedCrs) -> str:
     return Compiler(fields, params, filter_crs).condition(tree)
+
+
+def _args(node: dict[str, Any]) -> list[Any]:
+    args = node.get("args")
+    if args is None:
+        return []
+    if not isinstance(args, list):
+        raise InvalidParameter(f"filter: the arguments of {_short(node.get('op'))} must be a list", parameter=PARAM)
+    return args
+
+
+def _one(args: list[Any], op: str) -> Any:
+    if len(args) != 1:
+        raise InvalidParameter(f"filter: {op} takes one argument, got {len(args)}", parameter=PARAM)
+    return args[0]
+
+
+def _some(args: list[Any], op: str) -> list[Any]:
+    if not args:
+        raise InvalidParameter(f"filter: {op} takes at least one argument", parameter=PARAM)
+    return args
 
 
 def _two(args: list[Any]) -> tuple[Any, Any]:

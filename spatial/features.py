@@ -201,6 +201,14 @@ def _after_cursor(keys: list[SortKey], values: list[str | None], direction: str,
     return "(" + " OR ".join(terms) + ")"
 
 
+def selection_sql(req: ItemsRequest, params: Params) -> tuple[str, str]:
+    """The WHERE condition and ORDER BY of every feature `req` selects, paging aside (no cursor, no limit): what a
+    download writes. The same conditions and order as `fetch_items`, so a download holds exactly the pages' features."""
+    where = " AND ".join(_conditions(req, params)) or "TRUE"
+    order = ", ".join(f"{sql} {'DESC' if desc else 'ASC'}" for sql, desc, _cast in _sort_keys(req))
+    return where, order
+
+
 async def fetch_items(conn: asyncpg.Connection, req: ItemsRequest) -> ItemsPage:
     layer = req.layer
     params = Params()

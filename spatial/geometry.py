@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import shape
 
@@ -37,6 +38,9 @@ def from_storage_sql(column: str, crs: SupportedCrs) -> str:
 
 def parse_bbox(values: Sequence[float], crs: SupportedCrs,
                parameter: str = "bbox") -> tuple[float, float, float, float]:
+    if not isinstance(values, list | tuple) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        raise InvalidParameter(f"{parameter}: a bbox is a list of 4 or 6 numbers", parameter=parameter)
     if len(values) not in (4, 6):
         raise InvalidParameter(f"{parameter}: 4 or 6 numbers expected, got {len(values)}", parameter=parameter)
     if len(values) == 6:
@@ -121,7 +125,43 @@ def _finite(value: float) -> bool:
 
 
 def _all_finite(coords: Any) -> bool:
-    import numpy as np
-
     return bool(np.isfinite(coords).all())
 
+
+
+MERCATOR_RADIUS = 6378137.0  # EPSG:3857: longitude in radians = x / radius
+
+
+def check_geodesic_edges(geoms: shapely.Geometry | Any, crs: SupportedCrs, parameter: str) -> None:
+    """Refuse (InvalidGeometry: 422) a geometry with an edge spanning 180° or more of longitude, or pole to pole.
+
+    Areas and overlap shares are measured on the ellipsoid (PostGIS geography), where an edge is the shorter arc
+    between its two ends: such an edge does not go where the polygon draws it (the whole-world polygon is the
+    classic case), and PostGIS stops with "Antipodal edge detected". `geoms` is one geometry or an array of them,
+    in `crs` (the VN-2000 systems are valid over Viet Nam only, so they cannot draw such an edge)."""
+    if crs.srid not in (4326, 3857):
+        return
+    array = np.atleast_1d(np.asarray(geoms, dtype=object))
+    parts, part_of = shapely.get_parts(array, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    is_line = shapely.get_type_id(parts) == 1
+    lines = np.concatenate([rings, parts[is_line]])
+    owner = np.concatenate([part_of[ring_of], part_of[is_line]])
+    coords, line_of = shapely.get_coordinates(lines, return_index=True)
+    if len(coords) < 2:
+        return
+    if crs.srid == 3857:
+        lon, lat = np.degrees(coords[:, 0] / MERCATOR_RADIUS), np.zeros(len(coords))
+    else:
+        lon, lat = (coords[:, 1], coords[:, 0]) if crs.lat_first else (coords[:, 0], coords[:, 1])
+    same_line = line_of[1:] == line_of[:-1]
+    wide = same_line & ((np.abs(np.diff(lon)) >= 180) | (np.abs(np.diff(lat)) >= 180))
+    if not wide.any():
+        return
+    edge = int(np.flatnonzero(wide)[0])
+    which = f"feature {int(owner[line_of[edge]])}: " if array.size > 1 or np.ndim(geoms) else ""
+    (x0, y0), (x1, y1) = coords[edge], coords[edge + 1]
+    raise InvalidGeometry(
+        f"{parameter}: {which}the edge from ({x0:.6g} {y0:.6g}) to ({x1:.6g} {y1:.6g}) spans 180° or more of "
+        "longitude (or runs pole to pole); on the ellipsoid, where areas are measured, an edge is the shorter way "
+        "round, so this shape is ambiguous: split it into parts less than 180° wide", parameter=parameter)

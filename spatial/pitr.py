@@ -105,7 +105,7 @@ def recover(cluster: EmbeddedCluster, base: Path, to: datetime, *, timeout_s: fl
                             f"it cannot go back to {to.isoformat()}; use an older base backup")
     started = time.perf_counter()
     was_running = cluster.stop() or False
-    stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    stamp = _free_stamp(cluster.pgdata)
     aside = cluster.pgdata.with_name(f"postgres.before-recovery-{stamp}")
     if cluster.pgdata.exists():
         cluster.pgdata.rename(aside)
@@ -211,3 +211,13 @@ def _put_back(cluster: EmbeddedCluster, aside: Path, stamp: str, was_running: bo
         with contextlib.suppress(EmbeddedError):
             cluster.start()
     return failed
+
+
+def _free_stamp(pgdata: Path) -> str:
+    """A UTC time stamp naming the folders a recovery moves aside, unique even for two recoveries in one second."""
+    stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    candidate, n = stamp, 1
+    while any(pgdata.with_name(f"postgres.{kind}-recovery-{candidate}").exists() for kind in ("before", "failed")):
+        n += 1
+        candidate = f"{stamp}-{n}"
+    return candidate

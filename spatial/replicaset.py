@@ -27,7 +27,7 @@ import asyncpg
 
 from spatial.errors import DatabaseUnavailable
 from spatial.pgclient import redact
-from spatial.pool import Database
+from spatial.pool import Database, PoolTimeout, acquire_within
 from spatial.replicas import STANDBY_POSITION
 from spatial.settings import Settings
 
@@ -35,8 +35,17 @@ from spatial.settings import Settings
 # a shut-down or starting server) — not a slow or failing query. Connecting may also time out.
 # (`spatial.pool` reports the first as DatabaseUnavailable.)
 CONNECTION_LOST = (DatabaseUnavailable, OSError, asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError,
-                   asyncpg.CrashShutdownError, asyncpg.CannotConnectNowError)
+                   asyncpg.CrashShutdownError, asyncpg.CannotConnectNowError, asyncpg.ConnectionDoesNotExistError)
 UNREACHABLE = (*CONNECTION_LOST, asyncio.TimeoutError)
+# What a query on a replica's pooled connection may raise while that replica shuts down under it, besides a
+# lost connection: asyncpg's protocol caught mid-operation (seen in tests stopping a replica under traffic).
+DYING = (*CONNECTION_LOST, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
+
+def _discard(conn: asyncpg.Connection) -> None:
+    """Close a connection that cannot be reset (a pool that already took it back raises: nothing left to do)."""
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.terminate()
 
 
 def parse_lsn(lsn: str) -> int:
@@ -185,8 +194,23 @@ class ReplicaSet:
         pool, conn = acquired
         try:
             yield conn
+        except PoolTimeout:  # another pool was busy: nothing wrong with this replica
+            raise
+        except DYING as exc:  # the replica went away under this block: skip it from now on
+            _discard(conn)  # its protocol may be mid-operation: a reset on release would fail
+            self.mark_down(db, f"connection lost: {type(exc).__name__}")
+            raise DatabaseUnavailable(f"a replica's connection was lost: {type(exc).__name__}") from exc
+        except BaseException:
+            _discard(conn)  # an error mid-query may leave the protocol busy: never reset such a connection
+            raise
         finally:
-            await pool.release(conn)
+            try:
+                await pool.release(conn)
+            except (asyncpg.InternalClientError, asyncpg.InterfaceError, *DYING) as exc:
+                # the replica went away between the last query and the release (its reset failed)
+                _discard(conn)
+                self.mark_down(db, f"connection lost: {type(exc).__name__}")
+                raise DatabaseUnavailable(f"a replica's connection was lost: {type(exc).__name__}") from exc
 
     def mark_down(self, db: Database, reason: str = "marked down") -> None:
         """Skip this replica until its next health check (say, after a query on it lost its connection)."""
@@ -234,7 +258,8 @@ class ReplicaSet:
             pool, conn = acquired
             try:
                 return await getattr(conn, method)(query, *args, timeout=timeout)
-            except CONNECTION_LOST as exc:  # not a slow query (TimeoutError): that one is the caller's
+            except DYING as exc:  # not a slow query (TimeoutError): that one is the caller's
+                _discard(conn)
                 self.mark_down(db, f"connection lost: {type(exc).__name__}")
             finally:
                 await pool.release(conn)
@@ -242,10 +267,13 @@ class ReplicaSet:
             return await getattr(conn, method)(query, *args, timeout=timeout)
 
     async def _acquire_replica(self, db: Database) -> tuple[asyncpg.Pool, asyncpg.Connection] | None:
-        """A pooled connection to the replica, or None (and the replica marked down) when it cannot give one."""
+        """A pooled connection to the replica, or None (and the replica marked down) when it cannot give one.
+        A pool whose every connection is busy is not a replica that is down: its PoolTimeout is raised."""
         try:
             pool = await db.pool()
-            return pool, await pool.acquire()
+            return pool, await acquire_within(db, pool.acquire())
+        except PoolTimeout:
+            raise
         except UNREACHABLE as exc:
             self.mark_down(db, f"unreachable: {type(exc).__name__}")
             return None

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     items_default_limit: int = 10
     items_max_limit: int = 10_000
     classify_max_features: int = 200_000
+    download_max_features: int = Field(default=1_000_000, ge=1, description="At most this many features in one "
+                                       "download (f=gpkg|fgb|shp, or download=true); more: 413")
+    download_concurrency: int = Field(default=4, ge=1, description="Downloads written at once (each holds a thread "
+                                      "and a database connection); more wait their turn")
+    download_tmp_dir: Path | None = Field(default=None, description="Where downloads are written before they are "
+                                          "sent (removed once sent); default: the system's temporary folder")
     upload_max_bytes: int = 512 * 1024 * 1024
     tile_cache: str = Field(default="on", description="'off' disables every tile cache (LAPIS_TILE_CACHE).")
     tile_cache_size: int = 20_000
@@ -59,6 +65,36 @@ class Settings(BaseSettings):
     replica_max_lag_ms: int = Field(default=5_000, ge=0, description="A replica further behind is skipped")
     replica_check_interval_ms: int = Field(default=1_000, ge=0, description="How long a replica's health "
                                            "and lag, once measured, are trusted")
+    # the server under load (app/pools.py): one pool per kind of work, each acquire bounded in time
+    pool_acquire_timeout_ms: int = Field(default=5_000, ge=1, description="How long a request waits for a free "
+                                         "database connection before it is answered 503 with Retry-After")
+    planner_pool_max_size: int = Field(default=5, ge=1, description="Connections for /locate, /check, /search")
+    upload_pool_max_size: int = Field(default=3, ge=1, description="Connections for /classify")
+    ready_timeout_ms: int = Field(default=500, ge=1, description="/health/ready: the database must answer "
+                                  "within this long on the probe's own connection")
+    access_log: str = Field(default="on", description="`lapis serve`'s access log: 'on' (stdout), 'off', or a "
+                            "file to append to (LAPIS_ACCESS_LOG)")
+
+    # --- the edge: what a client may send, and what the server tells it (README "Security") -------------------
+    public_url: str | None = Field(default=None, description="Base URL of every link, TileJSON and style URL "
+                                   "(e.g. https://plan.example.vn/lapis); the Host header is then never used")
+    allowed_hosts: str | None = Field(default=None, description="Comma-separated Host names (name, name:port, "
+                                      "*.domain, or * for any) links may be built from; default: localhost, "
+                                      "127.0.0.1, ::1 and the bind address")
+    frame_ancestors: str = Field(default="'self'", description="CSP frame-ancestors of the HTML pages and the map "
+                                 "('none', 'self', or origins allowed to embed them)")
+    metrics_allow: str | None = Field(default=None, description="Comma-separated networks (CIDR) allowed to read "
+                                      "/metrics; with metrics_token, either one suffices; neither: open")
+    metrics_token: str | None = Field(default=None, description="Bearer token that allows reading /metrics")
+    body_spool_bytes: int = Field(default=1 << 20, ge=0, description="Request bodies above this size are received "
+                                  "into a temporary file, not memory")
+    upload_max_extracted_bytes: int = Field(default=2 << 30, ge=1, description="An uploaded zip may expand to at "
+                                            "most this many bytes in all")
+    upload_max_members: int = Field(default=100, ge=1, description="Files an uploaded zip may hold")
+    upload_max_ratio: float = Field(default=200.0, gt=1, description="How many times its compressed size any one "
+                                    "member of an uploaded zip may expand (zip bombs expand ~1000x)")
+    tile_cache_bytes: int = Field(default=256 << 20, ge=0, description="Bytes of tiles (raw and gzip) kept in the "
+                                  "in-process tile cache, besides LAPIS_TILE_CACHE_SIZE tiles")
 
     @property
     def pmtiles_path(self) -> Path:

@@ -3,7 +3,8 @@ import it from here: tests never depend on `bench/`).
 
 Vectorised (numpy + shapely 2): a million parcels take a few seconds. Each parcel is a rotated
 rectangle 15–80 m a side around a random point inside the province, with a code, a Vietnamese name,
-a land-use class and its declared area.
+a land-use class and its declared area. `edge_share` puts that fraction of them astride a district or
+region boundary instead (centred on a random point of the boundary), where classification is hardest.
 """
 
 from __future__ import annotations
@@ -42,10 +43,37 @@ def random_points_inside(area: shapely.Geometry, n: int, rng: np.random.Generato
     return np.concatenate(chunks)[:n]
 
 
-def synthetic_parcels(n: int, seed: int = 686) -> gpd.GeoDataFrame:
-    """`n` parcels (EPSG:4326) with code, name_vi, land_use, area_m2 and a MultiPolygon-able geometry."""
+def boundary_lines(data_dir: Path = PROJECT_ROOT / "data" / "geojson") -> np.ndarray:
+    """The segments ((x0, y0), (x1, y1)) of the bundled districts' and regions' boundaries."""
+    rings = []
+    for layer, keep in (("admin_units", ("level", "district")), ("zones", ("kind", "region"))):
+        for feature in json.loads((data_dir / f"{layer}.geojson").read_text())["features"]:
+            if feature["properties"].get(keep[0]) == keep[1]:
+                boundary = shapely.boundary(shapely.geometry.shape(feature["geometry"]))
+                rings += [np.asarray(part.coords) for part in getattr(boundary, "geoms", [boundary])]
+    return np.concatenate([np.stack([r[:-1], r[1:]], axis=1) for r in rings])
+
+
+def random_points_on_boundaries(n: int, rng: np.random.Generator, jitter_m: float = 12.0) -> np.ndarray:
+    """`n` points on (within `jitter_m` of) district/region boundaries, uniformly by length. The jitter matters: a
+    rectangle centred exactly on a straight boundary is cut into two equal halves, a tie no real parcel makes."""
+    segments = boundary_lines()
+    lengths = np.hypot(*(segments[:, 1] - segments[:, 0]).T)
+    pick = rng.choice(len(segments), size=n, p=lengths / lengths.sum())
+    t = rng.uniform(0, 1, n)[:, None]
+    points = segments[pick, 0] + t * (segments[pick, 1] - segments[pick, 0])
+    jitter = rng.uniform(-jitter_m, jitter_m, (n, 2)) / [METRES_PER_DEGREE_LON, METRES_PER_DEGREE_LAT]
+    return points + jitter
+
+
+def synthetic_parcels(n: int, seed: int = 686, edge_share: float = 0.0) -> gpd.GeoDataFrame:
+    """`n` parcels (EPSG:4326) with code, name_vi, land_use, area_m2 and a MultiPolygon-able geometry;
+    `edge_share` of them astride district/region boundaries."""
     rng = np.random.default_rng(seed)
-    centres = random_points_inside(province_outline(), n, rng)
+    edges = int(round(n * edge_share))
+    centres = random_points_inside(province_outline(), n - edges, rng)
+    if edges:
+        centres = np.concatenate([centres, random_points_on_boundaries(edges, rng)])
     width = rng.uniform(15, 80, n)
     depth = rng.uniform(15, 80, n)
     angle = rng.uniform(0, np.pi, n)

@@ -22,9 +22,12 @@ from spatial import migrate
 from spatial.embedded import EmbeddedCluster
 from spatial.seed import seed
 from spatial.settings import Settings
-from tests.helpers import BUNDLED_DATA, make_settings
+from tests.helpers import BUNDLED_DATA, make_settings, serve_in_thread
 
 TEMPLATE_DB = "lapis_template"
+# Starlette's TestClient sends `Host: testserver`: the apps of this session answer for it (outside tests, a Host off
+# the allow-list is refused). Tests of the Host policy itself pass `allowed_hosts` explicitly.
+os.environ.setdefault("LAPIS_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1,[::1]")
 _copies = itertools.count(1)
 
 
@@ -115,29 +118,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture(scope="session")
 def live_server_url(settings: Settings) -> Iterator[str]:
     """The app served by a real uvicorn on a free port (browser tests need real HTTP)."""
-    import threading
-    import time
-    import urllib.request
-
-    import uvicorn
-
     from app.main import create_app
-    from spatial.embedded import free_port
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2):
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(create_app(settings)) as url:
+        yield url

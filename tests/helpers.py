@@ -4,6 +4,7 @@ file, for fixtures) nor from one another."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,6 +68,8 @@ def run(url: str, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
         finally:
             await conn.close()
     return asyncio.run(go())
+
+
 @contextmanager
 def serve_in_thread(app: Any, timeout: float = 30) -> Iterator[str]:
     """`app` served by a real uvicorn on a free port of 127.0.0.1 (for clients that need real HTTP); its URL."""
@@ -97,3 +100,72 @@ def serve_in_thread(app: Any, timeout: float = 30) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def classified_rows(frame: Any) -> list[dict[str, Any]]:
+    """`/classify`'s answers per parcel from a classified frame (lapis_shares parsed), or from a GeoJSON response's
+    features (a list of dicts)."""
+    import json
+    import math
+
+    rows = []
+    records = frame if isinstance(frame, list) else frame.to_dict("records")
+    for record in records:
+        props = record.get("properties", record)
+        shares = props["lapis_shares"]
+        share = props["lapis_region_share_pct"]
+        rows.append({
+            "admin": props["lapis_admin_code"] or None, "region": props["lapis_region_code"] or None,
+            "centre": props["lapis_centre"] or None, "corridors": props["lapis_corridors"] or None,
+            "region_share": None if share is None or (isinstance(share, float) and math.isnan(share)) else float(share),
+            "shares": {k: float(v) for k, v in
+                       (json.loads(shares) if isinstance(shares, str) else shares or {}).items()},
+        })
+    for row in rows:  # pandas' missing values (pd.NA) as None
+        for key in ("admin", "region", "centre", "corridors"):
+            if row[key] is not None and not isinstance(row[key], str):
+                row[key] = None
+    return rows
+
+
+def assert_same_classification(got: list[dict[str, Any]], expected: list[dict[str, Any]],
+                               tolerance_pct: float = 0.01) -> None:
+    """Same district, region, centre and corridor codes for every parcel; every share within `tolerance_pct`
+    percentage points (a share missing on one side counts as 0: a sliver under the 2-decimal rounding)."""
+    assert len(got) == len(expected)
+    for i, (a, b) in enumerate(zip(got, expected, strict=True)):
+        for key in ("admin", "region", "centre", "corridors"):
+            assert a[key] == b[key], (i, key, a, b)
+        if b["region_share"] is None:
+            assert a["region_share"] is None, (i, a, b)
+        else:
+            assert abs(a["region_share"] - b["region_share"]) <= tolerance_pct + 1e-9, (i, a, b)
+        for code in a["shares"].keys() | b["shares"].keys():
+            assert abs(a["shares"].get(code, 0.0) - b["shares"].get(code, 0.0)) <= tolerance_pct + 1e-9, (i, code, a, b)
+
+
+def assert_png_not_blank(data: bytes, min_width: int = 300) -> None:
+    """A PNG image of some size with real content: many colours, and a good part of it not background."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG" and image.width >= min_width and image.height >= 150, image.size
+    pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
+    background = np.all(pixels == pixels[0], axis=1)  # the corner's colour
+    assert background.mean() < 0.97, f"{background.mean():.1%} of the image is background"
+    assert len(np.unique(pixels, axis=0)) > 50  # drawn content (text, bars, antialiasing), not a flat fill
+
+
+def wait_for_js(page: Any, expression: str, timeout: float = 30_000) -> Any:
+    """Playwright's `page.wait_for_function`, polled from outside the page. wait_for_function runs its predicate
+    with eval() inside the page, which the pages' Content-Security-Policy (no 'unsafe-eval') rightly forbids;
+    `page.evaluate` goes through the DevTools protocol, which the policy does not govern."""
+    deadline = time.monotonic() + timeout / 1000
+    while not (value := page.evaluate(expression)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{expression!r} still false after {timeout:.0f} ms")
+        page.wait_for_timeout(100)
+    return value

@@ -3,13 +3,14 @@ Parsing and the response only; the verdict is `spatial.queries.check`."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app.bodies import json_body
-from app.dependencies import DatabaseDep, SettingsDep
+from app.dependencies import PlannerDatabaseDep, SettingsDep
 from app.negotiate import GEOJSON, JSON, json_response
 from app.routers.planner import BodyCrs
 from spatial.queries import check
@@ -44,13 +45,13 @@ RESULT_EXAMPLE = {
                               "the zones covering at least min_share_pct of the parcel; zones with each one's share, "
                               "verdict and rule; reasons in Vietnamese and English; the rules' sources"}})
 async def check_use(
-    request: Request, crs: BodyCrs, settings: SettingsDep, db: DatabaseDep,
+    request: Request, crs: BodyCrs, settings: SettingsDep, db: PlannerDatabaseDep,
     use: Annotated[str, Query(description="Proposed use", json_schema_extra={"enum": list(check.USE_CATEGORIES)})],
     min_share_pct: Annotated[float, Query(alias="min_share_pct", allow_inf_nan=False, description=(
         "Smallest share of the parcel (%) a zone must cover to decide the verdict"))] = check.DEFAULT_MIN_SHARE_PCT,
 ) -> Response:
     check.check_use(use)
     check.check_min_share(min_share_pct)
-    geom = check.check_geometry(await json_body(request, settings.upload_max_bytes), crs)
+    geom = await json_body(request, settings.upload_max_bytes, partial(check.check_geometry, crs=crs))
     async with db.acquire() as conn:
         return json_response(await check.check_parcel(conn, geom, use, crs, min_share_pct))

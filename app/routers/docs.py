@@ -3,15 +3,18 @@ Swagger UI from node_modules (served by the app itself: no CDN)."""
 
 from __future__ import annotations
 
+import copy
+import html
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, FastAPI, Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from app.dependencies import services_of
 from app.negotiate import JsonOrHtml, base_url
 from app.openapi_conformance import conformant
+from app.openapi_extras import describe_problems
 from app.openapi_items import items_for_clients
 from spatial.json import dumps
 
@@ -60,7 +63,9 @@ def openapi30(request: Request) -> dict[str, Any]:
     spec = _converted.get(app)
     if spec is None:
         services = services_of(app)
-        spec = conformant(items_for_clients(to_openapi30(app.openapi()), services.settings, services.registry), app)
+        tiled = [layer.id for layer in services.tiles.tile_layers(None)]
+        described = describe_problems(copy.deepcopy(app.openapi()), list(services.registry), tiled)
+        spec = conformant(items_for_clients(to_openapi30(described), services.settings, services.registry), app)
         spec["openapi"] = "3.0.3"
         _converted[app] = spec
     return {**spec, "servers": [{"url": base_url(request)}]}
@@ -73,12 +78,24 @@ async def api(request: Request, fmt: JsonOrHtml) -> Response:
     return Response(dumps(openapi30(request)), media_type=OPENAPI_JSON)
 
 
-@router.get("/api.html", summary="The API documentation (Swagger UI, served locally)")
+# Started from a file, not an inline script: the pages' Content-Security-Policy runs scripts from this server only.
+SWAGGER_INIT = b"""const box = document.getElementById("swagger-ui");
+window.ui = SwaggerUIBundle({url: box.dataset.url, dom_id: "#swagger-ui"});
+"""
+
+
+@router.get("/api.html", summary="The API documentation (Swagger UI, served locally)", response_class=HTMLResponse)
 async def api_html(request: Request) -> Response:
-    base = base_url(request)
+    base = html.escape(base_url(request))
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>LAPIS API</title>
-<link rel="stylesheet" href="{base}{SWAGGER_PATH}/swagger-ui.css"></head><body><div id="swagger-ui"></div>
+<link rel="stylesheet" href="{base}{SWAGGER_PATH}/swagger-ui.css"></head><body>
+<div id="swagger-ui" data-url="{base}/api?f=json"></div>
 <script src="{base}{SWAGGER_PATH}/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({{url: "{base}/api?f=json", dom_id: "#swagger-ui"}});</script>
+<script src="{base}/api.js"></script>
 </body></html>"""
     return Response(page.encode(), media_type="text/html")
+
+
+@router.get("/api.js", include_in_schema=False)
+async def api_js() -> Response:
+    return Response(SWAGGER_INIT, media_type="text/javascript")

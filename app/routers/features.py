@@ -18,9 +18,21 @@ from starlette.responses import Response
 
 from app import html
 from app.dependencies import DatabaseDep, LayerDep, RegistryDep, ServicesDep, crs_parameter
+from app.downloads import DownloadFormat, download_items, enclosure_links, items_format, with_downloads
 from app.items_query import ItemsQueryDep
 from app.links import collection_tile_links
-from app.negotiate import CSV, GEOJSON, HTML, JSON, JsonOrHtml, base_url, json_response, output_format, url_with
+from app.negotiate import (
+    CSV,
+    GEOJSON,
+    HTML,
+    JSON,
+    JsonOrHtml,
+    base_url,
+    json_response,
+    output_format,
+    request_url,
+    url_with,
+)
 from app.query_params import accepts_property_filters
 from spatial.catalog import LayerSummary, layer_summaries, layer_summary
 from spatial.crs import CRS84, URIS, SupportedCrs
@@ -57,7 +69,7 @@ CONFORMANCE = (
     f"{OGC}/cql2/1.0/conf/arithmetic",
 )
 GEOJSON_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {GEOJSON: {}, HTML: {}, CSV: {}}}}
-ItemsFormat = Annotated[str, Depends(output_format(("geojson", "json", "html", "csv"), "json | geojson | html | csv"))]
+ItemsFormat = Annotated[str | DownloadFormat, Depends(items_format)]  # a page format, or a download (app.downloads)
 ItemFormat = Annotated[str, Depends(output_format(("geojson", "json", "html"), "json | geojson | html"))]
 OutputCrs = Annotated[SupportedCrs, Depends(crs_parameter("Output CRS URI"))]
 
@@ -89,6 +101,7 @@ def collection_json(base: str, summary: LayerSummary) -> dict[str, Any]:
         body["attribution"] = layer.attribution
     if layer.license_url:
         body["links"].append({"rel": "license", "title": "Licence of the data", "href": layer.license_url})
+    body["links"] += enclosure_links(href, layer)
     if layer.has_geometry:
         body["crs"] = list(URIS)
         body["storageCrs"] = CRS84
@@ -134,13 +147,19 @@ async def collection(request: Request, layer: LayerDep, fmt: JsonOrHtml, db: Dat
     return json_response(body)
 
 
-@router.get("/collections/{collectionId}/schema", summary="The features' schema (JSON Schema, properties typed)")
+@router.get("/collections/{collectionId}/schema", summary="The features' schema (JSON Schema, properties typed)",
+            response_class=Response, responses={200: {"description": "JSON Schema of the collection's features",
+                                                      "content": {"application/schema+json": {"schema": {
+                                                          "type": "object"}}}}})
 async def collection_schema(request: Request, layer: LayerDep) -> Response:
     return json_response(feature_schema(layer, f"{base_url(request)}/collections/{layer.id}/schema"),
                          "application/schema+json")
 
 
-@router.get("/collections/{collectionId}/queryables", summary="Queryable properties (JSON Schema)")
+@router.get("/collections/{collectionId}/queryables", summary="Queryable properties (JSON Schema)",
+            response_class=Response, responses={200: {"description": "JSON Schema of the queryable properties",
+                                                      "content": {"application/schema+json": {"schema": {
+                                                          "type": "object"}}}}})
 async def collection_queryables(request: Request, layer: LayerDep, fmt: JsonOrHtml) -> Response:
     schema = json_schema(layer, f"{base_url(request)}/collections/{layer.id}/queryables")
     if fmt == "html":
@@ -149,9 +168,11 @@ async def collection_queryables(request: Request, layer: LayerDep, fmt: JsonOrHt
 
 
 @router.get("/collections/{collectionId}/items", summary="Features of a collection",
-            response_class=Response, responses=GEOJSON_RESPONSE)
+            response_class=Response, responses=with_downloads(GEOJSON_RESPONSE))
 @accepts_property_filters  # `property=value` for each queryable: app.items_query checks those names
 async def items(request: Request, query: ItemsQueryDep, fmt: ItemsFormat, db: DatabaseDep) -> Response:
+    if isinstance(fmt, DownloadFormat):
+        return await download_items(request, query, fmt)
     async with db.acquire() as conn:
         page = await fetch_items(conn, query)
     return _items_response(request, fmt, query, page)
@@ -164,7 +185,7 @@ async def item(request: Request, layer: LayerDep, featureId: Annotated[str, Path
     async with db.acquire() as conn:
         text = await fetch_feature(conn, layer, featureId, crs)
     links = [
-        {"rel": "self", "type": MEDIA_OF[fmt], "href": str(request.url)},
+        {"rel": "self", "type": MEDIA_OF[fmt], "href": request_url(request)},
         {"rel": "alternate", "type": HTML if fmt != "html" else GEOJSON,
          "href": url_with(request, f="html" if fmt != "html" else "geojson")},
         {"rel": "collection", "type": JSON, "href": f"{base_url(request)}/collections/{layer.id}"},
@@ -177,7 +198,7 @@ async def item(request: Request, layer: LayerDep, featureId: Annotated[str, Path
 
 def _items_links(request: Request, fmt: str, layer: Layer, page: ItemsPage) -> list[dict[str, Any]]:
     links = [
-        {"rel": "self", "type": MEDIA_OF[fmt], "href": str(request.url)},
+        {"rel": "self", "type": MEDIA_OF[fmt], "href": request_url(request)},
         *({"rel": "alternate", "type": MEDIA_OF[alt], "href": url_with(request, f=alt)}
           for alt in ("geojson", "html", "csv") if alt != fmt),
         {"rel": "collection", "type": JSON, "href": f"{base_url(request)}/collections/{layer.id}"},

@@ -6,19 +6,29 @@ from __future__ import annotations
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path as FilePath
-from typing import Annotated
+from typing import IO, Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from app.bodies import JSON_BODY, json_body, media_type
-from app.dependencies import DatabaseDep, RegistryDep, SettingsDep, crs_parameter, optional_crs_parameter
+from app.bodies import JSON_BODY, json_body, media_type, multipart_file, receive_body
+from app.dependencies import (
+    PlannerDatabaseDep,
+    RegistryDep,
+    SettingsDep,
+    UploadDatabaseDep,
+    crs_parameter,
+    optional_crs_parameter,
+)
 from app.negotiate import CSV, GEOJSON, JSON, output_format
 from app.problems import Problem
 from spatial.crs import SupportedCrs, parse_crs
-from spatial.errors import TooLarge, UnsupportedFormat
+from spatial.errors import UnsupportedFormat
+from spatial.io.sources import ZipLimits
 from spatial.queries import classify_input, locate, search
 from spatial.queries.classify import classify_stream
 from spatial.settings import Settings
@@ -48,12 +58,13 @@ POSITION = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxIte
 POLYGON_SCHEMA = {
     "type": "object", "required": ["type", "coordinates"],
     "properties": {"type": {"type": "string", "enum": ["Polygon"]},
-                   "coordinates": {"type": "array", "items": {"type": "array", "items": POSITION}}},
+                   "coordinates": {"type": "array", "minItems": 1,
+                                   "items": {"type": "array", "minItems": 4, "items": POSITION}}},
 }
 FEATURE_COLLECTION_SCHEMA = {
     "type": "object", "required": ["type", "features"],
     "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
-                   "features": {"type": "array", "items": {
+                   "features": {"type": "array", "minItems": 1, "items": {
                        "type": "object", "required": ["type", "geometry"],
                        "properties": {"type": {"type": "string", "enum": ["Feature"]},
                                       "properties": {"type": "object"}, "geometry": POLYGON_SCHEMA}}}},
@@ -72,12 +83,14 @@ def point_query(
     lon: float = Query(..., description="Longitude (or easting in a projected crs)", allow_inf_nan=False),
     lat: float = Query(..., description="Latitude (or northing in a projected crs)", allow_inf_nan=False),
     crs: str | None = Query(None, description="CRS of lon/lat (OGC URI); default CRS84; e.g. EPSG 9210"),
-    radius: float = Query(locate.DEFAULT_RADIUS_M, gt=0, le=locate.MAX_RADIUS_M, allow_inf_nan=False,
-                          description="Radius for nearby projects, metres"),
+    radius: float = Query(locate.DEFAULT_RADIUS_M, ge=locate.MIN_RADIUS_M, le=locate.MAX_RADIUS_M,
+                          allow_inf_nan=False, description="Radius for nearby projects, metres"),
 ) -> PointQuery:
-    """GET /locate's parameters: a point in the CRS's own axis order, and the search radius."""
+    """GET /locate's parameters: a point in the CRS's own axis order, and the search radius. Coordinates are
+    rounded to 12 decimals (far below a millimetre): a subnormal number such as 5e-324 would make PostgreSQL's
+    arithmetic on it underflow, an error for a point that is simply 0."""
     point_crs = parse_crs(crs, "crs")
-    x, y = (lat, lon) if point_crs.lat_first else (lon, lat)
+    x, y = (round(lat, 12), round(lon, 12)) if point_crs.lat_first else (round(lon, 12), round(lat, 12))
     return PointQuery(x, y, point_crs, radius)
 
 
@@ -91,7 +104,7 @@ def _json_text(text: str) -> Response:
                              "description": "admin_units (district first, then province), zones (regions, centre, "
                                             "others), corridors, nearest_axis {distance_m}, projects within "
                                             "radius_m {distance_m}; distances on the ellipsoid"}})
-async def locate_get(point: Annotated[PointQuery, Depends(point_query)], db: DatabaseDep) -> Response:
+async def locate_get(point: Annotated[PointQuery, Depends(point_query)], db: PlannerDatabaseDep) -> Response:
     async with db.acquire() as conn:
         return _json_text(await locate.locate_point(conn, point.x, point.y, point.crs, point.radius))
 
@@ -104,20 +117,21 @@ async def locate_get(point: Annotated[PointQuery, Depends(point_query)], db: Dat
              responses={200: {"content": {JSON: {}}, "description": "area_m2 (ellipsoid), overlaps sorted by "
                               "share_pct {layer, code, kind, area_m2, share_pct}, primary_region, "
                               "primary_admin_unit"}})
-async def locate_post(request: Request, crs: BodyCrs, settings: SettingsDep, db: DatabaseDep) -> Response:
-    geom = locate.parcel_geometry(await json_body(request, settings.upload_max_bytes), crs)
+async def locate_post(request: Request, crs: BodyCrs, settings: SettingsDep, db: PlannerDatabaseDep) -> Response:
+    geom = await json_body(request, settings.upload_max_bytes, partial(locate.parcel_geometry, crs=crs))
     async with db.acquire() as conn:
         return _json_text(await locate.locate_geometry(conn, geom, crs))
 
 
 async def classify_body(request: Request, settings: SettingsDep, crs: InputCrs) -> classify_input.ClassifyInput:
-    """The features to classify, from a GeoJSON body or an uploaded file (at most `classify_max_features`)."""
+    """The features to classify, from a GeoJSON body or an uploaded file (at most `classify_max_features`), read in
+    a worker thread when big."""
     media, cap = media_type(request), settings.classify_max_features
     if media == "multipart/form-data":
         return await _read_upload(request, settings, cap, crs)
     if media in JSON_BODY:
-        obj = await json_body(request, settings.upload_max_bytes)
-        return classify_input.from_feature_collection(obj, crs or parse_crs(None), cap)
+        return await json_body(request, settings.upload_max_bytes, partial(
+            classify_input.from_feature_collection, crs=crs or parse_crs(None), max_features=cap))
     raise UnsupportedFormat("body: send a GeoJSON FeatureCollection "
                   "(application/geo+json) or a file (multipart/form-data, field 'file')", parameter="Content-Type")
 
@@ -133,7 +147,7 @@ async def classify_body(request: Request, settings: SettingsDep, crs: InputCrs) 
                               "description": "each input feature with lapis_admin_code/name, lapis_region_code/"
                                              "name/share_pct, lapis_centre, lapis_corridors, lapis_shares"}})
 async def classify(fmt: ClassifyFormat, data: Annotated[classify_input.ClassifyInput, Depends(classify_body)],
-                   db: DatabaseDep) -> StreamingResponse:
+                   db: UploadDatabaseDep) -> StreamingResponse:
     fmt = "csv" if fmt == "csv" else "geojson"
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -154,29 +168,22 @@ async def classify(fmt: ClassifyFormat, data: Annotated[classify_input.ClassifyI
 
 async def _read_upload(request: Request, settings: Settings, cap: int, in_crs: SupportedCrs | None
                        ) -> classify_input.ClassifyInput:
-    limit = settings.upload_max_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"file: more than {limit} bytes", parameter="file")
-    form = await request.form(max_files=1, max_fields=10)
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        raise Problem(400, "Invalid body", "file: a multipart field 'file' is needed", parameter="file")
-    with tempfile.TemporaryDirectory(prefix="lapis-classify-") as tmp:
+    """The multipart body is received within the upload limit (into a temporary file past the spooling threshold);
+    its 'file' part is then written out, extracted and read in a worker thread, within the archive limits: the event
+    loop only moves bytes."""
+    limits = ZipLimits(settings.upload_max_extracted_bytes, settings.upload_max_members, settings.upload_max_ratio)
+    body, _ = await receive_body(request, settings.upload_max_bytes, "file")
+    content_type = request.headers.get("content-type", "")
+    return await run_in_threadpool(_read_upload_file, body, content_type, cap, in_crs, limits)
+
+
+def _read_upload_file(body: IO[bytes], content_type: str, cap: int, in_crs: SupportedCrs | None,
+                      limits: ZipLimits) -> classify_input.ClassifyInput:
+    with body, tempfile.TemporaryDirectory(prefix="lapis-classify-") as tmp:
         path = FilePath(tmp) / "upload"
-        size = 0
-        with path.open("wb") as out:
-            while chunk := await upload.read(1 << 20):
-                size += len(chunk)
-                if size > limit:
-                    raise TooLarge(f"file: more than {limit} bytes", parameter="file")
-                out.write(chunk)
-        kind = classify_input.sniff_format(path.open("rb").read(64))
-        if kind != "zip":
-            path = path.rename(path.with_suffix({"gpkg": ".gpkg", "geojson": ".geojson"}[kind]))
-        else:
-            path = path.rename(path.with_suffix(".zip"))
-        return classify_input.from_file(path, cap, in_crs)
+        if not multipart_file(body, content_type, "file", path):
+            raise Problem(400, "Invalid body", "file: a multipart field 'file' is needed", parameter="file")
+        return classify_input.from_upload(path, cap, in_crs, limits)
 
 
 @router.get("/search", summary="Find features of any layer by name or code, diacritics ignored",
@@ -186,7 +193,7 @@ async def _read_upload(request: Request, settings: Settings, cap: int, in_crs: S
                  "name_en": "Ring Road 3–4 axis", "score": 3.0, "bbox": [106.39, 10.56, 106.73, 11.0]}]}}},
                 "description": "results best first: collection, id, code, name_vi, name_en, score, bbox (CRS84)"}})
 async def search_endpoint(
-    db: DatabaseDep,
+    db: PlannerDatabaseDep,
     registry: RegistryDep,
     q: str = Query(..., min_length=1, max_length=200, description="Name or code; accents optional"),
     limit: int = Query(10, ge=1, le=search.MAX_LIMIT),

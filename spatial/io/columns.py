@@ -116,7 +116,8 @@ def _geometry_expression(layer: Layer) -> sql.Composable:
 
 
 def layer_rows(layer: Layer, mapping: Mapping) -> tuple[list[str], sql.Composable, list[Any]]:
-    """The layer's column names and one SELECT over the stage giving the layer's rows in that order."""
+    """The layer's column names and one SELECT over the stage giving the layer's rows (columns in that order,
+    rows in source order)."""
     names: list[str] = []
     values: list[sql.Composable] = []
     params: list[Any] = []
@@ -136,5 +137,7 @@ def layer_rows(layer: Layer, mapping: Mapping) -> tuple[list[str], sql.Composabl
         values += [sql.SQL("p.id"), _geometry_expression(layer)]
         join = sql.SQL("LEFT JOIN plans p ON p.code = {}").format(plan)
         params += p  # the join follows the select list, so its values come last
-    select = sql.SQL("SELECT {} FROM {} s {}").format(sql.SQL(", ").join(values), STAGE, join)
+    # in source order: new rows take their ids in the order of the file, whatever join the planner picks
+    select = sql.SQL("SELECT {} FROM {} s {} ORDER BY s.src, s.row_no").format(
+        sql.SQL(", ").join(values), STAGE, join)
     return names, select, params

@@ -1,5 +1,6 @@
 """`lapis load`: sources → stage (binary COPY, streamed) → checks and repairs in SQL → one set-based apply,
-all in one transaction: either the whole load lands (one new layer version) or the layer is unchanged.
+all in one transaction: either the whole load lands (one new layer version) or the layer is unchanged. A load
+that would load nothing is rolled back. The caller hears of each phase (`spatial.io.phases`) as it starts.
 
 Every input feature ends up loaded, repaired and loaded, or listed as rejected with its reason.
 """
@@ -22,6 +23,7 @@ from spatial.io.checks import CheckResult
 from spatial.io.columns import PSEUDO_COLUMNS, Mapping
 from spatial.io.crs import PLAUSIBLE_MARGIN_DEG, PROVINCE_BBOX
 from spatial.io.errors import LoadError
+from spatial.io.phases import COMMIT, READ, ROLLBACK, STAGE, OnPhase, silent
 from spatial.io.reader import GEOMETRY, Prepared, prepare, read_batches
 from spatial.io.sources import Source, open_sources
 from spatial.io.stage import StageField, copy_batches, create_stage
@@ -90,6 +92,8 @@ class LoadReport:
     warnings: list[str] = field(default_factory=list)
     extent: tuple[float, float, float, float] | None = None
     indexes_rebuilt: int = 0
+    built_aside: bool = False  # a new copy of the layer was built and switched in (a big replace)
+    committed: bool = False  # set by `load`: False for a dry run and for a load that loaded nothing
     txid: int | None = None
     elapsed_s: float = 0.0
 
@@ -197,11 +201,13 @@ def _check_required(conn: psycopg.Connection, layer: Layer, mapping: Mapping) ->
 
 
 def load_into(conn: psycopg.Connection, path: Path, options: LoadOptions,
-              progress: Progress | None = None, on_total: Callable[[int | None], None] | None = None) -> LoadReport:
+              progress: Progress | None = None, on_total: Callable[[int | None], None] | None = None,
+              on_phase: OnPhase = silent) -> LoadReport:
     """Load `path` into `options.layer` inside the caller's transaction (nothing is committed here)."""
     started = time.perf_counter()
     layer = get_layer(options.layer)
     report = LoadReport(layer.id, options.mode, options.dry_run)
+    on_phase(READ, str(path))
     with open_sources(Path(path), options.source_layer) as sources:
         prepared = [prepare(s, options.crs, options.encoding) for s in sources]
         if on_total is not None:
@@ -211,6 +217,7 @@ def load_into(conn: psycopg.Connection, path: Path, options: LoadOptions,
         mapping = build_mapping(layer, fields, options, [_stem(s) for s in sources],
                                 {p.source.driver for p in prepared})
         _check_required(conn, layer, mapping)
+        on_phase(STAGE, f"features of {len(prepared)} source(s) into the stage")
         create_stage(conn, fields)
         for src, p in enumerate(prepared, start=1):
             if layer.has_geometry and not p.has_geometry:
@@ -230,7 +237,7 @@ def load_into(conn: psycopg.Connection, path: Path, options: LoadOptions,
 
         _, result = check_and_apply(conn, layer, mapping, options.mode, options.key, strict=options.strict,
                                     plausible=_plausible(), bulk_threshold=options.bulk_threshold, inspect=inspect,
-                                    copied=report.read)
+                                    copied=report.read, on_phase=on_phase, analyze=not options.dry_run)
     _report_result(report, result, mapping, prepared)
     report.txid = conn.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()[0]
     report.elapsed_s = round(time.perf_counter() - started, 3)
@@ -282,6 +289,7 @@ def _report_checks(report: LoadReport, checks: CheckResult, sources: list[Source
 def _report_result(report: LoadReport, result: ApplyResult, mapping: Mapping, prepared: list[Prepared]) -> None:
     report.inserted, report.updated, report.unchanged = result.inserted, result.updated, result.unchanged
     report.deleted, report.indexes_rebuilt = result.deleted, result.indexes_rebuilt
+    report.built_aside = result.built_aside
     report.loaded = result.inserted + result.updated + result.unchanged
     report.mapping = {**{dest: f.name for dest, f in mapping.fields.items()},
                       **{dest: f"= {value!r}" for dest, value in mapping.constants.items()}}
@@ -306,10 +314,16 @@ def _report_result(report: LoadReport, result: ApplyResult, mapping: Mapping, pr
 
 
 def load(url: str, path: Path, options: LoadOptions, progress: Progress | None = None,
-         on_total: Callable[[int | None], None] | None = None) -> LoadReport:
-    """Load in one transaction of its own; with `dry_run` everything runs and is then rolled back."""
+         on_total: Callable[[int | None], None] | None = None, on_phase: OnPhase = silent) -> LoadReport:
+    """Load in one transaction of its own; with `dry_run` everything runs and is then rolled back, and so is a
+    load that loads nothing (an empty source, or every feature rejected: a replace must not empty the layer)."""
     with connect(url) as conn, conn.transaction():
-        report = load_into(conn, path, options, progress, on_total)
-        if options.dry_run:
+        report = load_into(conn, path, options, progress, on_total, on_phase)
+        if options.dry_run or report.loaded == 0:
+            if not options.dry_run:
+                report.warnings.append("nothing to load: rolled back, the layer is unchanged")
+            on_phase(ROLLBACK, "dry run" if options.dry_run else "nothing to load")
             raise psycopg.Rollback()  # leaves the transaction block quietly, rolled back
+        on_phase(COMMIT, f"{report.loaded:,} features")
+    report.committed = not options.dry_run and report.loaded > 0
     return report

@@ -1,9 +1,11 @@
 """Read one source as a stream of Arrow record batches: attributes decoded to NFC Unicode in the detected
 encoding, geometry as 2D WKB in EPSG:4326. Memory stays bounded by the batch size, whatever the file size.
+GeoParquet is read with pyarrow (`spatial.io.geoparquet`), every other format through GDAL (pyogrio).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,7 @@ import pyogrio
 import shapely
 from pyogrio.raw import open_arrow
 
+from spatial.io import geoparquet
 from spatial.io.crs import (
     CrsChoice,
     CrsError,
@@ -37,6 +40,11 @@ LON_NAMES = ("lon", "lng", "long", "longitude", "x")
 LAT_NAMES = ("lat", "latitude", "y")
 DAMAGE_PATTERN = r"\p{L}\?|\?\p{L}"
 DAMAGE_EXAMPLES = 5
+JSON_NUL = re.compile(rb"(\\+)u0000")  # a JSON escape of NUL (an odd run of backslashes before u0000)
+
+
+class NulInText(LoadError):
+    """A text value holds a NUL character: PostgreSQL cannot store it, and GDAL would cut the text short at it."""
 
 
 @dataclass
@@ -51,6 +59,7 @@ class Prepared:
     damaged: dict[str, int] = field(default_factory=dict)  # field -> values with '?' in place of letters
     damaged_examples: list[str] = field(default_factory=list)
     csv_geometry: tuple[str, ...] = ()  # a CSV's WKT column or its lon and lat columns
+    parquet: geoparquet.Info | None = None  # a GeoParquet file's or dataset's geometry column and CRS
 
 
 def _prj_text(shp: Path) -> str | None:
@@ -63,6 +72,10 @@ def _prj_text(shp: Path) -> str | None:
 def prepare(source: Source, crs_override: str | None, encoding: str) -> Prepared:
     if source.driver == "CSV":
         return _prepare_csv(source, crs_override, encoding)
+    if source.driver == "Parquet":
+        return _prepare_parquet(source, crs_override)
+    if source.driver == "GeoJSON":
+        _refuse_json_nul(source)
     try:
         info = pyogrio.read_info(source.path, layer=source.layer, encoding="ISO-8859-1"
                                  if source.driver == "ESRI Shapefile" else None)
@@ -104,11 +117,26 @@ def _decode_column(array: pa.Array, decoder: Callable[[str], str] | None) -> pa.
     return pa.array(values, pa.string()).take(encoded.indices)
 
 
+def _refuse_json_nul(source: Source) -> None:
+    """GDAL reads GeoJSON text as C strings: "a\\u0000b" would arrive as "a", silently. Refuse the file instead."""
+    tail = b""
+    for chunk in _file_chunks(source.path):
+        for match in JSON_NUL.finditer(tail + chunk):
+            if len(match.group(1)) % 2:
+                raise NulInText(f"{source.display}: a text value holds a NUL character (\\u0000), which cannot be "
+                                "stored (and would be cut short at it); remove it from the file")
+        tail = chunk[-16:]
+
+
 def _decode_batch(batch: pa.RecordBatch, prepared: Prepared, decoder: Callable[[str], str] | None,
                   skip: str | None) -> pa.RecordBatch:
     columns, names = [], []
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
         if name != skip and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            if pc.any(pc.match_substring(column, "\x00")).as_py():
+                example = pc.filter(column, pc.match_substring(column, "\x00"))[0].as_py()
+                raise NulInText(f"{prepared.source.display}: field {name!r} holds a NUL character ({example!r}), "
+                                "which cannot be stored; remove it from the source")
             column = _decode_column(column, decoder)
             damaged = pc.match_substring_regex(column, DAMAGE_PATTERN)
             count = pc.sum(damaged).as_py() or 0
@@ -126,6 +154,11 @@ def read_batches(prepared: Prepared, batch_size: int = 65_536) -> Iterator[pa.Re
     """The source's features as record batches: decoded attributes + `geometry` (2D WKB, EPSG:4326)."""
     if prepared.source.driver == "CSV":
         yield from _csv_batches(prepared, batch_size)
+        return
+    if prepared.parquet is not None:
+        for batch in geoparquet.iter_batches(prepared.source.path, prepared.parquet, batch_size):
+            batch = _decode_batch(batch, prepared, None, prepared.parquet.geometry)
+            yield _with_geometry(batch, prepared.parquet.geometry, prepared.reprojection)
         return
     source = prepared.source
     decoder = _text_decoder(prepared.encoding)
@@ -165,6 +198,17 @@ def _with_geometry(batch: pa.RecordBatch, geometry_name: str | None, repro: Repr
         columns.append(wkb)
         names.append(GEOMETRY)
     return pa.RecordBatch.from_arrays(columns, names=names)
+
+
+def _prepare_parquet(source: Source, crs_override: str | None) -> Prepared:
+    """GeoParquet: UTF-8 text by definition, the CRS from its `geo` metadata (OGC:CRS84 when it says none)."""
+    try:
+        info = geoparquet.inspect(source.path)
+    except geoparquet.GeoParquetError as exc:
+        raise LoadError(f"{source.display}: {exc}") from None
+    crs = resolve(info.crs_text or None, crs_override, info.bounds, source.display)
+    return Prepared(source, Detection("utf-8", "GeoParquet text is UTF-8 by definition"), crs, reprojection(crs),
+                    info.rows, info.attributes, True, parquet=info)
 
 
 # ---------------------------------------------------------------------------------------------------

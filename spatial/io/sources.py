@@ -1,5 +1,6 @@
 """What a user points `lapis load` at, as a list of sources: a file, a zip archive, a folder of several
-shapefiles, or one layer of a GeoPackage. Zip archives are extracted into a private temporary folder
+shapefiles, one layer of a GeoPackage, or a GeoParquet file or dataset (a folder of Parquet files: one
+source). Zip archives are extracted into a private temporary folder
 with checks (no absolute or `..` paths, no links, size and ratio limits); the folder goes when done.
 """
 
@@ -17,9 +18,10 @@ from pathlib import Path, PurePosixPath
 import pyogrio
 
 from spatial.io.errors import LoadError
+from spatial.io.geoparquet import is_dataset
 
 SUFFIXES = {".shp": "ESRI Shapefile", ".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON",
-            ".fgb": "FlatGeobuf", ".csv": "CSV"}
+            ".fgb": "FlatGeobuf", ".csv": "CSV", ".parquet": "Parquet", ".geoparquet": "Parquet"}
 MAX_ZIP_BYTES = 8 << 30  # uncompressed total
 MAX_ZIP_MEMBERS = 10_000
 MAX_ZIP_RATIO = 200  # uncompressed / compressed, per member (zip bombs are ~1000:1)
@@ -27,6 +29,20 @@ MAX_ZIP_RATIO = 200  # uncompressed / compressed, per member (zip bombs are ~100
 
 class SourceError(LoadError):
     """The input cannot be read; the message says why and what to do."""
+
+
+class ArchiveTooLarge(SourceError):
+    """A zip archive past one of its `ZipLimits` (refused from its directory, before anything is extracted)."""
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """What a zip archive may expand to. The ratio applies to every member, whatever its size: many small members
+    of zeros are as much a bomb as one big one."""
+
+    max_bytes: int = MAX_ZIP_BYTES  # uncompressed total
+    max_members: int = MAX_ZIP_MEMBERS
+    max_ratio: float = MAX_ZIP_RATIO  # uncompressed / compressed, per member
 
 
 @dataclass(frozen=True)
@@ -38,15 +54,34 @@ class Source:
     stem: str  # prefix of generated codes
 
 
-def safe_extract(archive: Path, target: Path, max_bytes: int = MAX_ZIP_BYTES) -> None:
+def declared_members(archive: Path) -> int | None:
+    """The member count an archive's end record declares, read from its last bytes without parsing its directory
+    (which for a bomb of many members is most of the work of refusing it); None when not found or ZIP64."""
+    with archive.open("rb") as f:
+        f.seek(0, 2)
+        size = f.tell()
+        f.seek(max(0, size - (1 << 16) - 22))
+        tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return None
+    total = int.from_bytes(tail[at + 10:at + 12], "little")
+    return None if total == 0xFFFF else total
+
+
+def safe_extract(archive: Path, target: Path, limits: ZipLimits = ZipLimits()) -> None:
+    declared = declared_members(archive)
+    if declared is not None and declared > limits.max_members:
+        raise ArchiveTooLarge(f"{archive.name}: {declared:,} members, more than the {limits.max_members:,} allowed")
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
         raise SourceError(f"{archive.name} is not a readable zip archive ({exc})") from None
     with zf:
         members = zf.infolist()
-        if len(members) > MAX_ZIP_MEMBERS:
-            raise SourceError(f"{archive.name}: {len(members)} members, more than the {MAX_ZIP_MEMBERS} allowed")
+        if len(members) > limits.max_members:
+            raise ArchiveTooLarge(f"{archive.name}: {len(members):,} members, more than the {limits.max_members:,} "
+                                  "allowed")
         total = 0
         for info in members:
             name = PurePosixPath(info.filename.replace("\\", "/"))
@@ -56,11 +91,13 @@ def safe_extract(archive: Path, target: Path, max_bytes: int = MAX_ZIP_BYTES) ->
             if stat.S_ISLNK(mode):
                 raise SourceError(f"{archive.name}: {info.filename!r} is a symbolic link; links are not extracted")
             total += info.file_size
-            if total > max_bytes:
-                raise SourceError(f"{archive.name}: more than {max_bytes:,} bytes uncompressed; refused")
-            if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO and info.file_size > 1 << 20:
-                ratio = info.file_size / info.compress_size
-                raise SourceError(f"{archive.name}: {info.filename!r} expands {ratio:.0f}× (a zip bomb?); refused")
+            if total > limits.max_bytes:
+                raise ArchiveTooLarge(f"{archive.name}: more than {limits.max_bytes:,} bytes uncompressed, the "
+                                      "limit; refused")
+            if info.file_size > limits.max_ratio * max(info.compress_size, 1):
+                ratio = info.file_size / max(info.compress_size, 1)
+                raise ArchiveTooLarge(f"{archive.name}: {info.filename!r} expands {ratio:.0f}×, more than the "
+                                      f"{limits.max_ratio:g}× allowed per member (a zip bomb?); refused")
         root = target.resolve()
         for info in members:
             destination = (target / info.filename).resolve()
@@ -140,8 +177,9 @@ def check_shapefile(shp: Path, display: str) -> None:
 
 
 @contextmanager
-def open_sources(path: Path, source_layer: str | None = None) -> Iterator[list[Source]]:
-    """The sources under `path` (extracting a zip into a temporary folder that is removed afterwards)."""
+def open_sources(path: Path, source_layer: str | None = None,
+                 limits: ZipLimits = ZipLimits()) -> Iterator[list[Source]]:
+    """The sources under `path` (extracting a zip, within `limits`, into a temporary folder removed afterwards)."""
     path = Path(path)
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder")
@@ -150,12 +188,14 @@ def open_sources(path: Path, source_layer: str | None = None) -> Iterator[list[S
         if path.is_file() and (path.suffix.lower() == ".zip" or zipfile.is_zipfile(path)
                                and path.suffix.lower() not in SUFFIXES):
             workdir = Path(tempfile.mkdtemp(prefix="lapis-zip-"))
-            safe_extract(path, workdir)
+            safe_extract(path, workdir, limits)
             files = _files_in(workdir)
             if not files:
                 raise SourceError(f"{path.name}: the archive holds no shapefile or other vector file")
             sources = [s for f in files
                        for s in _sources_for_file(f, source_layer, f"{path.name}!{f.relative_to(workdir)}")]
+        elif path.is_dir() and is_dataset(path):
+            sources = [Source(path, "Parquet", None, str(path), path.name)]
         elif path.is_dir():
             files = _files_in(path)
             if not files:

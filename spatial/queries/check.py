@@ -22,7 +22,7 @@ import shapely
 from spatial import layers
 from spatial.crs import DEFAULT, SUPPORTED, SupportedCrs
 from spatial.errors import InvalidParameter
-from spatial.geometry import parse_geojson_geometry, to_storage_sql
+from spatial.geometry import check_geodesic_edges, parse_geojson_geometry, to_storage_sql
 
 USE_CATEGORIES: dict[str, tuple[str, str]] = {  # the registry's use categories, named in Vietnamese and English
     "residential": ("Nhà ở, khu dân cư", "Housing, residential areas"),
@@ -87,7 +87,9 @@ def check_min_share(value: float) -> float:
 
 def check_geometry(obj: Any, crs: SupportedCrs, parameter: str = "body") -> shapely.Geometry:
     """A GeoJSON geometry or Feature (polygon for a parcel, point for a map click), validated."""
-    return parse_geojson_geometry(obj, crs, parameter)
+    geom = parse_geojson_geometry(obj, crs, parameter)
+    check_geodesic_edges(geom, crs, parameter)  # its area is measured on the ellipsoid
+    return geom
 
 
 def overall_verdict(zones: list[ZoneVerdict], min_share_pct: float) -> tuple[str, list[ZoneVerdict]]:

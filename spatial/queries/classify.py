@@ -17,7 +17,7 @@ import asyncpg
 import shapely
 
 from spatial.crs import STORAGE_SRID
-from spatial.queries.classify_input import ClassifyInput
+from spatial.queries.classify_input import OUTPUT_FIELDS, ClassifyInput
 
 TABLE = "lapis_classify"
 CHUNK = 5_000
@@ -26,14 +26,18 @@ CREATE_SQL = f"CREATE TEMP TABLE {TABLE} (idx integer, g geometry, props text) O
 TRANSFORM_SQL = f"UPDATE {TABLE} SET g = ST_Transform(g, {STORAGE_SRID})"
 INDEX_SQL = [f"CREATE INDEX ON {TABLE} USING gist (g)", f"ANALYZE {TABLE}"]
 
-# The set-based join. The plan layers drive a nested loop over the indexed parcels, so each zone is the
-# repeated argument of ST_Covers/ST_Intersects and PostGIS reuses its prepared geometry.
-RESULT_CTE = f"""
-WITH zl AS (
+# What a parcel is classified against: districts, zones (regions, the centre …) and corridors. The analysis engines
+# (`spatial.analysis`) fetch the same rows once and join them outside the database.
+PLAN_LAYERS_SQL = """
   SELECT 'admin_units'::text AS layer, code, name_vi, level AS kind, geom FROM admin_units WHERE level = 'district'
   UNION ALL SELECT 'zones', code, name_vi, kind, geom FROM zones
   UNION ALL SELECT 'corridors', code, name_vi, 'corridor', geom FROM corridors
-),
+"""
+
+# The set-based join. The plan layers drive a nested loop over the indexed parcels, so each zone is the
+# repeated argument of ST_Covers/ST_Intersects and PostGIS reuses its prepared geometry.
+RESULT_CTE = f"""
+WITH zl AS ({PLAN_LAYERS_SQL}),
 hits AS MATERIALIZED (  -- each share computed once, not once per aggregate that reads it
   SELECT i.idx, zl.layer, zl.code, zl.name_vi, zl.kind,
          CASE WHEN ST_Covers(zl.geom, i.g) THEN 1.0
@@ -69,8 +73,7 @@ SELECT '{{"type":"Feature","id":' || i.idx || ',"geometry":' || ST_AsGeoJSON(i.g
 FROM {TABLE} i LEFT JOIN agg a USING (idx) ORDER BY i.idx
 """
 
-CSV_COLUMNS = ["lapis_admin_code", "lapis_admin_name", "lapis_region_code", "lapis_region_name",
-               "lapis_region_share_pct", "lapis_centre", "lapis_corridors", "lapis_shares"]
+CSV_COLUMNS = list(OUTPUT_FIELDS)
 CSV_SQL = RESULT_CTE + f"""
 SELECT i.idx, i.props, a.admin_code, a.admin_name, a.region_code, a.region_name, a.region_share::text,
        a.centre_codes, a.corridor_codes, a.shares::text

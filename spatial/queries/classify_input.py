@@ -2,7 +2,10 @@
 shapefile, a GeoPackage or a GeoJSON file — read with pyogrio (Arrow, no per-feature Python objects).
 
 Files go through the loaders' reader (`spatial.io.reader`), so uploads get the same encoding detection
-(TCVN3/VNI/cp1258) and VN-2000 recognition as `lapis load`.
+(TCVN3/VNI/cp1258) and VN-2000 recognition as `lapis load`; zip archives are extracted within the `ZipLimits` the
+caller gives (a zip bomb is refused from the archive's directory, before anything is written). Everything here is
+blocking work: the web layer runs it in a worker thread. Input fields named like the ones LAPIS adds
+(`OUTPUT_FIELDS`, e.g. when an earlier output is classified again) are dropped: the fresh answer replaces them.
 """
 
 from __future__ import annotations
@@ -19,10 +22,18 @@ import shapely
 
 from spatial.crs import DEFAULT, SupportedCrs, check_in_range
 from spatial.errors import InvalidGeometry, InvalidParameter, TooLarge, UnsupportedFormat
+from spatial.geometry import check_geodesic_edges
 from spatial.io.crs import CrsError
 from spatial.io.errors import LoadError
-from spatial.io.reader import GEOMETRY, prepare, read_batches
-from spatial.io.sources import open_sources
+from spatial.io.reader import GEOMETRY, NulInText, prepare, read_batches
+from spatial.io.sources import ArchiveTooLarge, ZipLimits, open_sources
+from spatial.redact import public_message
+
+# The fields LAPIS adds to each classified feature, in output order.
+OUTPUT_FIELDS = ("lapis_admin_code", "lapis_admin_name", "lapis_region_code", "lapis_region_name",
+                 "lapis_region_share_pct", "lapis_centre", "lapis_corridors", "lapis_shares")
+STALE = frozenset(OUTPUT_FIELDS)
+SUFFIXES = {"zip": ".zip", "gpkg": ".gpkg", "geojson": ".geojson"}
 
 
 @dataclass
@@ -35,6 +46,13 @@ class ClassifyInput:
 
     def __len__(self) -> int:
         return len(self.geoms)
+
+    # pickled (from the process that parsed it) with the geometries as one array of WKB: fast both ways
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "geoms": shapely.to_wkb(self.geoms)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, geoms=shapely.from_wkb(state["geoms"]))
 
 
 def _check(geoms: np.ndarray, crs: SupportedCrs, parameter: str) -> None:
@@ -52,6 +70,7 @@ def _check(geoms: np.ndarray, crs: SupportedCrs, parameter: str) -> None:
         raise InvalidGeometry(f"{parameter}: coordinates must be finite numbers", parameter=parameter)
     check_in_range(crs, [bounds[:, 0].min(), bounds[:, 2].max()], [bounds[:, 1].min(), bounds[:, 3].max()],
                    parameter)
+    check_geodesic_edges(geoms, crs, parameter)  # shares are measured on the ellipsoid
     invalid = np.flatnonzero(~shapely.is_valid(geoms))
     if invalid.size:
         i = int(invalid[0])
@@ -78,6 +97,8 @@ def from_feature_collection(obj: Any, crs: SupportedCrs, max_features: int, para
         p = feature.get("properties") or {}
         if not isinstance(p, dict):
             raise InvalidGeometry(f"{parameter}: feature {i} properties must be an object", parameter=parameter)
+        if not STALE.isdisjoint(p):
+            p = {k: v for k, v in p.items() if k not in STALE}
         columns.update(dict.fromkeys(p))
         props.append(orjson.dumps(p))
     try:
@@ -101,13 +122,25 @@ def sniff_format(head: bytes) -> str:
     raise UnsupportedFormat("file: not a zipped shapefile, a GeoPackage or GeoJSON", parameter="file")
 
 
-def from_file(path: Path, max_features: int, crs: SupportedCrs | None = None) -> ClassifyInput:
+def from_upload(path: Path, max_features: int, crs: SupportedCrs | None = None,
+                limits: ZipLimits = ZipLimits()) -> ClassifyInput:
+    """An uploaded file of unknown name: its format sniffed from its first bytes, then read as `from_file`."""
+    with path.open("rb") as f:
+        kind = sniff_format(f.read(64))
+    return from_file(path.rename(path.with_suffix(SUFFIXES[kind])), max_features, crs, limits)
+
+
+def from_file(path: Path, max_features: int, crs: SupportedCrs | None = None,
+              limits: ZipLimits = ZipLimits()) -> ClassifyInput:
     """Read polygons and attributes from a file through the loaders' reader (`spatial.io`): legacy
-    Vietnamese encodings decoded, VN-2000 .prj recognised, geometry as WKB in EPSG:4326 (EPSG:6960)."""
+    Vietnamese encodings decoded, VN-2000 .prj recognised, geometry as WKB in EPSG:4326 (EPSG:6960).
+    Errors name the file "file", never its path on this machine nor the driver's own message (kept as the
+    error's cause, for the log)."""
     started = time.perf_counter()
-    sniff_format(path.open("rb").read(64))
+    with path.open("rb") as f:
+        sniff_format(f.read(64))
     try:
-        with open_sources(path) as sources:
+        with open_sources(path, limits=limits) as sources:
             if len(sources) != 1:
                 raise InvalidParameter(f"file: holds {len(sources)} layers or files; send one",
                                        parameter="file")
@@ -119,19 +152,29 @@ def from_file(path: Path, max_features: int, crs: SupportedCrs | None = None) ->
                                parameter="file")
             batches = list(read_batches(prepared))
     except CrsError as exc:
-        raise InvalidParameter(f"crs: {exc}", parameter="crs") from None
+        raise InvalidParameter(f"crs: {_public(exc, path)}", parameter="crs") from exc
+    except ArchiveTooLarge as exc:
+        raise TooLarge(f"file: {_public(exc, path)}", parameter="file") from exc
+    except NulInText as exc:
+        raise InvalidParameter(f"file: {_public(exc, path)}", parameter="file") from exc
     except LoadError as exc:
-        raise UnsupportedFormat(f"file: {exc}", parameter="file") from None
+        raise UnsupportedFormat(f"file: {_public(exc, path)}", parameter="file") from exc
     table = pa.Table.from_batches(batches) if batches else None
     if table is None or table.num_rows == 0:
         raise InvalidGeometry("file: no features", parameter="file")
     if table.num_rows > max_features:
         raise TooLarge(f"file: {table.num_rows} features; at most {max_features} per request", parameter="file")
     geoms = shapely.from_wkb(np.asarray(table.column(GEOMETRY).to_numpy(zero_copy_only=False)))
-    attributes = table.drop_columns([GEOMETRY])
+    attributes = table.drop_columns([GEOMETRY, *STALE.intersection(table.column_names)])
     _check(geoms, DEFAULT, "file")
     props = _rows_json(attributes)
     return ClassifyInput(geoms, props, attributes.column_names, DEFAULT, time.perf_counter() - started)
+
+
+def _public(exc: Exception, path: Path) -> str:
+    """A loader's message for the client: the file named "file" (and not twice), no driver internals."""
+    message = public_message(str(exc), [path], name="file")
+    return message.removeprefix("file: ")
 
 
 def _rows_json(table: pa.Table) -> list[bytes]:

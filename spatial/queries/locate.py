@@ -15,11 +15,12 @@ from typing import Any
 import asyncpg
 import shapely
 
-from spatial.crs import DEFAULT, SUPPORTED, SupportedCrs, check_in_range
+from spatial.crs import DEFAULT, SupportedCrs, check_in_range
 from spatial.errors import InvalidGeometry
-from spatial.geometry import parse_geojson_geometry, to_storage_sql
+from spatial.geometry import check_geodesic_edges, parse_geojson_geometry, to_storage_sql
 
 DEFAULT_RADIUS_M = 2_000.0
+MIN_RADIUS_M = 0.001
 MAX_RADIUS_M = 50_000.0
 
 # $1 x, $2 y (in the request CRS, turned into the storage CRS by the caller's SQL), $3 radius (m).
@@ -60,19 +61,18 @@ def point_sql(crs: SupportedCrs) -> str:
     return to_storage_sql("ST_MakePoint($1::float8, $2::float8)", crs)
 
 
-_POINT_SQL = {c.uri: LOCATE_POINT_SQL.format(point=point_sql(c)) for c in SUPPORTED}
-
-
 def locate_point_sql(crs: SupportedCrs = DEFAULT) -> str:
-    """The statement `locate_point` runs ($1 x, $2 y, $3 radius in metres), for benchmarks and EXPLAIN."""
-    return _POINT_SQL[crs.uri]
+    """The statement `locate_point` runs ($1 x, $2 y, $3 radius in metres), for benchmarks and EXPLAIN.
+    Built per call (microseconds; asyncpg keeps the prepared statement by its text), not at import, so
+    what builds it runs under test."""
+    return LOCATE_POINT_SQL.format(point=point_sql(crs))
 
 
 async def locate_point(conn: asyncpg.Connection, x: float, y: float, crs: SupportedCrs = DEFAULT,
                        radius_m: float = DEFAULT_RADIUS_M) -> str:
     """JSON text: what contains the point (x, y in the CRS's axis order) and what is near it."""
     check_in_range(crs, [x], [y], "lon" if not crs.projected else "x")
-    return await conn.fetchval(_POINT_SQL[crs.uri], x, y, radius_m)
+    return await conn.fetchval(locate_point_sql(crs), x, y, radius_m)
 
 
 # $1 geometry WKB in the request CRS
@@ -113,8 +113,10 @@ SELECT json_build_object(
 )::text
 """
 
-_GEOMETRY_SQL = {c.uri: LOCATE_GEOMETRY_SQL.format(geom=to_storage_sql("ST_GeomFromWKB($1::bytea)", c))
-                 for c in SUPPORTED}
+
+def locate_geometry_sql(crs: SupportedCrs = DEFAULT) -> str:
+    """The statement `locate_geometry` runs ($1 the parcel as WKB in `crs`)."""
+    return LOCATE_GEOMETRY_SQL.format(geom=to_storage_sql("ST_GeomFromWKB($1::bytea)", crs))
 
 
 def parcel_geometry(obj: Any, crs: SupportedCrs, parameter: str = "body") -> shapely.Geometry:
@@ -123,10 +125,11 @@ def parcel_geometry(obj: Any, crs: SupportedCrs, parameter: str = "body") -> sha
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
         raise InvalidGeometry(f"{parameter}: a Polygon or MultiPolygon is needed to compute overlap shares "
                               f"(got {geom.geom_type}); use GET /locate for a point", parameter=parameter)
+    check_geodesic_edges(geom, crs, parameter)  # its area is measured on the ellipsoid
     return geom
 
 
 async def locate_geometry(conn: asyncpg.Connection, geom: shapely.Geometry, crs: SupportedCrs = DEFAULT) -> str:
     """JSON text: overlaps of a (validated) parcel with admin units, zones and corridors."""
-    return await conn.fetchval(_GEOMETRY_SQL[crs.uri], shapely.to_wkb(geom))
+    return await conn.fetchval(locate_geometry_sql(crs), shapely.to_wkb(geom))
 

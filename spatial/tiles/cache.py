@@ -1,7 +1,8 @@
 """The tile cache: an in-process LRU of rendered tiles (raw and gzip) plus an optional on-disk cache.
 
 Keys carry the data versions of the layers in the tile, so a write to a layer makes its old tiles
-unreachable at once: nothing is ever purged by hand.
+unreachable at once: nothing is ever purged by hand. The LRU is bounded twice: by tiles and by bytes (a
+few huge tiles must not hold the memory thousands of small ones would).
 """
 
 from __future__ import annotations
@@ -40,13 +41,23 @@ class RenderedTile:
 
 
 CacheKey = tuple[tuple[str, ...], Tile, tuple[int, ...]]
+DEFAULT_CACHE_BYTES = 256 << 20
+ENTRY_OVERHEAD = 512  # the key, the entry and the tile object, about
+
+
+def charge(tile: RenderedTile) -> int:
+    """The most memory a cached tile can come to: its MVT, its gzip copy (made on first use; gzip never grows data
+    by more than a few bytes per 16 KiB block, so the MVT's size bounds it) and the entry's own overhead."""
+    return 2 * len(tile.data) + 64 + ENTRY_OVERHEAD
 
 
 class TileCache:
-    def __init__(self, max_tiles: int, disk_dir: Path | None = None) -> None:
+    def __init__(self, max_tiles: int, disk_dir: Path | None = None, *, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         self.max_tiles = max_tiles
+        self.max_bytes = max_bytes
         self.disk_dir = disk_dir
         self._tiles: OrderedDict[CacheKey, RenderedTile] = OrderedDict()
+        self.bytes = 0  # sum of `charge` over the tiles held
         self.hits = 0
         self.misses = 0
 
@@ -69,10 +80,16 @@ class TileCache:
         self._write_disk(key, tile)
 
     def _remember(self, key: CacheKey, tile: RenderedTile) -> None:
+        if charge(tile) > self.max_bytes:
+            return  # bigger than the whole cache: served, never held
+        old = self._tiles.pop(key, None)
+        if old is not None:
+            self.bytes -= charge(old)
         self._tiles[key] = tile
-        self._tiles.move_to_end(key)
-        while len(self._tiles) > self.max_tiles:
-            self._tiles.popitem(last=False)
+        self.bytes += charge(tile)
+        while len(self._tiles) > self.max_tiles or self.bytes > self.max_bytes:
+            _, evicted = self._tiles.popitem(last=False)
+            self.bytes -= charge(evicted)
 
     def __len__(self) -> int:
         return len(self._tiles)

@@ -1,18 +1,27 @@
 """Rendering tiles: per-layer MVTs fetched concurrently, assembled into composite tiles, cached by data version,
-with concurrent misses for the same tile computed once."""
+with concurrent misses for the same tile computed once.
+
+With read replicas, data versions are still read on the primary, together with its WAL position, and a tile is
+rendered on a replica only once that replica has replayed past that position (else on the primary): a tile
+cached under a version then always shows at least that version's data, never an older one from a lagging
+replica."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Literal
+
+import asyncpg
 
 from spatial.catalog import layer_versions
 from spatial.layers import LAYERS
 from spatial.pool import Database
 from spatial.registry import Registry, UnknownLayer
-from spatial.tiles.cache import CacheKey, RenderedTile, TileCache
+from spatial.replicaset import ReplicaSet, write_lsn
+from spatial.tiles.cache import DEFAULT_CACHE_BYTES, CacheKey, RenderedTile, TileCache
 from spatial.tiles.grid import BUFFER, EXTENT, Tile
 from spatial.tiles.layers import TileLayer, generalisation, tile_layers_of
 from spatial.tiles.limits import LayerExtent, TilesetLimits, tileset_limits
@@ -44,17 +53,27 @@ def tile_layers(ids: Sequence[str] | None, registry: Registry = LAYERS) -> tuple
     return tuple(tiled[layer_id] for layer_id in dict.fromkeys(ids))
 
 
+class VersionsAt(dict[str, int]):
+    """Layer versions and the primary's WAL position read right after them: a replica that has replayed that far
+    holds at least these versions."""
+
+    def __init__(self, versions: Versions, lsn: str) -> None:
+        super().__init__(versions)
+        self.lsn = lsn
+
+
 class TileService:
     def __init__(self, db: Database, *, cache: bool = True, cache_size: int = 20_000,
-                 cache_dir: Path | None = None, min_feature_px: float = 2.0,
+                 cache_bytes: int = DEFAULT_CACHE_BYTES, cache_dir: Path | None = None, min_feature_px: float = 2.0,
                  max_features: int = 10_000, cap_order: Literal["size", "id"] = "size",
-                 registry: Registry = LAYERS) -> None:
-        self.db = db
+                 registry: Registry = LAYERS, replicas: ReplicaSet | None = None) -> None:
+        self.db = db  # the primary: data versions, and every read when there are no replicas
+        self.replicas = replicas  # whose primary is `db`
         self.registry = registry
         self.min_feature_px = min_feature_px
         self.max_features = max_features
         self.largest_first = cap_order == "size"
-        self.cache = TileCache(cache_size, cache_dir) if cache else None
+        self.cache = TileCache(cache_size, cache_dir, max_bytes=cache_bytes) if cache else None
         self._versions = VersionReader(self._fetch_versions)
         self._extents: dict[tuple[str, int], LayerExtent] = {}
         self._inflight: dict[CacheKey, asyncio.Future[RenderedTile]] = {}
@@ -66,7 +85,13 @@ class TileService:
 
     async def _fetch_versions(self) -> Versions:
         async with self.db.acquire() as conn:
-            return await layer_versions(conn)
+            versions = await layer_versions(conn)
+            return versions if self.replicas is None else VersionsAt(versions, await write_lsn(conn))
+
+    def _reader(self, versions: Versions | None) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        """A connection that sees at least `versions`: a replica that has replayed past them, or the primary."""
+        lsn = getattr(versions, "lsn", None)
+        return self.db.acquire() if self.replicas is None or lsn is None else self.replicas.read(after_lsn=lsn)
 
     async def versions(self) -> Versions:
         return await self._versions.get()
@@ -83,7 +108,7 @@ class TileService:
         versions = versions if versions is not None else await self.versions()
         key = (layer.id, versions.get(layer.id, 0))
         if key not in self._extents:
-            async with self.db.acquire() as conn:
+            async with self._reader(versions) as conn:
                 row = await conn.fetchrow(layer.extent_sql)
             self._extents = {k: v for k, v in self._extents.items() if k[0] != layer.id}
             empty = row is None or row[0] is None
@@ -144,13 +169,13 @@ class TileService:
         if not wanted:
             return b""
         if len(wanted) == 1:
-            return await self._layer_tile(wanted[0], tile)
-        parts = await asyncio.gather(*(self._layer_tile(layer, tile) for layer in wanted))
+            return await self._layer_tile(wanted[0], tile, versions)
+        parts = await asyncio.gather(*(self._layer_tile(layer, tile, versions) for layer in wanted))
         return b"".join(parts)
 
-    async def _layer_tile(self, layer: TileLayer, tile: Tile) -> bytes:
+    async def _layer_tile(self, layer: TileLayer, tile: Tile, versions: Versions | None) -> bytes:
         tolerance, min_size = generalisation(tile, self.min_feature_px)
-        async with self.db.acquire() as conn:
+        async with self._reader(versions) as conn:
             data = await conn.fetchval(layer.sql, tile.z, tile.x, tile.y, tolerance, min_size,
                                        self.max_features, self.largest_first)
         return data or b""

@@ -12,7 +12,9 @@ from starlette.middleware.cors import CORSMiddleware
 from app.dependencies import get_settings
 from app.head import HeadAsGet
 from app.main import create_app
+from app.memory import MemoryGuard
 from app.middleware import TileFastPath
+from app.security import EdgeMiddleware
 from spatial.settings import Settings
 from spatial.tiles.grid import lonlat_to_tile
 
@@ -92,5 +94,7 @@ def test_routers_never_reach_into_app_state() -> None:
 
 def test_the_fast_path_lives_in_the_middleware_module(db_url: str, tmp_path: Path) -> None:
     app = create_app(make_settings(db_url, tmp_path))
-    # outermost first: CORS wraps every answer, HEAD is passed on as GET, then the tile fast path before the routes
-    assert [m.cls for m in app.user_middleware] == [CORSMiddleware, HeadAsGet, TileFastPath]
+    # outermost first: CORS wraps every answer; the edge (request id, Host, headers) and the memory guard
+    # (app.security); HEAD is passed on as GET; then the tile fast path before the routes
+    assert [m.cls for m in app.user_middleware] == [CORSMiddleware, EdgeMiddleware, MemoryGuard, HeadAsGet,
+                                                    TileFastPath]

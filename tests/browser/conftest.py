@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import wait_for_js
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -40,7 +42,7 @@ def open_map(browser: Any) -> Callable[..., Any]:
         if requests is not None:
             page.on("request", lambda r: requests.append(r.url))
         page.goto(f"{url}/map{query}#view={view}", wait_until="load")
-        page.wait_for_function("window.lapis && window.lapis.ready === true", timeout=60_000)
+        wait_for_js(page, "window.lapis && window.lapis.ready === true", timeout=60_000)
         return page
 
     return _open

@@ -10,7 +10,7 @@ from shapely.geometry import shape
 
 from spatial.queries.check import USE_CATEGORIES
 from spatial.settings import PROJECT_ROOT
-from tests.helpers import BUNDLED_DATA
+from tests.helpers import BUNDLED_DATA, wait_for_js
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
@@ -26,7 +26,7 @@ def _click(page: Any, lon: float, lat: float) -> None:
 
 
 def _verdict(page: Any) -> str:
-    page.wait_for_function("window.lapisCheck.state.result && !window.lapisCheck.state.busy", timeout=20_000)
+    wait_for_js(page, "window.lapisCheck.state.result && !window.lapisCheck.state.busy", timeout=20_000)
     return page.locator("#check-result .verdict-overall").get_attribute("data-verdict")
 
 
@@ -48,15 +48,15 @@ def test_check_panel_point_and_drawn_parcel(open_map, live_server_url: str) -> N
     assert page.locator(".maplibregl-popup").count() == 0
 
     page.select_option("#check-use", "agriculture")  # changing the use checks the same place again
-    page.wait_for_function("document.querySelector('#check-result .verdict-overall')?.dataset.verdict === 'allowed'",
-                           timeout=20_000)
+    wait_for_js(page, "document.querySelector('#check-result .verdict-overall')?.dataset.verdict === 'allowed'",
+                timeout=20_000)
 
     # draw a parcel across the R1/R3 border: four clicks, then Finish
     border = shapely.intersection(zones["R1"].boundary, zones["R3"].boundary)
     line = max((g for g in getattr(border, "geoms", [border]) if g.geom_type == "LineString"), key=lambda g: g.length)
     c = line.interpolate(0.5, normalized=True)
     page.evaluate(f"window.lapis.map.jumpTo({{center: [{c.x}, {c.y}], zoom: 13}})")
-    page.wait_for_function("window.lapis.map.loaded()", timeout=20_000)
+    wait_for_js(page, "window.lapis.map.loaded()", timeout=20_000)
     page.locator("#check-draw").click()
     page.select_option("#check-use", "industrial")
     for dx, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
@@ -68,13 +68,13 @@ def test_check_panel_point_and_drawn_parcel(open_map, live_server_url: str) -> N
     assert {"R1", "R3"} <= set(codes)
 
     page.locator("[data-lang=en]").click()
-    page.wait_for_function("document.querySelector('#check h2').textContent === 'What may be built here?'",
-                           timeout=20_000)
-    page.wait_for_function("document.querySelector('#check-result').innerText.includes('Prohibited')",
-                           timeout=20_000)
+    wait_for_js(page, "document.querySelector('#check h2').textContent === 'What may be built here?'",
+                timeout=20_000)
+    wait_for_js(page, "document.querySelector('#check-result').innerText.includes('Prohibited')",
+                timeout=20_000)
     assert "Ecological buffer region" in page.locator("#check-result").inner_text()
     # the drawn parcel is still on the map after the style was replaced
-    page.wait_for_function("window.lapis.map.getSource('lapis-check') !== undefined", timeout=20_000)
+    wait_for_js(page, "window.lapis.map.getSource('lapis-check') !== undefined", timeout=20_000)
     page.locator("#check-result").scroll_into_view_if_needed()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "map-check-panel.png"))

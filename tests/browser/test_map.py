@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from spatial.settings import PROJECT_ROOT
+from tests.helpers import wait_for_js
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 TAN_AN = (106.413, 10.535)
@@ -35,7 +36,7 @@ def test_map_loads_renders_and_locates_tan_an(browser, open_map, live_server_url
     page.mouse.click(*point)
     popup = page.locator(".maplibregl-popup-content")
     popup.wait_for(timeout=15_000)
-    page.wait_for_function("document.querySelector('.maplibregl-popup-content dl')", timeout=15_000)
+    wait_for_js(page, "document.querySelector('.maplibregl-popup-content dl')", timeout=15_000)
     assert "Tân An" in popup.inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "map-tan-an.png"))
@@ -49,9 +50,9 @@ def test_english_switch_and_layer_toggle(browser, open_map, live_server_url: str
     external: list[str] = []
     page = open_map(live_server_url, errors, external)
     page.click("button[data-lang=en]")
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    wait_for_js(page, "document.documentElement.lang === 'en'")
     assert "Long An provincial plan" in page.locator("h1").inner_text()
-    page.wait_for_function("window.lapis.map.getStyle().metadata['lapis:lang'] === 'en'", timeout=15_000)
+    wait_for_js(page, "window.lapis.map.getStyle().metadata['lapis:lang'] === 'en'", timeout=15_000)
     page.uncheck("#toggles input[data-group=zones]")
     assert page.evaluate("window.lapis.map.getLayoutProperty('zones-region-fill', 'visibility')") == "none"
     ARTIFACTS.mkdir(exist_ok=True)
@@ -91,7 +92,7 @@ def test_search_box_flies_to_the_result(browser, open_map, live_server_url: str)
     first.wait_for(timeout=15_000)
     assert "Tân An" in first.inner_text()
     first.click()
-    page.wait_for_function("""() => { const c = window.lapis.map.getCenter();
+    wait_for_js(page, """() => { const c = window.lapis.map.getCenter();
         return Math.abs(c.lng - 106.39) < 0.1 && Math.abs(c.lat - 10.54) < 0.1 && !window.lapis.map.isMoving(); }""",
                            timeout=15_000)
     assert errors == [] and external == [], (errors, external)
@@ -118,7 +119,7 @@ def test_html_page_map_draws_the_data(browser, open_map, live_server_url: str, c
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("request", lambda r: requests.append(r.url))
     page.goto(f"{live_server_url}{path}?f=html", wait_until="load")
-    page.wait_for_function("window.lapisPage && window.lapisPage.ready === true", timeout=60_000)
+    wait_for_js(page, "window.lapisPage && window.lapisPage.ready === true", timeout=60_000)
     assert page.evaluate("window.lapisPage.errors") == []
     assert page.evaluate("window.lapisPage.features") == features
     drawn = "data-fill" if item else "data-line"

@@ -1,0 +1,23 @@
+"""SQLAlchemy 2 + GeoAlchemy2 models of every plan table: the schema's second face, for analysts' ORM queries.
+
+The migrations stay the only way the schema changes; these models are checked against them (see `drift`).
+"""
+
+from spatial.models.base import Base
+from spatial.models.plan import (
+    LAYER_MODELS,
+    AdminUnit,
+    Axis,
+    Corridor,
+    LayerVersion,
+    Parcel,
+    Plan,
+    Project,
+    UseRule,
+    Zone,
+)
+
+metadata = Base.metadata
+
+__all__ = ["LAYER_MODELS", "AdminUnit", "Axis", "Base", "Corridor", "LayerVersion", "Parcel", "Plan", "Project",
+           "UseRule", "Zone", "metadata"]

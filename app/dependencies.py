@@ -24,7 +24,7 @@ from spatial.layers import LAYERS, Layer
 from spatial.pool import Database
 from spatial.registry import Registry
 from spatial.settings import Settings
-from spatial.tiles.grid import Tile, check_tile_matrix_set
+from spatial.tiles.grid import MAX_ZOOM, Tile, TileOutOfRange, check_tile_matrix_set
 from spatial.tiles.layers import TileLayer
 from spatial.tiles.service import TileService, UnknownTileLayer, tile_layers
 
@@ -153,9 +153,12 @@ def tile_address(tileMatrixSetId: str,  # noqa: N803 - OGC API – Tiles names
     (TileOutOfRange: 404). A tile matrix is named by a string (OGC API – Tiles); WebMercatorQuad's are its zoom
     levels, so anything but a number is a bad value."""
     check_tile_matrix_set(tileMatrixSetId)
-    if not tileMatrix.isdecimal():
-        raise InvalidParameter(f"tileMatrix: {tileMatrix!r} is not a tile matrix of {tileMatrixSetId} (0–24)",
-                               parameter="tileMatrix")
+    if not (tileMatrix.isascii() and tileMatrix.isdecimal()):
+        raise InvalidParameter(f"tileMatrix: {tileMatrix!r} is not a tile matrix of {tileMatrixSetId} "
+                               f"(0–{MAX_ZOOM})", parameter="tileMatrix")
+    if len(tileMatrix) > 2 or tileMatrix != str(int(tileMatrix)):  # "07", "123…": a number, but no matrix's id
+        raise TileOutOfRange(f"tileMatrix {tileMatrix!r} is not a tile matrix of {tileMatrixSetId} (0–{MAX_ZOOM})",
+                             parameter="tileMatrix")
     return Tile(int(tileMatrix), tileCol, tileRow)
 
 

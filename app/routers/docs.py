@@ -65,7 +65,7 @@ def openapi30(request: Request) -> dict[str, Any]:
         services = services_of(app)
         tiled = [layer.id for layer in services.tiles.tile_layers(None)]
         described = describe_problems(copy.deepcopy(app.openapi()), list(services.registry), tiled)
-        spec = conformant(items_for_clients(to_openapi30(described), services.settings, services.registry), app)
+        spec = conformant(items_for_clients(to_openapi30(described), services.settings, services.registry))
         spec["openapi"] = "3.0.3"
         _converted[app] = spec
     return {**spec, "servers": [{"url": base_url(request)}]}

@@ -82,9 +82,14 @@ def test_tile_address_is_one_group() -> None:
     with pytest.raises(TileOutOfRange) as outside:
         tile_address("WebMercatorQuad", "3", 8, 1)
     assert outside.value.parameter == "tileRow"
-    with pytest.raises(InvalidParameter) as not_a_matrix:  # tile matrices are named by strings; these are zooms
-        tile_address("WebMercatorQuad", "three", 2, 1)
-    assert not_a_matrix.value.parameter == "tileMatrix"
+    for name in ("three", "\u0663", "1.5"):  # tile matrices are named by strings; these are zooms in ASCII digits
+        with pytest.raises(InvalidParameter) as not_a_matrix:
+            tile_address("WebMercatorQuad", name, 2, 1)
+        assert not_a_matrix.value.parameter == "tileMatrix"
+    for name in ("03", "25", "9" * 5000):  # numbers, but no tile matrix of the set is named so
+        with pytest.raises(TileOutOfRange) as no_such_matrix:
+            tile_address("WebMercatorQuad", name, 2, 1)
+        assert no_such_matrix.value.parameter == "tileMatrix"
 
 
 def test_crs_parameter() -> None:

@@ -7,8 +7,8 @@ configured, a JWT of the province's identity provider (three dot-separated parts
 Failed sign-ins are limited per client address (`app.signin`: 429). The token itself is never logged or echoed,
 and a token in the URL (`?access_token=`) is refused: URLs end up in logs, proxies and browser history.
 
-`require(role)` marks the dependency it returns (`required_role`), so the API definition can show every route
-that needs a sign-in (`app.openapi_security`) without each route saying so.
+Both dependencies carry a FastAPI security scheme (`app.openapi_security`), so the API definition shows which
+operations accept a token and which need one (and which role) without each route saying so.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.dependencies import ServicesDep
+from app.openapi_security import BEARER, ROLE_MARKS
 from app.problems import REQUEST_ID, Problem
 from app.services import Services
 from app.signin import SignIn, client_key, sign_in_of
@@ -33,7 +34,8 @@ QUERY_TOKENS = ("access_token", "token", "id_token")
 NOT_VALID = "the token is not valid (unknown, expired or revoked)"
 
 
-async def get_caller(request: Request, services: ServicesDep) -> Identity:
+async def get_caller(request: Request, services: ServicesDep,
+                     _documented: Annotated[object, Depends(BEARER)]) -> Identity:
     for name in QUERY_TOKENS:
         if name in request.query_params:
             raise InvalidParameter(f"{name}: send a token only as 'Authorization: Bearer <token>', never in the URL",
@@ -80,7 +82,7 @@ CallerDep = Annotated[Identity, Depends(get_caller)]
 def require(role: Role) -> Callable[..., Awaitable[Identity]]:
     """A dependency that lets through callers of at least `role`: 401 for anonymous ones, 403 for lower roles."""
 
-    async def caller_with_role(caller: CallerDep) -> Identity:
+    async def caller_with_role(caller: CallerDep, _documented: None = Depends(ROLE_MARKS[role])) -> Identity:
         if caller.role is Role.anonymous:
             raise Unauthenticated(f"this needs a signed-in {role.value}: send 'Authorization: Bearer <token>'",
                                   parameter="Authorization")
@@ -88,5 +90,4 @@ def require(role: Role) -> Callable[..., Awaitable[Identity]]:
             raise Forbidden(f"this needs the {role.value} role; {caller.user} is {caller.role.value}")
         return caller
 
-    caller_with_role.required_role = role  # type: ignore[attr-defined] - read by app.openapi_security
     return caller_with_role

@@ -16,6 +16,7 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from app.auth import refuse_tokens_in_url
 from spatial.errors import InvalidParameter
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,7 +47,10 @@ def declared_query_names(route: APIRoute) -> frozenset[str]:
 
 
 async def reject_unknown_query_parameters(request: Request) -> None:
-    """An app-wide dependency: InvalidParameter (400) naming the first query parameter the route does not take."""
+    """An app-wide dependency: InvalidParameter (400) naming the first query parameter the route does not take —
+    a token sent in the URL before anything else, with `app.auth`'s reason (this runs before any route's own
+    dependencies)."""
+    refuse_tokens_in_url(request)
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or getattr(route.endpoint, _PROPERTY_FILTERS, False):
         return

@@ -168,3 +168,11 @@ def test_a_property_filter_outside_its_list_of_values_is_refused(client: TestCli
     assert client.get("/collections/projects/items", params={"status": "planned"}).status_code == 200
     r = client.get("/collections/projects/items", params={"status": "AAA"})
     assert r.status_code == 400 and r.json()["parameter"] == "status" and "planned" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/collections?f=json", "/me?f=json", "/collections/zones/items?f=json"])
+def test_a_token_in_the_url_is_refused_before_other_unknown_parameters(client: TestClient, path: str) -> None:
+    """Whichever resource, and whatever else it does not take (`/me` takes no `f`): the token is named, with why."""
+    r = client.get(f"{path}&nope=1&access_token=abc")
+    assert r.status_code == 400 and r.json()["parameter"] == "access_token"
+    assert "never in the URL" in r.json()["detail"] and "abc" not in r.text

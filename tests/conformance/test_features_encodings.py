@@ -29,6 +29,8 @@ from tests.conformance.ats import (
 
 GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
                   "GeometryCollection"}
+# query parameters a GET needs to answer (every other GET path answers as it is, once its path is filled in)
+QUERIES: dict[str, dict[str, Any]] = {"/locate": {"lon": 106.41, "lat": 10.53}, "/search": {"q": "tan"}}
 DEPTH = {"Point": 1, "MultiPoint": 2, "LineString": 2, "MultiLineString": 3, "Polygon": 3, "MultiPolygon": 4}
 
 
@@ -224,18 +226,29 @@ def test_ats_oas30_oas_impl(client: TestClient) -> None:
     collections and tile matrix sets filled in) answers with a documented success."""
     spec = api(client)
     zone = _zone(client)
-    queries = {"/locate": {"lon": 106.41, "lat": 10.53}, "/search": {"q": "tan"}}
     for path, operations in spec["paths"].items():
         if "get" not in operations or path == "/pmtiles/{name}":
             continue
         url = concrete(path, featureId=zone)
-        response = client.get(url, params=queries.get(path))
+        response = client.get(url, params=QUERIES.get(path))
         assert 200 <= response.status_code < 300, (path, response.status_code, response.text[:200])
         _documented(spec, path, response.status_code)
 
 
 def test_ats_oas30_security(client: TestClient) -> None:
-    """/conf/oas30/security: the API has no access control, and its definition declares none."""
+    """/conf/oas30/security: where operations are access-controlled the definition documents the security scheme —
+    every requirement names a scheme of `components.securitySchemes` — and what it documents holds: a GET whose
+    requirement is optional (`{}`) or absent answers without credentials, one that needs a token answers 401."""
     spec = api(client)
-    assert "security" not in spec and not spec.get("components", {}).get("securitySchemes")
+    schemes = spec.get("components", {}).get("securitySchemes", {})
+    assert all(scheme["type"] in ("http", "apiKey", "oauth2", "openIdConnect") for scheme in schemes.values())
+    zone = _zone(client)
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            requirements = operation.get("security", spec.get("security", [{}]))
+            assert requirements and all(set(r) <= set(schemes) for r in requirements), (path, method)
+            if method != "get" or path == "/pmtiles/{name}":
+                continue
+            response = client.get(concrete(path, featureId=zone), params=QUERIES.get(path))
+            assert (response.status_code == 401) == ({} not in requirements), (path, response.status_code)
     assert client.get("/collections", headers={"Accept": JSON}).status_code == 200  # no credentials needed

@@ -20,6 +20,10 @@ from spatial.tiles.grid import TMS_ID, Tile
 FAST_TILE_PATH = re.compile(
     rf"^/(?:collections/([A-Za-z0-9_]+)/)?tiles/{TMS_ID}/(\d{{1,2}})/(\d{{1,9}})/(\d{{1,9}})(?:\.mvt|\.pbf)?$")
 
+# the query parameters the tile routes declare (anything else is theirs to refuse)
+COLLECTION_TILE_PARAMS = frozenset({"v"})
+COMPOSITE_TILE_PARAMS = frozenset({"v", "collections"})
+
 
 class TileFastPath:
     """Serves well-formed GET tile requests before FastAPI's routing, dependency injection and middleware stack
@@ -37,7 +41,10 @@ class TileFastPath:
                 match := FAST_TILE_PATH.match(scope["path"])) is None:
             return await self.app(scope, receive, send)
         collection, z, y, x = match.groups()
-        query = parse_qs(scope["query_string"].decode("latin-1")) if scope["query_string"] else {}
+        query = parse_qs(scope["query_string"].decode("latin-1"), keep_blank_values=True) \
+            if scope["query_string"] else {}
+        if not set(query) <= (COLLECTION_TILE_PARAMS if collection is not None else COMPOSITE_TILE_PARAMS):
+            return await self.app(scope, receive, send)  # the route refuses what it does not declare (400)
         services = services_of(self.lapis)
         try:
             tile = Tile(int(z), int(x), int(y))

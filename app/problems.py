@@ -22,12 +22,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from spatial.errors import (
+    Conflict,
     DatabaseUnavailable,
+    Forbidden,
     InvalidGeometry,
     InvalidParameter,
     NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
     SpatialInputError,
     TooLarge,
+    Unauthenticated,
     UnsupportedFormat,
 )
 from spatial.json import dumps
@@ -90,6 +95,11 @@ PROBLEM_TYPES: dict[type[BaseException], ProblemType] = {
     TooLarge: ProblemType(413, "Content too large"),
     UnsupportedFormat: ProblemType(415, "Unsupported media type"),
     InvalidGeometry: ProblemType(422, "Invalid geometry"),
+    Unauthenticated: ProblemType(401, "Unauthenticated", headers={"WWW-Authenticate": 'Bearer realm="lapis"'}),
+    Forbidden: ProblemType(403, "Forbidden"),
+    Conflict: ProblemType(409, "Conflict"),
+    PreconditionFailed: ProblemType(412, "Precondition failed"),
+    PreconditionRequired: ProblemType(428, "Precondition required"),
     # a value the client sent that PostgreSQL rejects (division by zero in a filter, a date out of range…): the
     # detail says which kind (`data_error_detail`), never PostgreSQL's own words
     asyncpg.DataError: ProblemType(400, "Invalid value", "the database could not use a value of this request"),
@@ -151,7 +161,8 @@ def problem_of(exc: BaseException, instance: str, parameters: Iterable[str] = ()
     _log(exc, kind, instance)
     kind = kind or INTERNAL
     if isinstance(exc, SpatialInputError):
-        return problem_response(kind.status, kind.title, exc.detail, parameter=exc.parameter, instance=instance)
+        return problem_response(kind.status, kind.title, exc.detail, parameter=exc.parameter, instance=instance,
+                                headers=kind.headers)
     if isinstance(exc, asyncpg.DataError):
         parameter = data_error_parameter(parameters)
         return problem_response(kind.status, kind.title, data_error_detail(exc, parameter), parameter=parameter,

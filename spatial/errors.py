@@ -41,3 +41,23 @@ class UnsupportedFormat(SpatialInputError):
 class DatabaseUnavailable(Exception):
     """The database cannot be reached (refused, gone away, socket missing). Not the caller's mistake: raised by
     `spatial.pool` from the connection error, so that only the database's errors read as "unavailable"."""
+
+
+class Unauthenticated(SpatialInputError):
+    """The request needs a signed-in caller, or its credentials (a token) are not valid."""
+
+
+class Forbidden(SpatialInputError):
+    """The caller is signed in but their role may not do this."""
+
+
+class Conflict(SpatialInputError):
+    """The change clashes with the current state (a duplicate code, a feature another proposal holds)."""
+
+
+class PreconditionRequired(SpatialInputError):
+    """A write that must say which version it changes (`If-Match`) did not."""
+
+
+class PreconditionFailed(SpatialInputError):
+    """The version the write names (`If-Match`) is no longer the current one: someone changed it meanwhile."""

@@ -23,8 +23,14 @@ import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psycopg
 
 from spatial.dbroles import APP_ROLE
+
+if TYPE_CHECKING:
+    from spatial.embedded import EmbeddedCluster
 
 OWNER = "lapis"  # the bootstrap superuser: owns every object, runs migrations and loads (the CLI)
 PASSFILE = "pgpass"
@@ -44,6 +50,10 @@ local   replication     all                                     scram-sha-256
 host    replication     all             127.0.0.1/32            scram-sha-256
 host    replication     all             ::1/128                 scram-sha-256
 """
+
+
+class ClusterAuthError(RuntimeError):
+    """The cluster could not be given its passwords (the message says how to fix it)."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,7 @@ def read_credentials(path: Path) -> Credentials | None:
     for line in text.splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        fields = line.split(":")
+        fields = re.split(r"(?<!\\):", line)
         if len(fields) == 5:
             passwords.setdefault(fields[3], fields[4])
     return Credentials(passwords, path)
@@ -110,11 +120,14 @@ def passfile_lines(passwords: dict[str, str], hosts: tuple[str, ...] = ("127.0.0
     for password in passwords.values():
         if not _SAFE_PASSWORD.fullmatch(password):
             raise ValueError("a generated password must be URL-safe (letters, digits, - and _)")
-    return "".join(f"{host}:*:*:{role}:{password}\n" for role, password in passwords.items() for host in hosts)
+    def field(value: str) -> str:  # pgpass escapes a backslash and a colon with a backslash
+        return value.replace("\\", "\\\\").replace(":", "\\:")
+
+    return "".join(f"{field(host)}:*:*:{role}:{password}\n" for role, password in passwords.items() for host in hosts)
 
 
 def write_passfile(path: Path, passwords: dict[str, str], hosts: tuple[str, ...] = ("127.0.0.1", "localhost"),
-                   *, note: str = "LAPIS database passwords (libpq password file). Keep it private: mode 0600.") -> None:
+                   *, note: str = "LAPIS database passwords (libpq password file): keep it private") -> None:
     """Write the pgpass file atomically, mode 0600 from its first byte (never readable by anyone else)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp creates it 0600
@@ -154,3 +167,42 @@ def set_password_sql(role: str, password: str) -> str:
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", role):
         raise ValueError(f"not a LAPIS role name: {role!r}")
     return f"ALTER ROLE {role} PASSWORD '{scram_verifier(password)}'"
+
+
+def secure(cluster: EmbeddedCluster, credentials: Credentials, running_port: int | None) -> None:
+    """Give the owner its password (the verifier of the one in the pgpass file) and write LAPIS's pg_hba.conf: in
+    single-user mode when the server is down, over its still-trusting connection when it is up. A standby only
+    gets the pg_hba.conf: its roles and passwords come from its primary."""
+    statement = set_password_sql(OWNER, credentials.password(OWNER))
+    standby = (cluster.pgdata / "standby.signal").exists()
+    if running_port is not None and not standby:
+        with psycopg.connect(cluster.url(running_port, "postgres"), autocommit=True, connect_timeout=10) as conn:
+            conn.execute(statement)
+    elif not standby:
+        _single_user(cluster, statement)
+    owner = cluster.owner()
+    write_hba(cluster.pgdata, *((owner.pw_uid, owner.pw_gid) if owner else (None, None)))
+    if running_port is not None:
+        with psycopg.connect(cluster.url(running_port, "postgres"), autocommit=True, connect_timeout=10) as conn:
+            conn.execute("SELECT pg_reload_conf()")
+
+
+def refuse_lost_password(cluster: EmbeddedCluster, *, running: bool) -> None:
+    """A running cluster that asks for passwords cannot be given new ones: say how to, before writing any."""
+    credentials = read_credentials(cluster.passfile)
+    hba = cluster.pgdata / "pg_hba.conf"
+    if running and (credentials is None or OWNER not in credentials.passwords) and hba.exists() \
+            and not hba_trusts(hba) and not (cluster.pgdata / "standby.signal").exists():
+        raise ClusterAuthError(f"the running cluster asks for passwords, but {cluster.passfile} does not hold the "
+                               f"owner's: stop it (`lapis db stop`) and start it again (`lapis db start`) to give it "
+                               f"new ones")
+
+
+def _single_user(cluster: EmbeddedCluster, statement: str) -> None:
+    """Run one SQL statement in single-user mode (the server is down); it goes through stdin, never a command
+    line."""
+    result = cluster.run_as_owner([str(cluster.bindir / "postgres"), "--single", "-D", str(cluster.pgdata),
+                                   "-c", "log_min_messages=warning", "postgres"], input=statement + "\n")
+    if result.returncode != 0 or "ERROR" in result.stderr or "FATAL" in result.stderr:
+        message = (result.stderr.strip() or result.stdout.strip()).replace(statement, "ALTER ROLE …")
+        raise ClusterAuthError(f"setting the owner's password (single-user mode) failed: {message}")

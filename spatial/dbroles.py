@@ -3,7 +3,7 @@
 - The **owner** (the embedded cluster's `lapis`, or `LAPIS_OWNER_DATABASE_URL`'s user) owns every object: it runs
   the migrations and the CLI's loads.
 - The **group roles** `lapis_reader` ⊂ `lapis_editor` ⊂ `lapis_approver` ⊂ `lapis_admin` (NOLOGIN; migration 0010
-  creates them, and so does `ensure_group_roles`, both only when missing) carry the GRANTs (migration 0011 and the
+  creates them, and so does `login_role_sql`, both only when missing) carry the GRANTs (migration 0011 and the
   migrations of later tables).
 - The **app's login** `lapis_app` (LOGIN, NOINHERIT, not superuser, no CREATEROLE/CREATEDB, not a member of
   `pg_execute_server_program`, `pg_read_server_files`, `pg_write_server_files`) is a member of the four group
@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 
 import psycopg
-from psycopg import sql
 
 APP_ROLE = "lapis_app"
 READ_ROLE = "lapis_reader"
@@ -56,54 +55,72 @@ FROM pg_roles r WHERE r.rolname = %(name)s
 """
 
 
+# The login role, made (or corrected) idempotently: `ensure_login_role` runs it, `lapis db grant --sql` prints it for a
+# DBA. {name} is checked to be a plain identifier and {password} is '' or ` PASSWORD '<SCRAM verifier>'`.
+LOGIN_ROLE = """
+DO $$
+DECLARE
+    groups text[] := ARRAY['lapis_reader', 'lapis_editor', 'lapis_approver', 'lapis_admin'];
+    server_side text[] := ARRAY['pg_execute_server_program', 'pg_read_server_files', 'pg_write_server_files'];
+    r text;
+BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}' AND (rolsuper OR rolreplication OR rolbypassrls)) THEN
+        RAISE EXCEPTION 'role {name} is a superuser or may replicate or bypass row security: an app login must not'
+            USING HINT = 'ALTER ROLE {name} NOSUPERUSER NOREPLICATION NOBYPASSRLS (as a superuser)';
+    END IF;
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN
+        ALTER ROLE {name} LOGIN NOINHERIT NOCREATEDB NOCREATEROLE{password};
+    ELSE
+        CREATE ROLE {name} LOGIN NOINHERIT NOCREATEDB NOCREATEROLE{password};
+    END IF;
+    FOREACH r IN ARRAY groups LOOP
+        IF NOT EXISTS (SELECT FROM pg_auth_members m WHERE m.roleid = r::regrole AND m.member = '{name}'::regrole)
+        THEN
+            EXECUTE format('GRANT %I TO {name}', r);
+        END IF;
+    END LOOP;
+    FOREACH r IN ARRAY server_side LOOP
+        IF EXISTS (SELECT FROM pg_auth_members m WHERE m.roleid = r::regrole AND m.member = '{name}'::regrole) THEN
+            EXECUTE format('REVOKE %I FROM {name}', r);
+        END IF;
+        IF pg_has_role('{name}', r, 'MEMBER') THEN
+            RAISE EXCEPTION 'role {name} reaches % through another role it belongs to: revoke that membership', r;
+        END IF;
+    END LOOP;
+    ALTER ROLE {name} SET role = '{read_role}';
+END $$;
+"""
+_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_VERIFIER = re.compile(r"SCRAM-SHA-256\$[0-9]+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+")
+
+
 class RoleSetupError(RuntimeError):
     """A login role could not be made safe (the message says what to do)."""
 
 
-def ensure_group_roles(conn: psycopg.Connection) -> None:
-    """Create the four group roles (and their chain of memberships) where missing."""
-    conn.execute(ENSURE_GROUP_ROLES)
-
-
-def ensure_login_role(conn: psycopg.Connection, verifier: str | None, name: str = APP_ROLE) -> bool:
-    """Make `name` the app's login as described above; set its password to `verifier` (a SCRAM verifier) when
-    given. Returns True when the role was created. Needs a superuser or a CREATEROLE role."""
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+def login_role_sql(name: str = APP_ROLE, verifier: str | None = None) -> str:
+    """The SQL that makes `name` the app's login as described above (the group roles too), setting its password
+    to `verifier` (a SCRAM-SHA-256 verifier, never a password) when given. Idempotent."""
+    if not _ROLE_NAME.fullmatch(name):
         raise RoleSetupError(f"{name!r}: a login role name is lowercase letters, digits and _")
-    ensure_group_roles(conn)
-    role = sql.Identifier(name)
-    password = sql.SQL(" PASSWORD {}").format(sql.Literal(verifier)) if verifier else sql.SQL("")
-    row = conn.execute("SELECT rolsuper, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = %s",
-                       (name,)).fetchone()
-    if row is not None and any(row):
-        raise RoleSetupError(f"role {name} is a superuser or may replicate or bypass row security: an app login "
-                             f"must not (ALTER ROLE {name} NOSUPERUSER NOREPLICATION NOBYPASSRLS, as a superuser)")
-    verb = sql.SQL("CREATE ROLE") if row is None else sql.SQL("ALTER ROLE")
-    conn.execute(sql.SQL("{} {} LOGIN NOINHERIT NOCREATEDB NOCREATEROLE{}").format(verb, role, password))
-    for group in GROUP_ROLES:
-        if not _direct_member(conn, name, group):
-            conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), role))
-    for predefined in SERVER_SIDE_ROLES:
-        if _direct_member(conn, name, predefined):
-            conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(predefined), role))
-    reached = [r for r in SERVER_SIDE_ROLES if conn.execute("SELECT pg_has_role(%s, %s, 'MEMBER')",
-                                                            (name, r)).fetchone()[0]]
-    if reached:
-        raise RoleSetupError(f"role {name} still reaches {', '.join(reached)} through another role it belongs to: "
-                             f"revoke that membership")
-    conn.execute(sql.SQL("ALTER ROLE {} SET role = {}").format(role, sql.Literal(READ_ROLE)))
-    return row is None
+    if verifier is not None and not _VERIFIER.fullmatch(verifier):
+        raise RoleSetupError("not a SCRAM-SHA-256 verifier")
+    password = f" PASSWORD '{verifier}'" if verifier else ""
+    return ENSURE_GROUP_ROLES.strip() + ";\n" + LOGIN_ROLE.format(name=name, password=password,
+                                                                   read_role=READ_ROLE).lstrip()
+
+
+def ensure_login_role(conn: psycopg.Connection, verifier: str | None, name: str = APP_ROLE) -> None:
+    """Run `login_role_sql` (needs a superuser or a CREATEROLE role)."""
+    try:
+        conn.execute(login_role_sql(name, verifier))
+    except psycopg.errors.RaiseException as exc:
+        raise RoleSetupError(str(exc.diag.message_primary)) from None
 
 
 def login_role_ok(conn: psycopg.Connection, name: str = APP_ROLE) -> bool | None:
     """True when `name` is the app's login exactly as `ensure_login_role` leaves it; None when it does not exist."""
-    row = conn.execute(LOGIN_ROLE_OK, {"name": name, "groups": list(GROUP_ROLES), "server_side": list(SERVER_SIDE_ROLES),
-                                       "default_role": f"role={READ_ROLE}"}).fetchone()
+    row = conn.execute(LOGIN_ROLE_OK, {"name": name, "groups": list(GROUP_ROLES),
+                                       "server_side": list(SERVER_SIDE_ROLES), "default_role": f"role={READ_ROLE}"},
+                       ).fetchone()
     return None if row is None else bool(row[0])
-
-
-def _direct_member(conn: psycopg.Connection, member: str, group: str) -> bool:
-    return conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
-        "JOIN pg_roles u ON u.oid = m.member WHERE g.rolname = %s AND u.rolname = %s)", (group, member),
-    ).fetchone()[0]

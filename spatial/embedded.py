@@ -24,6 +24,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 
@@ -139,6 +140,11 @@ class EmbeddedCluster:
         """The URL of the server's login role, lapis_app (password included)."""
         return self._login_url(APP_ROLE, port, db_name)
 
+    def passfile_url(self, port: int, db_name: str | None = None, role: str = APP_ROLE) -> str:
+        """A URL that names the pgpass file instead of holding the password (libpq, psycopg and asyncpg read it):
+        safe to print, and it works as long as the file is readable by whoever connects."""
+        return f"postgresql://{role}@127.0.0.1:{port}/{db_name or self.db_name}?passfile={quote(str(self.passfile))}"
+
     def credentials(self) -> Credentials | None:
         return cluster_auth.read_credentials(self.passfile)
 
@@ -161,9 +167,14 @@ class EmbeddedCluster:
         current = self.status()
         self.prepare_folders()
         created = self._initdb_once()
-        credentials, new = cluster_auth.ensure_credentials(self.passfile)
-        if created or OWNER in new or cluster_auth.hba_trusts(self.pgdata / "pg_hba.conf"):
-            self._secure(credentials, current.port if current.running else None)
+        try:
+            cluster_auth.refuse_lost_password(self, running=current.running)
+            credentials, new = cluster_auth.ensure_credentials(self.passfile)
+            if created or OWNER in new or cluster_auth.hba_trusts(self.pgdata / "pg_hba.conf"):
+                self._remove_stale_pidfile()
+                cluster_auth.secure(self, credentials, current.port if current.running else None)
+        except cluster_auth.ClusterAuthError as exc:
+            raise EmbeddedError(str(exc)) from None
         if current.running and current.port:
             self._ensure_database(current.port, reset_app_password=APP_ROLE in new)
             return self.status()
@@ -273,7 +284,7 @@ class EmbeddedCluster:
         os.chown(self.log_file, owner.pw_uid, owner.pw_gid)
 
     def _initdb_once(self) -> bool:
-        """Make the cluster unless it exists; True when made. It admits nobody (`reject`) until `_secure`."""
+        """Make the cluster unless it exists; True when made. It admits nobody (`reject`) until secured."""
         if (self.pgdata / "PG_VERSION").exists():
             return False
         if self.pgdata.exists():
@@ -285,38 +296,6 @@ class EmbeddedCluster:
         if result.returncode != 0:
             raise EmbeddedError(f"initdb failed: {result.stderr.strip() or result.stdout.strip()}")
         return True
-
-    def _secure(self, credentials: Credentials, running_port: int | None) -> None:
-        """Give the owner its password (the SCRAM verifier of the one in the pgpass file) and write LAPIS's
-        pg_hba.conf: in single-user mode when the server is down, over its still-trusting connection when it is
-        up. A standby only gets the pg_hba.conf: its roles and passwords come from its primary."""
-        statement = cluster_auth.set_password_sql(OWNER, credentials.password(OWNER))
-        standby = (self.pgdata / "standby.signal").exists()
-        hba = self.pgdata / "pg_hba.conf"
-        if running_port is not None and not standby:
-            if not cluster_auth.hba_trusts(hba):
-                raise EmbeddedError(
-                    f"the running cluster asks for passwords, but {self.passfile} does not hold the owner's: stop "
-                    f"it (`lapis db stop`) and start it again (`lapis db start`) to give it new ones")
-            with psycopg.connect(self.url(running_port, "postgres"), autocommit=True, connect_timeout=10) as conn:
-                conn.execute(statement)
-        elif not standby:
-            self._single_user(statement)
-        owner = self.owner()
-        cluster_auth.write_hba(self.pgdata, *((owner.pw_uid, owner.pw_gid) if owner else (None, None)))
-        if running_port is not None:
-            with psycopg.connect(self.url(running_port, "postgres"), autocommit=True, connect_timeout=10) as conn:
-                conn.execute("SELECT pg_reload_conf()")
-
-    def _single_user(self, statement: str) -> None:
-        """Run one SQL statement in single-user mode (the server must be down); the statement goes through
-        stdin, never a command line."""
-        self._remove_stale_pidfile()
-        result = self.run_as_owner([str(self.bindir / "postgres"), "--single", "-D", str(self.pgdata),
-                                    "-c", "log_min_messages=warning", "postgres"], input=statement + "\n")
-        if result.returncode != 0 or "ERROR" in result.stderr or "FATAL" in result.stderr:
-            message = (result.stderr.strip() or result.stdout.strip()).replace(statement, "ALTER ROLE …")
-            raise EmbeddedError(f"setting the owner's password (single-user mode) failed: {message}")
 
     def _read_pidfile(self) -> tuple[int | None, int | None]:
         pidfile = self.pgdata / "postmaster.pid"

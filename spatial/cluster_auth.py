@@ -23,14 +23,13 @@ import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from pwd import struct_passwd
+from subprocess import CompletedProcess
+from typing import Protocol
 
 import psycopg
 
 from spatial.dbroles import APP_ROLE
-
-if TYPE_CHECKING:
-    from spatial.embedded import EmbeddedCluster
 
 OWNER = "lapis"  # the bootstrap superuser: owns every object, runs migrations and loads (the CLI)
 PASSFILE = "pgpass"
@@ -50,6 +49,23 @@ local   replication     all                                     scram-sha-256
 host    replication     all             127.0.0.1/32            scram-sha-256
 host    replication     all             ::1/128                 scram-sha-256
 """
+
+
+class Cluster(Protocol):
+    """What securing needs of a cluster (`spatial.embedded.EmbeddedCluster`, which uses this module)."""
+
+    pgdata: Path
+    passfile: Path
+
+    @property
+    def bindir(self) -> Path: ...
+
+    def url(self, port: int, db_name: str | None = None) -> str: ...
+
+    def owner(self) -> struct_passwd | None: ...
+
+    def run_as_owner(self, argv: list[str], *, input: str | None = None,
+                     env: dict[str, str] | None = None) -> CompletedProcess[str]: ...
 
 
 class ClusterAuthError(RuntimeError):
@@ -169,7 +185,7 @@ def set_password_sql(role: str, password: str) -> str:
     return f"ALTER ROLE {role} PASSWORD '{scram_verifier(password)}'"
 
 
-def secure(cluster: EmbeddedCluster, credentials: Credentials, running_port: int | None) -> None:
+def secure(cluster: Cluster, credentials: Credentials, running_port: int | None) -> None:
     """Give the owner its password (the verifier of the one in the pgpass file) and write LAPIS's pg_hba.conf: in
     single-user mode when the server is down, over its still-trusting connection when it is up. A standby only
     gets the pg_hba.conf: its roles and passwords come from its primary."""
@@ -187,7 +203,7 @@ def secure(cluster: EmbeddedCluster, credentials: Credentials, running_port: int
             conn.execute("SELECT pg_reload_conf()")
 
 
-def refuse_lost_password(cluster: EmbeddedCluster, *, running: bool) -> None:
+def refuse_lost_password(cluster: Cluster, *, running: bool) -> None:
     """A running cluster that asks for passwords cannot be given new ones: say how to, before writing any."""
     credentials = read_credentials(cluster.passfile)
     hba = cluster.pgdata / "pg_hba.conf"
@@ -198,7 +214,7 @@ def refuse_lost_password(cluster: EmbeddedCluster, *, running: bool) -> None:
                                f"new ones")
 
 
-def _single_user(cluster: EmbeddedCluster, statement: str) -> None:
+def _single_user(cluster: Cluster, statement: str) -> None:
     """Run one SQL statement in single-user mode (the server is down); it goes through stdin, never a command
     line."""
     result = cluster.run_as_owner([str(cluster.bindir / "postgres"), "--single", "-D", str(cluster.pgdata),

@@ -17,6 +17,7 @@ from app.problems import install_problem_handlers
 from app.routers import account, check, docs, features, health, landing, metrics, planner, tiles, viewer
 from app.security import install_edge
 from app.services import build_services
+from app.signin import install_sign_in
 from spatial.db import database_url
 from spatial.layers import LAYERS
 from spatial.registry import Registry
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, db_url: str | None = None,
         redoc_url=None,
     )
     install_problem_handlers(app)
+    install_sign_in(app, settings)  # OpenID Connect keys and the failed sign-in limit (app.signin)
     for router in ROUTERS:
         app.include_router(router)
     install_tile_fast_path(app)  # well-formed tile requests skip FastAPI's per-request machinery

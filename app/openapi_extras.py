@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from app.openapi_security import describe_security
 from app.problems import PROBLEM_JSON
 from app.routers.tiles import PMTILES_NAME
 from spatial.crs import CRS84, SUPPORTED
@@ -133,4 +134,4 @@ def describe_problems(spec: dict[str, Any], layers: list[str], tiled: list[str])
     for name in VALIDATION_SCHEMAS:
         schemas.pop(name, None)
     schemas["Problem"] = PROBLEM_SCHEMA
-    return spec
+    return describe_security(spec)  # the bearer scheme; sign-in needs, 401/403/429 of operations that read the caller

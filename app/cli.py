@@ -68,13 +68,14 @@ def db_start() -> None:
     if settings.database_url:
         console.print("DATABASE_URL is set: LAPIS uses that server and starts none.")
         return
+    cluster = embedded_cluster(settings)
     try:
-        status = embedded_cluster(settings).start()
+        status = cluster.start()
     except EmbeddedError as exc:
         raise fail(str(exc)) from None
     console.print(f"embedded PostGIS running (pid {status.pid})")
     assert status.app_url
-    print_connection(status.app_url, "url", show_password=False)
+    print_connection(status.app_url, "url", False, cluster.passfile)  # the server's login, without its password
 
 
 @db_cli.command("stop")

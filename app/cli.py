@@ -11,10 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from app.cli_access import access_cli, print_connection
 from app.cli_identity import tokens_cli, users_cli
 from app.cli_ops import ops_cli, replica_cli
-from spatial.conninfo import Format
-from spatial.db import database_url, embedded_cluster
+from spatial.db import database_url, embedded_cluster, owner_database_url
 from spatial.embedded import EmbeddedError
 from spatial.json import dumps as json_dumps
 from spatial.settings import Settings
@@ -41,9 +41,10 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _url(settings: Settings) -> str:
+def _url(settings: Settings, *, owner: bool = True) -> str:
+    """The database URL the CLI works with: the owner's (migrations, loads, exports), or the server's login."""
     try:
-        return database_url(settings)
+        return owner_database_url(settings) if owner else database_url(settings)
     except EmbeddedError as exc:
         raise fail(str(exc)) from None
 
@@ -67,12 +68,14 @@ def db_start() -> None:
     if settings.database_url:
         console.print("DATABASE_URL is set: LAPIS uses that server and starts none.")
         return
+    cluster = embedded_cluster(settings)
     try:
-        status = embedded_cluster(settings).start()
+        status = cluster.start()
     except EmbeddedError as exc:
         raise fail(str(exc)) from None
     console.print(f"embedded PostGIS running (pid {status.pid})")
-    print(status.url)
+    assert status.app_url
+    print_connection(status.app_url, "url", False, cluster.passfile)  # the server's login, without its password
 
 
 @db_cli.command("stop")
@@ -84,43 +87,6 @@ def db_stop() -> None:
         return
     stopped = embedded_cluster(settings).stop()
     console.print("stopped" if stopped else "not running")
-
-
-@db_cli.command("status")
-def db_status(
-    fmt: str = typer.Option("url", "--format", help="url (postgresql://…) | libpq (host=… port=… dbname=… user=…, "
-                            "the form QGIS reads)"),
-    show_password: bool = typer.Option(False, "--show-password", help="Include the password (left out by default)"),
-) -> None:
-    """Say whether the database runs and print how to connect to it (exit 1 when it does not run)."""
-    from spatial.conninfo import FORMATS
-
-    if fmt not in FORMATS:
-        raise fail(f"--format {fmt!r}: use {' or '.join(FORMATS)}", 2)
-    settings = Settings()
-    if settings.database_url:
-        _print_connection(settings.database_url, fmt, show_password)  # type: ignore[arg-type]
-        return
-    status = embedded_cluster(settings).status()
-    if not status.running or not status.url:
-        console.print(f"embedded PostGIS not running (data in {status.data_dir}); start it with `lapis db start`")
-        raise typer.Exit(1)
-    console.print(f"embedded PostGIS running: pid {status.pid}, port {status.port}, data {status.data_dir}")
-    _print_connection(status.url, fmt, show_password)  # type: ignore[arg-type]
-
-
-def _print_connection(url: str, fmt: Format, show_password: bool) -> None:
-    import psycopg
-
-    from spatial.conninfo import connection_text
-
-    try:
-        text, hidden = connection_text(url, fmt, show_password=show_password)
-    except psycopg.ProgrammingError as exc:
-        raise fail(f"the database URL is not one libpq reads: {exc}") from None
-    print(text)
-    if hidden:
-        console.print("(password left out: --show-password prints it; libpq also reads PGPASSWORD or ~/.pgpass)")
 
 
 @db_cli.command("migrate")
@@ -153,11 +119,12 @@ def db_seed() -> None:
 def db_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation")) -> None:
     """Drop every LAPIS table (downgrade to base), migrate again and reseed."""
     from spatial import migrate
+    from spatial.pgclient import redact
     from spatial.seed import seed
 
     settings = Settings()
     url = _url(settings)
-    if not yes and not typer.confirm(f"Erase all LAPIS data in {url}?"):
+    if not yes and not typer.confirm(f"Erase all LAPIS data in {redact(url)}?"):
         raise typer.Exit(1)
     migrate.downgrade(url, "base")
     migrate.upgrade(url, "head")
@@ -165,6 +132,7 @@ def db_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask for confi
     console.print("database reset and reseeded")
 
 
+db_cli.registered_commands.extend(access_cli.registered_commands)  # status, grant
 db_cli.registered_commands.extend(ops_cli.registered_commands)  # backup, restore, basebackup, recover
 db_cli.add_typer(replica_cli, name="replica")
 
@@ -225,7 +193,7 @@ def qgis_project(
     if source == "oapif":
         where = url or f"http://{'127.0.0.1' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
     else:
-        where = url or _url(settings)
+        where = url or _url(settings, owner=False)  # the server's login: it reads, and writes nothing
     try:
         layers = write_project(output, source, where, lang=lang, detail=parcels)  # type: ignore[arg-type]
     except psycopg.ProgrammingError as exc:

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "LAPIS_DATABASE_URL"),
         description="PostgreSQL URL. Unset: LAPIS runs its own embedded PostGIS under data_dir.",
     )
+    owner_database_url: str | None = Field(
+        default=None, description="With DATABASE_URL (the server's login): the URL of the role that owns the "
+        "schema, for migrations, loads, seed, backup and restore (LAPIS_OWNER_DATABASE_URL); unset: DATABASE_URL")
     data_dir: Path = Field(default=PROJECT_ROOT / ".data", description="Embedded cluster and caches.")
     db_name: str = "lapis"
     host: str = "127.0.0.1"

@@ -12,14 +12,14 @@ rolled back by PostgreSQL, so nothing of it was written, and `lapis_reap_import_
 process may call it (at startup, and when a job is read): the lock, not the caller, says who is alive.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012 (proposals: `import_jobs.proposal_id` references them; on its own branch this was 0010)
 Create Date: 2026-11-27
 """
 
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
@@ -36,7 +36,7 @@ CREATE TABLE import_jobs (
     options jsonb NOT NULL DEFAULT '{}'::jsonb,
     progress jsonb NOT NULL DEFAULT '{}'::jsonb,
     report jsonb,
-    proposal_id bigint,
+    proposal_id bigint REFERENCES proposals (id) ON DELETE SET NULL,
     runner integer NOT NULL CHECK (runner > 0),
     created_at timestamptz NOT NULL DEFAULT now(),
     started_at timestamptz,

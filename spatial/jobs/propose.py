@@ -26,7 +26,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from spatial.edits.changes import new_feature_id_sql
 from spatial.edits.etag import etag_sql, values_sql
+from spatial.edits.proposals import open_proposal_sync
 from spatial.errors import Conflict
 from spatial.identity.model import Identity
 from spatial.io.apply import ApplyResult, Mode
@@ -185,16 +187,15 @@ def _codes(rows: list[tuple[Any, ...]]) -> str:
 
 def _open_proposal(conn: psycopg.Connection, proposed: Proposed) -> int:
     """A new open proposal of the uploader's, named in this transaction's `lapis.proposal` (history)."""
-    proposal_id = conn.execute("INSERT INTO proposals (title, author) VALUES (%s, %s) RETURNING id",
-                               (proposed.title, proposed.identity.user)).fetchone()[0]
+    proposal_id = open_proposal_sync(conn, proposed.identity, proposed.title)
     conn.execute("SELECT set_config('lapis.proposal', %s, true)", (str(proposal_id),))
     return proposal_id
 
 
 def _insert_changes(conn: psycopg.Connection, layer: Layer, proposal_id: int) -> None:
     """One INSERT … SELECT: new features take their ids from the layer's identity sequence, in the file's order."""
-    sequence = conn.execute("SELECT pg_get_serial_sequence(%s, 'id')", (layer.id,)).fetchone()[0]
     conn.execute(sql.SQL("""
         INSERT INTO proposal_changes (proposal_id, layer, feature_id, op, properties, geom, base_etag)
-        SELECT %s, %s, coalesce(c.feature_id, nextval(%s::regclass)), c.op, c.properties, c.geom, c.base_etag
-        FROM {} c ORDER BY c.ord NULLS LAST, c.feature_id""").format(CHANGES), (proposal_id, layer.id, sequence))
+        SELECT %s, %s, coalesce(c.feature_id, {new_id}), c.op, c.properties, c.geom, c.base_etag
+        FROM {changes} c ORDER BY c.ord NULLS LAST, c.feature_id""").format(
+        new_id=sql.SQL(new_feature_id_sql(layer)), changes=CHANGES), (proposal_id, layer.id))

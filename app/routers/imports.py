@@ -15,6 +15,7 @@ import shutil
 import unicodedata
 import zipfile
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path as FilePath
 from typing import IO, Annotated, Any
 
@@ -24,10 +25,12 @@ from starlette.responses import Response
 
 from app.auth import require
 from app.bodies import media_type, receive_body
-from app.dependencies import LayerDep, ServicesDep, WriteDatabaseDep
+from app.dependencies import ServicesDep, WriteDatabaseDep
 from app.multipart import read_form
 from app.negotiate import JSON, base_url, json_response
+from app.openapi_edits import EDITING_TAG, PROPOSALS_TAG
 from app.problems import PROBLEM_JSON, Problem
+from app.routers.edits import EditableLayerDep
 from spatial.errors import InvalidParameter, NotFound, TooLarge, UnsupportedFormat
 from spatial.identity.model import Identity, Role
 from spatial.io.loader import LoadOptions
@@ -41,7 +44,10 @@ from spatial.layers import Layer
 from spatial.redact import public_message
 from spatial.settings import Settings
 
-router = APIRouter(tags=["imports"])
+router = APIRouter()
+# the editing routes' tags: their security (bearer) and answers are documented alike (app.openapi_edits)
+UPLOAD_TAGS: list[str | Enum] = [EDITING_TAG, "imports"]
+JOB_TAGS: list[str | Enum] = [PROPOSALS_TAG, "imports"]
 EditorDep = Annotated[Identity, Depends(require(Role.editor))]
 JobId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The job's id (from the upload's Location)")]
 PRIVATE = {"Cache-Control": "private, no-store", "Vary": "Authorization"}
@@ -90,7 +96,7 @@ class Upload:
     options: LoadOptions
 
 
-@router.post("/collections/{collectionId}/imports", status_code=202, response_class=Response,
+@router.post("/collections/{collectionId}/imports", status_code=202, response_class=Response, tags=UPLOAD_TAGS,
              summary="Upload a file into a collection as a proposal (a job: 202 with its URL)",
              openapi_extra={"requestBody": {"required": True,
                                             "content": {"multipart/form-data": {"schema": FORM_SCHEMA}}}},
@@ -98,7 +104,7 @@ class Upload:
                                                                        "description": "the job's URL"}}},
                         **SIGNED_IN, 503: _problem("Every import worker is busy and the queue is full (see "
                                                    "Retry-After), or the database does not answer")})
-async def create_import(request: Request, layer: LayerDep, caller: EditorDep, services: ServicesDep,
+async def create_import(request: Request, layer: EditableLayerDep, caller: EditorDep, services: ServicesDep,
                         db: WriteDatabaseDep) -> Response:
     """Editors and above. The file is received within `LAPIS_UPLOAD_MAX_BYTES` (413 past it), checked as far
     as it can be without reading it, and queued: poll the job's URL (`Location`) until it has finished."""
@@ -131,7 +137,7 @@ async def create_import(request: Request, layer: LayerDep, caller: EditorDep, se
                     headers={**PRIVATE, "Location": document["links"][0]["href"]})
 
 
-@router.get("/jobs/{jobId}", response_class=Response, summary="An import job: state, progress, report",
+@router.get("/jobs/{jobId}", response_class=Response, tags=JOB_TAGS, summary="An import job: state, progress, report",
             responses={200: JOB_RESPONSE, **SIGNED_IN, 404: _problem("No such job of the caller's")})
 async def get_job(jobId: JobId, request: Request, caller: EditorDep, db: WriteDatabaseDep) -> Response:  # noqa: N803
     """Its author's, and every approver's and admin's; anyone else: 404."""
@@ -142,7 +148,7 @@ async def get_job(jobId: JobId, request: Request, caller: EditorDep, db: WriteDa
     return json_response(job_document(record, base_url(request)), headers=PRIVATE)
 
 
-@router.post("/jobs/{jobId}/cancel", response_class=Response, summary="Cancel an import job",
+@router.post("/jobs/{jobId}/cancel", response_class=Response, tags=JOB_TAGS, summary="Cancel an import job",
              responses={200: JOB_RESPONSE, **SIGNED_IN, 404: _problem("No such job of the caller's"),
                         409: _problem("The job had already finished")})
 async def cancel_job(jobId: JobId, request: Request, caller: EditorDep, db: WriteDatabaseDep,  # noqa: N803

@@ -25,13 +25,12 @@ from starlette.responses import Response
 
 from app.auth import require
 from app.bodies import media_type, receive_body
-from app.dependencies import ServicesDep, WriteDatabaseDep
+from app.dependencies import LayerDep, ServicesDep, WriteDatabaseDep
 from app.multipart import read_form
 from app.negotiate import JSON, base_url, json_response
 from app.openapi_edits import EDITING_TAG, PROPOSALS_TAG
 from app.problems import PROBLEM_JSON, Problem
-from app.routers.edits import EditableLayerDep
-from spatial.errors import InvalidParameter, NotFound, TooLarge, UnsupportedFormat
+from spatial.errors import Forbidden, InvalidParameter, NotFound, TooLarge, UnsupportedFormat
 from spatial.identity.model import Identity, Role
 from spatial.io.loader import LoadOptions
 from spatial.io.sources import ArchiveTooLarge, SourceError, ZipLimits, check_archive
@@ -83,7 +82,8 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 SIGNED_IN = {401: _problem("Sign in: send 'Authorization: Bearer <token>' (or the token is not valid)"),
-             403: _problem("The caller's role may not do this: importing needs an editor")}
+             403: _problem("The caller's role may not do this (importing needs an editor), or the collection "
+                             "is reference data")}
 JOB_RESPONSE = {"content": {JSON: {"example": JOB_EXAMPLE}},
                 "description": "the job: state (queued, running, succeeded, failed, cancelled), progress "
                                "(phase, rows_done of rows_total), report (the loader's report with the proposal's "
@@ -104,10 +104,12 @@ class Upload:
                                                                        "description": "the job's URL"}}},
                         **SIGNED_IN, 503: _problem("Every import worker is busy and the queue is full (see "
                                                    "Retry-After), or the database does not answer")})
-async def create_import(request: Request, layer: EditableLayerDep, caller: EditorDep, services: ServicesDep,
+async def create_import(request: Request, layer: LayerDep, caller: EditorDep, services: ServicesDep,
                         db: WriteDatabaseDep) -> Response:
     """Editors and above. The file is received within `LAPIS_UPLOAD_MAX_BYTES` (413 past it), checked as far
     as it can be without reading it, and queued: poll the job's URL (`Location`) until it has finished."""
+    if not layer.editable:  # as for the Part 4 writes (app.routers.edits): reference data is reloaded, not edited
+        raise Forbidden(f"{layer.id} is reference data, replaced by a reload from its source: not imported here")
     if media_type(request) != "multipart/form-data":
         raise UnsupportedFormat("body: send multipart/form-data with the file in the field 'file'",
                                 parameter="Content-Type")

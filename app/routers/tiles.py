@@ -11,6 +11,7 @@ from starlette.responses import FileResponse, Response
 
 from app.dependencies import SettingsDep, SubsetDep, TileDep, TileLayerDep, TileMatrixSetDep, TilesDep
 from app.negotiate import JSON, base_url, json_response
+from app.preview import Preview, PreviewDep, preview_tile_response
 from app.problems import Problem
 from app.tile_response import MVT, RawResponse, tile_reply
 from spatial.tiles.grid import CRS_URI, TMS_ID, TMS_URI, Tile, tile_matrix_set
@@ -45,7 +46,9 @@ Version = Annotated[str | None, Query(description="Data version the URL was made
 
 
 async def _tile_response(request: Request, service: TileService, layers: tuple[TileLayer, ...], tile: Tile,
-                         *, composite: bool, version: str | None) -> Response:
+                         *, composite: bool, version: str | None, preview: Preview | None = None) -> Response:
+    if preview is not None and preview.proposal is not None:
+        return await preview_tile_response(request, service, layers, tile, composite, preview)
     return RawResponse(*await tile_reply(service, layers, tile, composite=composite, version=version,
                                          accept_encoding=request.headers.get("accept-encoding", ""),
                                          if_none_match=request.headers.get("if-none-match")))
@@ -161,8 +164,9 @@ async def composite_tilejson(request: Request, _tms: TileMatrixSetDep, subset: S
 @router.get("/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}.mvt", include_in_schema=False)
 @router.get("/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}.pbf", include_in_schema=False)
 async def composite_tile(request: Request, subset: SubsetDep, tile: TileDep, service: TilesDep,
-                         v: Version = None) -> Response:
-    return await _tile_response(request, service, subset.layers, tile, composite=True, version=v)
+                         preview: PreviewDep, v: Version = None) -> Response:
+    return await _tile_response(request, service, subset.layers, tile, composite=True, version=v,
+                                preview=preview)
 
 
 @router.get("/collections/{collectionId}/tiles", summary="A collection's tilesets",
@@ -199,8 +203,9 @@ async def collection_tilejson(request: Request, layer: TileLayerDep, _tms: TileM
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}.pbf",
             include_in_schema=False)
 async def collection_tile(request: Request, layer: TileLayerDep, tile: TileDep, service: TilesDep,
-                          v: Version = None) -> Response:
-    return await _tile_response(request, service, (layer,), tile, composite=False, version=v)
+                          preview: PreviewDep, v: Version = None) -> Response:
+    return await _tile_response(request, service, (layer,), tile, composite=False, version=v,
+                                preview=preview)
 
 
 @router.get("/pmtiles/{name}", summary="A PMTiles archive (HTTP range requests), e.g. from `lapis tiles export`",

@@ -61,7 +61,7 @@ async def get_preview(request: Request, services: ServicesDep, primary: WriteDat
                       proposal: ProposalPreview = None) -> Preview:
     """The preview a read asks for. Only then is the caller resolved: a public read never looks at the
     `Authorization` header (a proxy's own credentials there change nothing)."""
-    caller = await get_caller(request, services) if proposal is not None else ANONYMOUS
+    caller = await get_caller(request, services, None) if proposal is not None else ANONYMOUS
     return Preview(proposal, caller, primary)
 
 

@@ -90,6 +90,8 @@ CREATE POLICY changes_own_delete ON proposal_changes FOR DELETE TO lapis_editor
                            WHERE author = current_setting('lapis.user', true) AND state = 'open'));
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON proposals, proposal_changes TO lapis_editor;
+-- not public: the owner's default privileges (migration 0011) give readers SELECT on every new table
+REVOKE SELECT ON proposals, proposal_changes FROM lapis_reader;
 """
 
 FUNCTIONS = """
@@ -194,7 +196,6 @@ BEGIN
 END
 $$;
 GRANT SELECT ON layer_versions TO lapis_reader;
-GRANT INSERT, UPDATE ON layer_versions TO lapis_approver;
 """
 
 

@@ -46,6 +46,7 @@ CREATE INDEX import_jobs_author ON import_jobs (author);
 CREATE INDEX import_jobs_unfinished ON import_jobs (runner) WHERE state IN ('queued', 'running');
 
 GRANT SELECT, INSERT, UPDATE ON import_jobs TO lapis_editor;
+REVOKE SELECT ON import_jobs FROM lapis_reader;  -- not public (0011's default privileges would give it)
 ALTER TABLE import_jobs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY import_jobs_own ON import_jobs TO lapis_editor
     USING (author = current_setting('lapis.user', true))

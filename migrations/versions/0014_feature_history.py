@@ -230,9 +230,11 @@ def _history_table(table: str) -> None:
     own = ",\n".join(f'    "{name}" {kind}' for name, kind in columns)
     op.execute(f"""
         CREATE TABLE history.{table} (
-            version bigint NOT NULL DEFAULT nextval('history.version_seq') PRIMARY KEY,
+            version bigint NOT NULL DEFAULT nextval('history.version_seq')
+                CONSTRAINT history_{table}_pkey PRIMARY KEY,
             valid_from timestamptz NOT NULL,
-            operation text NOT NULL CHECK (operation IN ('insert', 'update', 'delete')),
+            operation text NOT NULL
+                CONSTRAINT history_{table}_operation_check CHECK (operation IN ('insert', 'update', 'delete')),
             txid bigint NOT NULL,
             who text NOT NULL,
             db_role text NOT NULL,
@@ -242,9 +244,10 @@ def _history_table(table: str) -> None:
         )
     """)
     op.execute(f"ALTER TABLE history.{table} ALTER COLUMN id SET NOT NULL")
-    op.execute(f"CREATE INDEX {table}_id_version_idx ON history.{table} (id, version) INCLUDE (valid_from)")
+    # names of their own: a catalog query by table name alone must not take them for the plan table's
+    op.execute(f"CREATE INDEX history_{table}_id_version_idx ON history.{table} (id, version) INCLUDE (valid_from)")
     if any(name == "geom" for name, _ in columns):
-        op.execute(f"CREATE INDEX {table}_geom_idx ON history.{table} USING gist (geom)")
+        op.execute(f"CREATE INDEX history_{table}_geom_idx ON history.{table} USING gist (geom)")
     op.execute(f"COMMENT ON TABLE history.{table} IS 'Every version of every feature of public.{table} "
                "(migration 0014; append-only)'")
     names = ", ".join(f'"{name}"' for name, _ in columns)
@@ -256,7 +259,7 @@ def _history_table(table: str) -> None:
     for event, timing, transitions in EVENTS:
         op.execute(f"CREATE TRIGGER {table}_history_{event} {timing} ON public.{table} {transitions} "
                    f"FOR EACH STATEMENT EXECUTE FUNCTION history.capture()")
-    op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON history.{table} "
+    op.execute(f"CREATE TRIGGER history_{table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON history.{table} "
                "FOR EACH STATEMENT EXECUTE FUNCTION history.refuse()")
     op.execute(f"REVOKE ALL ON history.{table} FROM PUBLIC")
     op.execute(f"GRANT SELECT ON history.{table} TO lapis_reader")

@@ -53,11 +53,10 @@ def _history_links(request: Request, item_href: str, before: int | None) -> list
 async def feature_history(
     request: Request, layer: LayerDep, featureId: FeatureId, crs: OutputCrs,  # noqa: N803 - OGC names
     settings: SettingsDep, db: DatabaseDep,
-    limit: int | None = Query(None, ge=1, description=f"Versions per page (default {VERSIONS_DEFAULT_LIMIT}; "
-                              "larger values are capped)"),
+    limit: int = Query(VERSIONS_DEFAULT_LIMIT, ge=1, description="Versions per page (larger values are capped)"),
     before: str | None = Query(None, description="Versions older than this version number (the `next` link)"),
 ) -> Response:
-    page_size = min(limit or VERSIONS_DEFAULT_LIMIT, settings.items_max_limit)
+    page_size = min(limit, settings.items_max_limit)
     async with db.acquire() as conn:
         page = await fetch_versions(conn, layer, featureId, crs, limit=page_size, before=parse_before(before))
     item_href = f"{base_url(request)}/collections/{layer.id}/items/{featureId}"

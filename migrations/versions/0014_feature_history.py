@@ -19,8 +19,11 @@ version with `valid_from <= T` (an index-only probe of `(id, version) INCLUDE (v
 
 Statement-level AFTER triggers with transition tables capture INSERT, UPDATE (rows that did not change are not
 recorded) and DELETE in one set-based INSERT per statement; a BEFORE TRUNCATE trigger records every row as
-deleted. A big load built aside (`spatial.io.shadow`) records its switch with `history.record_rebuild`. Loads that
-stop capture (the history bench's "off" run) disable the `*_history_*` triggers: `record_rebuild` follows them.
+deleted. Each plan table has its own trigger function, `history.capture_<table>()`, written by
+`history.install(<table>)` with the table's columns spelled out: a migration that changes a plan table's columns
+changes its history table alike and runs `history.install` again. A big load built aside (`spatial.io.shadow`)
+records its switch with `history.record_rebuild`. Loads that stop capture (the history bench's "off" run) disable
+the `*_history_*` triggers: `record_rebuild` follows them.
 
 Append-only: no app or steward role is granted anything but SELECT (`lapis_reader` and up), and a statement
 trigger refuses UPDATE, DELETE and TRUNCATE for everyone, the owner included. The trigger functions are
@@ -89,47 +92,52 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                    AND tgenabled <> 'D')
 $$;
 
--- The statement triggers of every plan table. $1 valid_from, $2 txid, $3 who, $4 db_role, $5 proposal, $6 reason.
--- (public on the path: PostGIS's `=` compares geometries)
-CREATE FUNCTION history.capture() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+-- (Re)write `history.capture_<layer>()`, the statement trigger function of a plan table: static SQL with the
+-- layer's columns spelled out, so PostgreSQL plans each statement once per session (a dynamic EXECUTE would plan it
+-- on every write: measured 2.5 against 0.5 ms an edit). A migration that changes a plan table's columns changes its
+-- history table's the same way and runs this again. SECURITY DEFINER: it writes where its callers may not; public
+-- on its path for PostGIS's `=`, which compares geometries.
+CREATE FUNCTION history.install(layer regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $install$
 DECLARE
-    s record;
-    target text := format('history.%I', TG_TABLE_NAME);
+    name text := (SELECT relname FROM pg_class WHERE oid = layer);
+    target text := format('history.%I', name);
     meta text := 'valid_from, operation, txid, who, db_role, proposal, reason';
+    stamp text := 's.txid, s.who, s.db_role, s.proposal, s.reason';
     -- a version never starts before the one it follows (a transaction that began earlier may write later)
-    since text := format('greatest($1, (SELECT max(p.valid_from) FROM %s p WHERE p.id = %%s))', target);
+    since text := format('greatest(now(), (SELECT max(p.valid_from) FROM %s p WHERE p.id = %%s))', target);
 BEGIN
-    SELECT * INTO s FROM history.stamp();
-    IF TG_OP = 'INSERT' THEN
-        EXECUTE format('INSERT INTO %s (%s, %s) SELECT $1, ''insert'', $2, $3, $4, $5, $6, %s FROM new_rows',
-                       target, meta, history.columns(TG_RELID), history.columns(TG_RELID))
-            USING now(), s.txid, s.who, s.db_role, s.proposal, s.reason;
-    ELSIF TG_OP = 'UPDATE' THEN
-        -- a row whose own columns did not change is no new version (`updated_at` aside: lapis_touch_updated_at
-        -- moves it on every update, as generated columns are not computed yet in a BEFORE trigger's NEW)
-        EXECUTE format('INSERT INTO %s (%s, %s) SELECT %s, CASE WHEN o.id IS NULL THEN ''insert'' ELSE ''update'' '
-                       'END, $2, $3, $4, $5, $6, %s FROM new_rows n LEFT JOIN old_rows o ON o.id = n.id '
-                       'WHERE o.id IS NULL OR (%s) IS DISTINCT FROM (%s)',
-                       target, meta, history.columns(TG_RELID), format(since, 'n.id'),
-                       history.columns(TG_RELID, 'n.'), history.columns(TG_RELID, 'o.', 'updated_at'),
-                       history.columns(TG_RELID, 'n.', 'updated_at'))
-            USING now(), s.txid, s.who, s.db_role, s.proposal, s.reason;
-        EXECUTE format('INSERT INTO %s (%s, id) SELECT %s, ''delete'', $2, $3, $4, $5, $6, o.id FROM old_rows o '
-                       'WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id)',
-                       target, meta, format(since, 'o.id'))
-            USING now(), s.txid, s.who, s.db_role, s.proposal, s.reason;
-    ELSIF TG_OP = 'DELETE' THEN
-        EXECUTE format('INSERT INTO %s (%s, id) SELECT %s, ''delete'', $2, $3, $4, $5, $6, o.id FROM old_rows o',
-                       target, meta, format(since, 'o.id'))
-            USING now(), s.txid, s.who, s.db_role, s.proposal, s.reason;
-    ELSE  -- TRUNCATE (before it): every row is deleted
-        EXECUTE format('INSERT INTO %s (%s, id) SELECT %s, ''delete'', $2, $3, $4, $5, $6, o.id FROM ONLY %I.%I o',
-                       target, meta, format(since, 'o.id'), TG_TABLE_SCHEMA, TG_TABLE_NAME)
-            USING now(), s.txid, s.who, s.db_role, s.proposal, s.reason;
-    END IF;
-    RETURN NULL;
-END $$;
+    EXECUTE format($function$
+        CREATE OR REPLACE FUNCTION history.%1$I() RETURNS trigger
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $capture$
+        DECLARE
+            s record;
+        BEGIN
+            SELECT * INTO s FROM history.stamp();
+            IF TG_OP = 'INSERT' THEN
+                INSERT INTO %2$s (%3$s, %4$s) SELECT now(), 'insert', %5$s, %4$s FROM new_rows;
+            ELSIF TG_OP = 'UPDATE' THEN
+                -- a row whose own columns did not change is no new version (`updated_at` aside:
+                -- lapis_touch_updated_at moves it on every update)
+                INSERT INTO %2$s (%3$s, %4$s)
+                SELECT %6$s, CASE WHEN o.id IS NULL THEN 'insert' ELSE 'update' END, %5$s, %7$s
+                FROM new_rows n LEFT JOIN old_rows o ON o.id = n.id
+                WHERE o.id IS NULL OR (%8$s) IS DISTINCT FROM (%9$s);
+                INSERT INTO %2$s (%3$s, id)
+                SELECT %10$s, 'delete', %5$s, o.id FROM old_rows o
+                WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id);
+            ELSIF TG_OP = 'DELETE' THEN
+                INSERT INTO %2$s (%3$s, id) SELECT %10$s, 'delete', %5$s, o.id FROM old_rows o;
+            ELSE  -- TRUNCATE (before it): every row is deleted
+                INSERT INTO %2$s (%3$s, id) SELECT %10$s, 'delete', %5$s, o.id FROM ONLY %11$s o;
+            END IF;
+            RETURN NULL;
+        END $capture$
+        $function$, 'capture_' || name, target, meta, history.columns(layer), stamp, format(since, 'n.id'),
+        history.columns(layer, 'n.'), history.columns(layer, 'o.', 'updated_at'),
+        history.columns(layer, 'n.', 'updated_at'), format(since, 'o.id'), layer);
+    EXECUTE format('REVOKE ALL ON FUNCTION history.%I() FROM PUBLIC', 'capture_' || name);
+END $install$;
 
 -- A big load built aside (spatial.io.shadow): every row of the layer is deleted, every row of its replacement
 -- inserted. Run by the loader (the layer's owner) before the switch, while the layer is locked against writers.
@@ -256,9 +264,10 @@ def _history_table(table: str) -> None:
         SELECT least(t.updated_at, now()), 'insert', s.txid, s.who, s.db_role, NULL, 'history begins', {names}
         FROM public.{table} t, history.stamp() s ORDER BY t.id
     """)
+    op.execute(f"SELECT history.install('public.{table}')")
     for event, timing, transitions in EVENTS:
         op.execute(f"CREATE TRIGGER {table}_history_{event} {timing} ON public.{table} {transitions} "
-                   f"FOR EACH STATEMENT EXECUTE FUNCTION history.capture()")
+                   f"FOR EACH STATEMENT EXECUTE FUNCTION history.capture_{table}()")
     op.execute(f"CREATE TRIGGER history_{table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON history.{table} "
                "FOR EACH STATEMENT EXECUTE FUNCTION history.refuse()")
     op.execute(f"REVOKE ALL ON history.{table} FROM PUBLIC")

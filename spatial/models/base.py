@@ -126,5 +126,5 @@ def versioned(table: Table) -> Table:
     for event_name, timing, transitions in HISTORY_TRIGGERS:
         event.listen(table, "after_create", DDL(
             f"CREATE TRIGGER {name}_history_{event_name} {timing} ON {name} {transitions} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION history.capture()"))
+            f"FOR EACH STATEMENT EXECUTE FUNCTION history.capture_{name}()"))
     return table

@@ -186,3 +186,6 @@ def test_every_plan_table_has_a_history_with_all_its_columns(db_url: str) -> Non
             triggers = {r[0] for r in conn.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass "
                                                    "AND tgenabled <> 'D'", (layer,)).fetchall()}
             assert {f"{layer}_history_{e}" for e in ("insert", "update", "delete", "truncate")} <= triggers
+            capture = conn.execute("SELECT prosrc FROM pg_proc WHERE oid = %s::regproc",
+                                   (f"history.capture_{layer}",)).fetchone()[0]
+            assert all(f"n.{name}" in capture for name, _ in plan), layer  # `history.install` was run again

@@ -31,6 +31,8 @@ PIPE_BUF = 4096
 # a request target is already restricted by the HTTP parser; quote what could still confuse a log reader
 _ESCAPE = {c: f"%{c:02X}" for c in (*range(0x20), 0x22, 0x5C, *range(0x7F, 0x100))}
 _ODD = re.compile(rb'[\x00-\x1f"\\\x7f-\xff]')
+# a token sent in the URL (which LAPIS refuses: app.auth) is still not written down
+_URL_TOKEN = re.compile(rb"(^|[&;])((?:access_|id_|refresh_)?token|api_key)=[^&;]*", re.IGNORECASE)
 # (time.time() at the start, at the end, client address, method, raw path, query, HTTP version, status (0: none
 # sent), body bytes sent): atomic values only, so the garbage collector stops tracking the tuple (holding the
 # scope dicts themselves until the next write measurably slowed every request through the collector)
@@ -54,6 +56,8 @@ class LineFormat:
         second = int(ended)
         if second != self._second:
             self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        if query and _URL_TOKEN.search(query):
+            query = _URL_TOKEN.sub(rb"\1\2=[redacted]", query)
         target = _text(path) + "?" + _text(query) if query else _text(path)
         return (f'{self._stamp}.{int(ended % 1 * 1000):03d}Z {client} "{method} {target} HTTP/{version}" '
                 f'{status or "-"} {size} {(ended - started) * 1000:.1f}ms\n')

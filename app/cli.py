@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.cli_history import history_cli, instant, restore_cli
+from app.cli_identity import tokens_cli, users_cli
 from app.cli_ops import ops_cli, replica_cli
 from spatial.conninfo import Format
 from spatial.db import database_url, embedded_cluster
@@ -31,6 +32,8 @@ tiles_cli = typer.Typer(help="Vector tiles: export to PMTiles.", no_args_is_help
 cli.add_typer(tiles_cli, name="tiles")
 qgis_cli = typer.Typer(help="QGIS: a project of the plan, styled like the web map.", no_args_is_help=True)
 cli.add_typer(qgis_cli, name="qgis")
+cli.add_typer(users_cli, name="users")
+cli.add_typer(tokens_cli, name="tokens")
 cli.add_typer(history_cli, name="history")
 cli.registered_commands.extend(restore_cli.registered_commands)  # lapis restore
 console = Console(stderr=True)

@@ -96,6 +96,28 @@ class Settings(BaseSettings):
     tile_cache_bytes: int = Field(default=256 << 20, ge=0, description="Bytes of tiles (raw and gzip) kept in the "
                                   "in-process tile cache, besides LAPIS_TILE_CACHE_SIZE tiles")
 
+    # --- sign-in (README "Sign-in and roles"): LAPIS API tokens always; OpenID Connect JWTs when an issuer is set
+    oidc_issuer: str | None = Field(default=None, description="The identity provider's issuer (the JWT's `iss`); "
+                                    "with audience and JWKS it turns on OpenID Connect sign-in")
+    oidc_audience: str | None = Field(default=None, description="What a JWT's `aud` must hold (LAPIS's client id)")
+    oidc_jwks: str | None = Field(default=None, description="The provider's signing keys: an https URL of its JWKS "
+                                  "(jwks_uri) or a JWKS file")
+    oidc_user_claim: str = Field(default="preferred_username", description="The claim that names the user")
+    oidc_role_claim: str = Field(default="lapis_role", description="The claim whose value(s) give the role "
+                                 "(a string or a list; dotted for nested claims, e.g. realm_access.roles)")
+    oidc_role_map: str = Field(default="", description="Claim value → role, e.g. 'qh-editors=editor,"
+                               "qh-leads=approver'; empty: the values are LAPIS role names")
+    oidc_default_role: str = Field(default="", description="The role of a token whose claim maps to none; "
+                                   "empty: such a token is refused")
+    oidc_algorithms: str = Field(default="RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA",
+                                 description="JWT algorithms accepted (asymmetric ones only)")
+    oidc_leeway_s: float = Field(default=30, ge=0, le=300, description="Clock skew allowed on exp/nbf")
+    oidc_jwks_ttl_s: float = Field(default=300, gt=0, description="How long fetched keys are used before refetching")
+    oidc_jwks_timeout_s: float = Field(default=5, gt=0, description="Timeout of one JWKS fetch")
+    signin_max_failures: int = Field(default=10, ge=1, description="Failed sign-ins one client address may make "
+                                     "within signin_failure_window_s before it gets 429 (per server process)")
+    signin_failure_window_s: float = Field(default=60, gt=0, description="The window of signin_max_failures")
+
     @property
     def pmtiles_path(self) -> Path:
         return self.pmtiles_dir or self.data_dir / "pmtiles"

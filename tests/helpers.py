@@ -22,8 +22,10 @@ PROBLEM = "application/problem+json"
 
 
 def make_settings(url: str, tmp: Path | None = None, **overrides: object) -> Settings:
-    """Settings for an app on the database `url` (data folder `tmp`, when given)."""
-    values: dict[str, object] = {"database_url": url}
+    """Settings for an app on the database `url` (data folder `tmp`, when given). Every test client signs in from
+    one address, so the failed sign-in limit is raised out of the way of tests that send bad tokens on purpose
+    (tests/app/test_signin.py sets its own)."""
+    values: dict[str, object] = {"database_url": url, "signin_max_failures": 1_000_000}
     if tmp is not None:
         values["data_dir"] = tmp
     values.update(overrides)

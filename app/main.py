@@ -22,6 +22,7 @@ from app.routers import (
     edits,
     features,
     health,
+    history,
     imports,
     landing,
     metrics,
@@ -40,7 +41,7 @@ from spatial.settings import PROJECT_ROOT, Settings
 
 ROUTERS = (health.router, metrics.router, landing.router, features.router, edits.router, proposals.router,
            planner.router, check.router, docs.router, tiles.router, viewer.router, account.router,
-           imports.router)
+           imports.router, history.router)
 # OGC conformance classes, each declared by the router that implements it (listed at /conformance)
 CONFORMANCE: tuple[str, ...] = (*features.CONFORMANCE, *edits.CONFORMANCE, *getattr(tiles, "CONFORMANCE", ()))
 SWAGGER_UI_DIR = PROJECT_ROOT / "node_modules" / "swagger-ui-dist"

@@ -44,7 +44,9 @@ class TileFastPath:
         query = parse_qs(scope["query_string"].decode("latin-1"), keep_blank_values=True) \
             if scope["query_string"] else {}
         if not set(query) <= (COLLECTION_TILE_PARAMS if collection is not None else COMPOSITE_TILE_PARAMS):
-            return await self.app(scope, receive, send)  # the route refuses what it does not declare (400)
+            # the route refuses what it does not declare (400), and answers `asof=` (the plan at an instant,
+            # rendered from the history, outside the tile cache)
+            return await self.app(scope, receive, send)
         services = services_of(self.lapis)
         try:
             tile = Tile(int(z), int(x), int(y))

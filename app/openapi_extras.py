@@ -27,6 +27,7 @@ from app.openapi_security import describe_security
 from app.problems import PROBLEM_JSON
 from app.routers.tiles import PMTILES_NAME
 from spatial.crs import CRS84, SUPPORTED
+from spatial.history.asof import RFC3339
 from spatial.tiles.grid import MAX_ZOOM, TMS_ID
 
 # the OGC URIs and their EPSG:n CURIEs (an empty value, the default CRS84, is allowed by `allowEmptyValue`)
@@ -38,6 +39,9 @@ PARAMETER_SCHEMAS: dict[str, dict[str, Any]] = {
     "bbox": {"type": "array", "oneOf": [{"minItems": 4, "maxItems": 4}, {"minItems": 6, "maxItems": 6}],
              "items": {"type": "number"}},
     "pmtiles": {"type": "string", "pattern": PMTILES_NAME.pattern},
+    # the plan at an instant (spatial.history.asof), and a feature's versions before a version number
+    "asof": {"type": "string", "format": "date-time", "pattern": RFC3339.pattern},
+    "before": {"type": "string", "pattern": "^[0-9]{1,18}$"},
 }
 TILE_MATRICES = [str(z) for z in range(MAX_ZOOM + 1)]
 NO_NUL = "^[^\\u0000]*$"

@@ -17,7 +17,7 @@ from shapely.geometry import shape
 from starlette.responses import Response
 
 from app import html
-from app.dependencies import DatabaseDep, LayerDep, RegistryDep, ServicesDep, crs_parameter
+from app.dependencies import AsOfDep, DatabaseDep, LayerDep, RegistryDep, ServicesDep, crs_parameter
 from app.downloads import DownloadFormat, download_items, enclosure_links, items_format, with_downloads
 from app.items_query import ItemsQueryDep
 from app.links import collection_tile_links
@@ -197,18 +197,21 @@ async def items(request: Request, query: ItemsQueryDep, fmt: ItemsFormat, db: Da
 @router.get("/collections/{collectionId}/items/{featureId}", summary="One feature",
             response_class=Response, responses=GEOJSON_RESPONSE)
 async def item(request: Request, layer: LayerDep, featureId: Annotated[str, Path(examples=["1"])],  # noqa: N803
-               crs: OutputCrs, fmt: ItemFormat, db: DatabaseDep, preview: PreviewDep) -> Response:
+               crs: OutputCrs, fmt: ItemFormat, db: DatabaseDep, preview: PreviewDep,
+               asof: AsOfDep) -> Response:
     """The feature; its `ETag` is its version, which a write's `If-Match` names (with `proposal`: as that
-    proposal would publish it)."""
+    proposal would publish it; with `asof`: as it was then, without an ETag)."""
     headers = {"Content-Crs": f"<{crs.uri}>"}
     if preview.proposal is not None:
+        if asof is not None:
+            raise InvalidParameter("asof: a proposal's preview is of the plan as it is now", parameter="asof")
         who = await preview_caller(preview.caller, preview.proposal, preview.db)
         async with preview.db.acquire() as conn, as_caller(conn, who):
             text, etag = await fetch_feature(conn, layer, featureId, crs, preview_source_sql(layer, preview.proposal))
         headers |= PRIVATE
     else:
         async with db.acquire() as conn:
-            text, etag = await fetch_feature(conn, layer, featureId, crs)
+            text, etag = await fetch_feature(conn, layer, featureId, crs, asof=asof)
     links = [
         {"rel": "self", "type": MEDIA_OF[fmt], "href": request_url(request)},
         {"rel": "alternate", "type": HTML if fmt != "html" else GEOJSON,
@@ -217,9 +220,10 @@ async def item(request: Request, layer: LayerDep, featureId: Annotated[str, Path
     ]
     if fmt == "html":
         return html.item_page(request, layer, text, links, headers)
-    headers["ETag"] = quoted(etag)
-    if if_none_match_hits(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
+    if etag is not None:  # none for a past state (asof): it is not what a write may name
+        headers["ETag"] = quoted(etag)
+        if if_none_match_hits(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=headers)
     return Response(text.encode()[:-1] + b',"links":' + dumps(links) + b"}", media_type=GEOJSON, headers=headers)
 
 

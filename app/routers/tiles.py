@@ -4,16 +4,18 @@ TileJSON. Handlers parse, call `spatial.tiles`, and shape HTTP (ETag/304, gzip, 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import FileResponse, Response
 
-from app.dependencies import SettingsDep, SubsetDep, TileDep, TileLayerDep, TileMatrixSetDep, TilesDep
+from app.dependencies import AsOfDep, SettingsDep, SubsetDep, TileDep, TileLayerDep, TileMatrixSetDep, TilesDep
 from app.negotiate import JSON, base_url, json_response
 from app.preview import Preview, PreviewDep, preview_tile_response
 from app.problems import Problem
-from app.tile_response import MVT, RawResponse, tile_reply
+from app.tile_response import MVT, RawResponse, asof_tile_reply, tile_reply
+from spatial.errors import InvalidParameter
 from spatial.tiles.grid import CRS_URI, TMS_ID, TMS_URI, Tile, tile_matrix_set
 from spatial.tiles.layers import TileLayer
 from spatial.tiles.limits import LayerExtent, layer_min_zooms
@@ -46,9 +48,16 @@ Version = Annotated[str | None, Query(description="Data version the URL was made
 
 
 async def _tile_response(request: Request, service: TileService, layers: tuple[TileLayer, ...], tile: Tile,
-                         *, composite: bool, version: str | None, preview: Preview | None = None) -> Response:
+                         *, composite: bool, version: str | None, preview: Preview | None = None,
+                         asof: datetime | None = None) -> Response:
     if preview is not None and preview.proposal is not None:
+        if asof is not None:
+            raise InvalidParameter("asof: a proposal's preview is of the plan as it is now", parameter="asof")
         return await preview_tile_response(request, service, layers, tile, composite, preview)
+    if asof is not None:  # the plan then: from the history, never the tile cache (the fast path leaves these here)
+        return RawResponse(*await asof_tile_reply(service, layers, tile, asof, composite=composite,
+                                                  accept_encoding=request.headers.get("accept-encoding", ""),
+                                                  if_none_match=request.headers.get("if-none-match")))
     return RawResponse(*await tile_reply(service, layers, tile, composite=composite, version=version,
                                          accept_encoding=request.headers.get("accept-encoding", ""),
                                          if_none_match=request.headers.get("if-none-match")))
@@ -164,9 +173,10 @@ async def composite_tilejson(request: Request, _tms: TileMatrixSetDep, subset: S
 @router.get("/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}.mvt", include_in_schema=False)
 @router.get("/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}.pbf", include_in_schema=False)
 async def composite_tile(request: Request, subset: SubsetDep, tile: TileDep, service: TilesDep,
-                         preview: PreviewDep, v: Version = None) -> Response:
+                         preview: PreviewDep, asof: AsOfDep,
+                         v: Version = None) -> Response:
     return await _tile_response(request, service, subset.layers, tile, composite=True, version=v,
-                                preview=preview)
+                                preview=preview, asof=asof)
 
 
 @router.get("/collections/{collectionId}/tiles", summary="A collection's tilesets",
@@ -203,9 +213,10 @@ async def collection_tilejson(request: Request, layer: TileLayerDep, _tms: TileM
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}.pbf",
             include_in_schema=False)
 async def collection_tile(request: Request, layer: TileLayerDep, tile: TileDep, service: TilesDep,
-                          preview: PreviewDep, v: Version = None) -> Response:
+                          preview: PreviewDep, asof: AsOfDep,
+                         v: Version = None) -> Response:
     return await _tile_response(request, service, (layer,), tile, composite=False, version=v,
-                                preview=preview)
+                                preview=preview, asof=asof)
 
 
 @router.get("/pmtiles/{name}", summary="A PMTiles archive (HTTP range requests), e.g. from `lapis tiles export`",

@@ -143,22 +143,25 @@ def test_the_api_document_describes_the_parameters_as_before(client: TestClient)
     items = _parameters(spec, "/collections/{collectionId}/items")
     # … and `proposal` (issue 12: a proposal's preview) after them
     assert list(items) == ["collectionId", "limit", "bbox", "bbox-crs", "crs", "properties", "sortby", "filter",
-                           "filter-lang", "filter-crs", "cursor", "numberMatched", "datetime", "f", "download",
+                           "filter-lang", "filter-crs", "cursor", "numberMatched", "datetime", "asof", "f", "download",
                            "proposal"]
     assert items["bbox-crs"] == "CRS of bbox (default CRS84)"
     assert items["f"].startswith("A page: geojson (default), json, html, csv. A download of the whole selection: gpkg")
     assert items["download"].startswith("Download the whole selection as a file")
     assert items["datetime"].startswith("Instant or interval (RFC 3339")
+    assert items["asof"].startswith("The plan as it stood at this instant (RFC 3339")
     item = _parameters(spec, "/collections/{collectionId}/items/{featureId}")
-    assert set(item) == {"collectionId", "featureId", "crs", "f", "proposal"} and item["crs"] == "Output CRS URI"
+    assert set(item) == {"collectionId", "featureId", "crs", "f", "proposal", "asof"}
+    assert item["crs"] == "Output CRS URI"
     # the OGC API – Tiles names (/req/core/tc-tilematrix-definition …), and the tile URL's data version
     tile = _parameters(spec, "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}")
-    assert list(tile) == ["collectionId", "tileMatrixSetId", "tileMatrix", "tileRow", "tileCol", "v", "proposal"]
+    assert list(tile)[:5] == ["collectionId", "tileMatrixSetId", "tileMatrix", "tileRow", "tileCol"]
+    assert sorted(list(tile)[5:]) == ["asof", "proposal", "v"]
     assert tile["tileRow"] == "Row of the tile in its tile matrix"
     assert _parameters(spec, "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}")["collections"] == \
         "Subset: a,b,c"
     locate = _parameters(spec, "/locate")
-    assert list(locate) == ["lon", "lat", "crs", "radius"]
+    assert list(locate) == ["lon", "lat", "crs", "radius", "asof"]
     assert locate["crs"] == "CRS of lon/lat (OGC URI); default CRS84; e.g. EPSG 9210"
     assert _parameters(spec, "/classify", "post") == {"f": "geojson (default) or csv",
                                                       "crs": "CRS of the input when it does not say (OGC URI)"}

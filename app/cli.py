@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.cli_identity import tokens_cli, users_cli
+from app.cli_history import history_cli, instant, restore_cli
 from app.cli_ops import ops_cli, replica_cli
 from spatial.conninfo import Format
 from spatial.db import database_url, embedded_cluster
@@ -33,6 +34,8 @@ qgis_cli = typer.Typer(help="QGIS: a project of the plan, styled like the web ma
 cli.add_typer(qgis_cli, name="qgis")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(tokens_cli, name="tokens")
+cli.add_typer(history_cli, name="history")
+cli.registered_commands.extend(restore_cli.registered_commands)  # lapis restore
 console = Console(stderr=True)
 
 
@@ -344,6 +347,7 @@ def export(
     bbox: str = typer.Option(None, "--bbox", help="minlon,minlat,maxlon,maxlat (EPSG:4326)"),
     partitions: int = typer.Option(None, "--partitions", min=1, help="GeoParquet dataset: OUT is a folder of this "
                                    "many files, each a compact area"),
+    asof: str = typer.Option(None, "--asof", help="The layer as it stood at this instant (RFC 3339 with its offset)"),
 ) -> None:
     """Export a layer to a file (shapefiles with .cpg UTF-8 and .prj; GeoParquet 1.1 in spatial order)."""
     from spatial.errors import SpatialInputError
@@ -359,7 +363,7 @@ def export(
             raise fail(f"--bbox {bbox!r}: four numbers separated by commas")
     try:
         result = export_layer(_url(Settings()), layer, out, crs=crs, cql2=filter_, bbox=box,  # type: ignore[arg-type]
-                              partitions=partitions)
+                              partitions=partitions, asof=instant(asof))
     except SpatialInputError as exc:
         raise fail(str(exc)) from None
     console.print(f"exported {result.features} features of {result.layer} to {result.path} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -20,6 +21,7 @@ from app.pools import ReadPool
 from app.services import Services
 from spatial.crs import SupportedCrs, parse_crs
 from spatial.errors import InvalidParameter
+from spatial.history.asof import parse_asof
 from spatial.layers import LAYERS, Layer
 from spatial.pool import Database
 from spatial.registry import Registry
@@ -175,3 +177,17 @@ def optional_crs_parameter(description: str) -> Callable[[str | None], Supported
         return parse_crs(value, "crs") if value else None
 
     return crs
+
+
+# --- the past ---------------------------------------------------------------------------------------------------
+
+ASOF_HELP = ("The plan as it stood at this instant (RFC 3339 date-time with its offset, not in the future), from "
+             "the features' recorded history; every other parameter applies as it does to the present")
+
+
+def asof_parameter(asof: Annotated[str | None, Query(description=ASOF_HELP)] = None) -> datetime | None:
+    """`asof=`: the instant to read the plan at (InvalidParameter naming it: 400), or None for the present."""
+    return parse_asof(asof)
+
+
+AsOfDep = Annotated[datetime | None, Depends(asof_parameter)]

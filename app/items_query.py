@@ -10,18 +10,19 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from app.dependencies import LayerDep, SettingsDep
+from app.dependencies import ASOF_HELP, LayerDep, SettingsDep
 from spatial import cql
 from spatial.crs import parse_crs
 from spatial.errors import InvalidParameter
 from spatial.features import ItemsRequest, parse_datetime, parse_properties, parse_sortby
 from spatial.geometry import parse_bbox_text
+from spatial.history.asof import parse_asof
 from spatial.layers import Layer
 from spatial.queryables import queryables
 
 # Query parameters of the items request itself; any other name is a property filter (`property=value`).
 ITEMS_PARAMS = frozenset({"f", "limit", "bbox", "bbox-crs", "crs", "properties", "sortby", "filter", "filter-lang",
-                          "filter-crs", "cursor", "numberMatched", "datetime", "download"})
+                          "filter-crs", "cursor", "numberMatched", "datetime", "download", "asof"})
 DATETIME_HELP = ("Instant or interval (RFC 3339, `start/end`, `..` open). Matched against plans' decision date, "
                  "projects' start–end years, and for other layers when the feature last changed")
 
@@ -58,6 +59,7 @@ def items_query(
     cursor: str | None = Query(None, description="Paging cursor (follow the next/prev links)"),
     number_matched: bool = Query(False, alias="numberMatched", description="Count all matches even if costly"),
     datetime_: str | None = Query(None, alias="datetime", description=DATETIME_HELP),
+    asof: str | None = Query(None, description=ASOF_HELP),
 ) -> ItemsRequest:
     if bbox_crs is not None and bbox is None:
         raise InvalidParameter("bbox-crs: given without bbox", parameter="bbox-crs")
@@ -77,7 +79,9 @@ def items_query(
         cursor=cursor,
         count=number_matched,
         datetime=parse_datetime(datetime_),
+        asof=parse_asof(asof),
     )
 
 
 ItemsQueryDep = Annotated[ItemsRequest, Depends(items_query)]
+

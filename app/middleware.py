@@ -21,6 +21,15 @@ FAST_TILE_PATH = re.compile(
     rf"^/(?:collections/([A-Za-z0-9_]+)/)?tiles/{TMS_ID}/(\d{{1,2}})/(\d{{1,9}})/(\d{{1,9}})(?:\.mvt|\.pbf)?$")
 
 
+# parameters only the routes answer: the plan at an instant (rendered from the history, outside the tile cache)
+ROUTES_ONLY = frozenset({"asof"})
+
+
+def query_names(query_string: bytes) -> set[str]:
+    """The parameter names of a query string, those with an empty value included."""
+    return set(parse_qs(query_string.decode("latin-1"), keep_blank_values=True)) if query_string else set()
+
+
 class TileFastPath:
     """Serves well-formed GET tile requests before FastAPI's routing, dependency injection and middleware stack
     (measured: a sizeable share of a tile's server time). Anything it does not fully understand — another method,
@@ -38,6 +47,8 @@ class TileFastPath:
             return await self.app(scope, receive, send)
         collection, z, y, x = match.groups()
         query = parse_qs(scope["query_string"].decode("latin-1")) if scope["query_string"] else {}
+        if query_names(scope["query_string"]) & ROUTES_ONLY:
+            return await self.app(scope, receive, send)
         services = services_of(self.lapis)
         try:
             tile = Tile(int(z), int(x), int(y))

@@ -23,6 +23,7 @@ from app.openapi_security import describe_security
 from app.problems import PROBLEM_JSON
 from app.routers.tiles import PMTILES_NAME
 from spatial.crs import CRS84, SUPPORTED
+from spatial.history.asof import RFC3339
 from spatial.tiles.grid import TMS_ID
 
 NUMBER = r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*"
@@ -34,6 +35,9 @@ PARAMETER_SCHEMAS: dict[str, dict[str, Any]] = {
     "filter-crs": {"type": "string", "enum": CRS_VALUES},
     "bbox": {"type": "string", "pattern": f"^{NUMBER}(?:,{NUMBER}){{3}}(?:,{NUMBER},{NUMBER})?$"},
     "pmtiles": {"type": "string", "pattern": PMTILES_NAME.pattern},
+    # the plan at an instant (spatial.history.asof), and a feature's versions before a version number
+    "asof": {"type": "string", "format": "date-time", "pattern": RFC3339.pattern},
+    "before": {"type": "string", "pattern": "^[0-9]{1,18}$"},
 }
 NO_NUL = "^[^\\u0000]*$"
 # what Python's str.split() takes for white space: /search ignores it, so a q of nothing else is empty

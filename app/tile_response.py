@@ -1,10 +1,14 @@
 """The HTTP answer to a tile request — status, headers (ETag, Cache-Control, gzip), body — shared by the tile
-routes and the tile fast path (`app.middleware`), so both answer byte for byte alike."""
+routes and the tile fast path (`app.middleware`), so both answer byte for byte alike; and the answer to a tile of
+the plan at an instant (`asof=`, routes only)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from starlette.responses import Response
 
+from spatial.history.tiles import render_asof
 from spatial.tiles.cache import RenderedTile
 from spatial.tiles.grid import Tile
 from spatial.tiles.layers import TileLayer
@@ -47,6 +51,20 @@ async def tile_reply(service: TileService, layers: tuple[TileLayer, ...], tile: 
     else:
         rendered = await service.render_fresh(layers, tile, composite=composite)
         headers = [_REVALIDATE, _VARY]
+    return _reply(rendered, headers, accept_encoding, if_none_match)
+
+
+async def asof_tile_reply(service: TileService, layers: tuple[TileLayer, ...], tile: Tile, asof: datetime, *,
+                          composite: bool, accept_encoding: str, if_none_match: str | None
+                          ) -> tuple[int, Headers, bytes]:
+    """(status, headers, body) of a tile of the plan as it stood at `asof`: rendered from the history, outside the
+    tile cache (`spatial.history.tiles`), revalidated by its ETag."""
+    rendered = await render_asof(service, layers, tile, asof, composite=composite)
+    return _reply(rendered, [_REVALIDATE, _VARY], accept_encoding, if_none_match)
+
+
+def _reply(rendered: RenderedTile, headers: Headers, accept_encoding: str, if_none_match: str | None
+           ) -> tuple[int, Headers, bytes]:
     gzip_ok = "gzip" in accept_encoding.lower()
     headers.append((b"etag", (_gzip_etag(rendered) if gzip_ok and not rendered.empty else rendered.etag).encode()))
     if _etag_matches(if_none_match, rendered):

@@ -20,6 +20,7 @@ from spatial import cql
 from spatial.crs import DEFAULT, SupportedCrs
 from spatial.errors import InvalidParameter, NotFound
 from spatial.geometry import bbox_sql, from_storage_sql
+from spatial.history.asof import source_sql
 from spatial.layers import Layer
 from spatial.queryables import Queryable, queryables, temporal_extent
 from spatial.sqlbuild import Params
@@ -44,6 +45,7 @@ class ItemsRequest:
     cursor: str | None = None
     count: bool = False  # numberMatched even on a big table
     datetime: tuple[datetime | None, datetime | None] | None = None  # instant or interval; None ends are open
+    asof: datetime | None = None  # the layer as it stood then (spatial.history.asof), not as it is
 
 
 @dataclass
@@ -263,13 +265,14 @@ async def fetch_items(conn: asyncpg.Connection, req: ItemsRequest) -> ItemsPage:
     key_columns = "".join(f", {sql}::text" for sql, _d, _c in value_keys)
     where_sql = " AND ".join(where) or "TRUE"
     count_sql = " AND ".join(count_where) or "TRUE"
+    source = source_sql(layer, req.asof, params)
     want_count = params.add(req.count, "boolean")
     limit = params.add(req.limit + 1, "bigint")
     sql = (
         f"SELECT {feature_sql(layer, req.crs, req.properties)} AS f{key_columns}, "
         f"CASE WHEN {want_count} OR (SELECT c.reltuples FROM pg_class c WHERE c.oid = '{layer.id}'::regclass) "
-        f"BETWEEN 0 AND {CHEAP_COUNT_ROWS} THEN (SELECT count(*) FROM {layer.id} t WHERE {count_sql}) END AS matched "
-        f"FROM {layer.id} t WHERE {where_sql} ORDER BY {order} LIMIT {limit}"
+        f"BETWEEN 0 AND {CHEAP_COUNT_ROWS} THEN (SELECT count(*) FROM {source} t WHERE {count_sql}) END AS matched "
+        f"FROM {source} t WHERE {where_sql} ORDER BY {order} LIMIT {limit}"
     )
     rows = await conn.fetch(sql, *params.values)
     more = len(rows) > req.limit
@@ -293,15 +296,21 @@ async def fetch_items(conn: asyncpg.Connection, req: ItemsRequest) -> ItemsPage:
     return ItemsPage([r[0] for r in rows], next_cursor, prev_cursor, matched)
 
 
-async def fetch_feature(conn: asyncpg.Connection, layer: Layer, feature_id: str, crs: SupportedCrs) -> str:
+async def fetch_feature(conn: asyncpg.Connection, layer: Layer, feature_id: str, crs: SupportedCrs,
+                        asof: datetime | None = None) -> str:
+    """One feature as GeoJSON text: as it is, or (`asof`) as it was then — NotFound when it did not exist."""
     try:
         fid = int(feature_id)
     except ValueError:
         fid = None
     text = None
     if fid is not None and -(2**63) <= fid < 2**63:
-        text = await conn.fetchval(f"SELECT {feature_sql(layer, crs, None)} FROM {layer.id} t WHERE t.id = $1",
-                                   fid)
+        params = Params()
+        params.add(fid, "bigint")
+        source = source_sql(layer, asof, params)
+        text = await conn.fetchval(f"SELECT {feature_sql(layer, crs, None)} FROM {source} t WHERE t.id = $1",
+                                   *params.values)
     if text is None:
-        raise NotFound(f"no feature {feature_id!r} in collection {layer.id!r}", parameter="featureId")
+        when = f" at {asof.isoformat()}" if asof is not None else ""
+        raise NotFound(f"no feature {feature_id!r} in collection {layer.id!r}{when}", parameter="featureId")
     return text

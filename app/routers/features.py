@@ -17,7 +17,7 @@ from shapely.geometry import shape
 from starlette.responses import Response
 
 from app import html
-from app.dependencies import DatabaseDep, LayerDep, RegistryDep, ServicesDep, crs_parameter
+from app.dependencies import AsOfDep, DatabaseDep, LayerDep, RegistryDep, ServicesDep, crs_parameter
 from app.downloads import DownloadFormat, download_items, enclosure_links, items_format, with_downloads
 from app.items_query import ItemsQueryDep
 from app.links import collection_tile_links
@@ -175,9 +175,9 @@ async def items(request: Request, query: ItemsQueryDep, fmt: ItemsFormat, db: Da
 @router.get("/collections/{collectionId}/items/{featureId}", summary="One feature",
             response_class=Response, responses=GEOJSON_RESPONSE)
 async def item(request: Request, layer: LayerDep, featureId: Annotated[str, Path(examples=["1"])],  # noqa: N803
-               crs: OutputCrs, fmt: ItemFormat, db: DatabaseDep) -> Response:
+               crs: OutputCrs, fmt: ItemFormat, db: DatabaseDep, asof: AsOfDep) -> Response:
     async with db.acquire() as conn:
-        text = await fetch_feature(conn, layer, featureId, crs)
+        text = await fetch_feature(conn, layer, featureId, crs, asof)
     links = [
         {"rel": "self", "type": MEDIA_OF[fmt], "href": request_url(request)},
         {"rel": "alternate", "type": HTML if fmt != "html" else GEOJSON,

@@ -17,6 +17,7 @@ from starlette.responses import Response, StreamingResponse
 
 from app.bodies import JSON_BODY, json_body, media_type, multipart_file, receive_body
 from app.dependencies import (
+    AsOfDep,
     PlannerDatabaseDep,
     RegistryDep,
     SettingsDep,
@@ -104,9 +105,10 @@ def _json_text(text: str) -> Response:
                              "description": "admin_units (district first, then province), zones (regions, centre, "
                                             "others), corridors, nearest_axis {distance_m}, projects within "
                                             "radius_m {distance_m}; distances on the ellipsoid"}})
-async def locate_get(point: Annotated[PointQuery, Depends(point_query)], db: PlannerDatabaseDep) -> Response:
+async def locate_get(point: Annotated[PointQuery, Depends(point_query)], db: PlannerDatabaseDep,
+                     asof: AsOfDep) -> Response:
     async with db.acquire() as conn:
-        return _json_text(await locate.locate_point(conn, point.x, point.y, point.crs, point.radius))
+        return _json_text(await locate.locate_point(conn, point.x, point.y, point.crs, point.radius, asof))
 
 
 @router.post("/locate", summary="Overlap of a parcel with admin units, zones and corridors",
@@ -117,10 +119,11 @@ async def locate_get(point: Annotated[PointQuery, Depends(point_query)], db: Pla
              responses={200: {"content": {JSON: {}}, "description": "area_m2 (ellipsoid), overlaps sorted by "
                               "share_pct {layer, code, kind, area_m2, share_pct}, primary_region, "
                               "primary_admin_unit"}})
-async def locate_post(request: Request, crs: BodyCrs, settings: SettingsDep, db: PlannerDatabaseDep) -> Response:
+async def locate_post(request: Request, crs: BodyCrs, settings: SettingsDep, db: PlannerDatabaseDep,
+                      asof: AsOfDep) -> Response:
     geom = await json_body(request, settings.upload_max_bytes, partial(locate.parcel_geometry, crs=crs))
     async with db.acquire() as conn:
-        return _json_text(await locate.locate_geometry(conn, geom, crs))
+        return _json_text(await locate.locate_geometry(conn, geom, crs, asof))
 
 
 async def classify_body(request: Request, settings: SettingsDep, crs: InputCrs) -> classify_input.ClassifyInput:

@@ -4,14 +4,15 @@ TileJSON. Handlers parse, call `spatial.tiles`, and shape HTTP (ETag/304, gzip, 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, Response
 
-from app.dependencies import SettingsDep, SubsetDep, TileDep, TileLayerDep, TileMatrixSetDep, TilesDep
+from app.dependencies import AsOfDep, SettingsDep, SubsetDep, TileDep, TileLayerDep, TileMatrixSetDep, TilesDep
 from app.negotiate import JSON, base_url, json_response
 from app.problems import Problem
-from app.tile_response import MVT, RawResponse, tile_reply
+from app.tile_response import MVT, RawResponse, asof_tile_reply, tile_reply
 from spatial.tiles.grid import CRS_URI, TMS_ID, TMS_URI, Tile, tile_matrix_limits, tile_matrix_set
 from spatial.tiles.layers import TileLayer
 from spatial.tiles.service import TileService
@@ -37,7 +38,11 @@ TILE_RESPONSES: dict[int | str, dict] = {200: {"content": {MVT: {}}}, 204: {"des
 
 
 async def _tile_response(request: Request, service: TileService, layers: tuple[TileLayer, ...], tile: Tile,
-                         *, composite: bool) -> Response:
+                         *, composite: bool, asof: datetime | None = None) -> Response:
+    if asof is not None:  # the plan then: from the history, never the tile cache (the fast path leaves these here)
+        return RawResponse(*await asof_tile_reply(service, layers, tile, asof, composite=composite,
+                                                  accept_encoding=request.headers.get("accept-encoding", ""),
+                                                  if_none_match=request.headers.get("if-none-match")))
     return RawResponse(*await tile_reply(service, layers, tile, composite=composite,
                                          version=request.query_params.get("v"),
                                          accept_encoding=request.headers.get("accept-encoding", ""),
@@ -138,8 +143,9 @@ async def composite_tilejson(request: Request, _tms: TileMatrixSetDep, subset: S
             responses=TILE_RESPONSES)
 @router.get("/tiles/{tileMatrixSetId}/{z}/{y}/{x}.mvt", include_in_schema=False)
 @router.get("/tiles/{tileMatrixSetId}/{z}/{y}/{x}.pbf", include_in_schema=False)
-async def composite_tile(request: Request, subset: SubsetDep, tile: TileDep, service: TilesDep) -> Response:
-    return await _tile_response(request, service, subset.layers, tile, composite=True)
+async def composite_tile(request: Request, subset: SubsetDep, tile: TileDep, service: TilesDep,
+                         asof: AsOfDep) -> Response:
+    return await _tile_response(request, service, subset.layers, tile, composite=True, asof=asof)
 
 
 @router.get("/collections/{collectionId}/tiles", summary="A collection's tilesets")
@@ -169,8 +175,9 @@ async def collection_tilejson(request: Request, layer: TileLayerDep, _tms: TileM
             responses=TILE_RESPONSES)
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{y}/{x}.mvt", include_in_schema=False)
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{y}/{x}.pbf", include_in_schema=False)
-async def collection_tile(request: Request, layer: TileLayerDep, tile: TileDep, service: TilesDep) -> Response:
-    return await _tile_response(request, service, (layer,), tile, composite=False)
+async def collection_tile(request: Request, layer: TileLayerDep, tile: TileDep, service: TilesDep,
+                          asof: AsOfDep) -> Response:
+    return await _tile_response(request, service, (layer,), tile, composite=False, asof=asof)
 
 
 @router.get("/pmtiles/{name}", summary="A PMTiles archive (HTTP range requests), e.g. from `lapis tiles export`",

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
+from spatial.history.capture import record_rebuild
 from spatial.io import shadow
 from spatial.io.checks import CheckResult, check_stage
 from spatial.io.columns import Mapping, layer_rows
@@ -129,6 +130,8 @@ def _apply_aside(conn: psycopg.Connection, layer: Layer, mode: Mode, names: list
     insert = sql.SQL("INSERT INTO {} ({}) {}").format(aside.table, sql.SQL(", ").join(map(sql.Identifier, names)),
                                                       select)
     result.inserted = conn.execute(insert, params).rowcount
+    on_phase(WRITE, f"the history of {layer.id}: {result.deleted:,} features replaced by {result.inserted:,}")
+    record_rebuild(conn, layer.id, aside.table)  # no trigger sees a switch (spatial.history.capture)
     # the stage checks made codes unique and present and plan codes are looked up in `plans`, so the keys
     # cannot fail on the loaded rows
     result.indexes_rebuilt = shadow.build_indexes(conn, aside, on_phase)

@@ -21,6 +21,7 @@ from pyproj import CRS
 from spatial.crs import SupportedCrs
 from spatial.errors import InvalidParameter
 from spatial.features import ItemsRequest, selection_sql
+from spatial.history.asof import source_sql
 from spatial.io.export import Selection, write_selection
 from spatial.layers import Layer
 from spatial.sqlbuild import Params
@@ -82,8 +83,9 @@ def write_download(url: str, req: ItemsRequest, fmt: DownloadFormat, folder: Pat
         raise InvalidParameter(f"f: {unavailable(layer, fmt)}", parameter="f")
     params = Params()
     where, order = selection_sql(req, params)
+    source = source_sql(layer, req.asof, params) if req.asof is not None else None
     selection = Selection(layer, where, tuple(params.values), order, req.properties, with_id=True, limit=limit,
-                          max_features=max_features, keep_order=bool(req.sortby))
+                          max_features=max_features, keep_order=bool(req.sortby), source=source)
     if fmt.key != "shp":
         out = folder / fmt.filename(layer)
         write_selection(url, selection, out, file_crs(req.crs), stop=stop)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from spatial.cql import compile_filter, parse
 from spatial.crs import DEFAULT as DEFAULT_CRS
 from spatial.db import connect
 from spatial.errors import InvalidParameter, TooLarge
+from spatial.history.asof import source_sql
 from spatial.io.crs import VN2000_TO_WGS84, WGS84
 from spatial.io.errors import LoadError
 from spatial.io.geoparquet import SUFFIXES as PARQUET_SUFFIXES
@@ -67,6 +69,13 @@ class Selection:
     # keep `order` in the file even where the format would reorder: FlatGeobuf's spatial index sorts the features
     # along a Hilbert curve, so with this the file has no index
     keep_order: bool = False
+    # the FROM item the rows are read from (SQL, `$n` placeholders in `params`): None for the layer's table, or the
+    # layer as it stood at an instant (`spatial.history.asof.source_sql`)
+    source: str | None = None
+
+    @property
+    def table(self) -> sql.Composable:
+        return sql.Identifier(self.layer.id) if self.source is None else sql.SQL(self.source)
 
 
 class ExportCancelled(Exception):  # noqa: N818 - not an error: the caller asked to stop
@@ -119,7 +128,7 @@ def _columns(selection: Selection) -> list[tuple[str, sql.Composable, pa.DataTyp
 def _query(selection: Selection, select: list[sql.Composable]) -> sql.Composed:
     limit = sql.SQL(" LIMIT {}").format(sql.Literal(selection.limit)) if selection.limit is not None else sql.SQL("")
     return sql.SQL("SELECT {} FROM {} t WHERE {} ORDER BY {}{}").format(
-        sql.SQL(", ").join(select), sql.Identifier(selection.layer.id), sql.SQL(selection.where),
+        sql.SQL(", ").join(select), selection.table, sql.SQL(selection.where),
         sql.SQL(selection.order), limit)
 
 
@@ -131,7 +140,7 @@ def _check_size(conn: psycopg.Connection, selection: Selection) -> None:
     if selection.limit is not None:
         cap = min(cap, selection.limit)
     count = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} t WHERE {} LIMIT {}) s").format(
-        sql.Identifier(selection.layer.id), sql.SQL(selection.where), sql.Literal(cap))
+        selection.table, sql.SQL(selection.where), sql.Literal(cap))
     n = psycopg.RawCursor(conn).execute(count, selection.params).fetchone()[0]  # type: ignore[index]
     if n > selection.max_features:
         raise TooLarge(f"{selection.layer.id}: the selection holds more than {selection.max_features} features, the "
@@ -217,18 +226,20 @@ def target_crs(crs: str | None) -> CRS:
 
 def export_layer(url: str, layer_id: str, out: Path, *, crs: str | None = None, cql2: str | None = None,
                  bbox: tuple[float, float, float, float] | None = None,
-                 partitions: int | None = None) -> ExportReport:
+                 partitions: int | None = None, asof: datetime | None = None) -> ExportReport:
     """`lapis export`: a layer of the default registry, optionally filtered by CQL2 text and a CRS84 bbox (format by
-    suffix; GeoParquet to a folder when `partitions` is given or `out` is a folder or has no suffix)."""
+    suffix; GeoParquet to a folder when `partitions` is given or `out` is a folder or has no suffix), as it is or
+    as it stood at `asof`."""
     layer = get_layer(layer_id)
     out = Path(out)
     target = target_crs(crs)
     params = Params()
     where = filter_sql(layer, cql2, bbox, params)
+    source = source_sql(layer, asof, params) if asof is not None else None
     if out.suffix.lower() in PARQUET_SUFFIXES or partitions is not None or out.is_dir() or not out.suffix:
-        selection = Selection(layer, where, tuple(params.values), order=SPATIAL_ORDER)
+        selection = Selection(layer, where, tuple(params.values), order=SPATIAL_ORDER, source=source)
         return _export_geoparquet(url, selection, out, target, partitions)
-    return write_selection(url, Selection(layer, where, tuple(params.values)), out, target)
+    return write_selection(url, Selection(layer, where, tuple(params.values), source=source), out, target)
 
 
 def _export_geoparquet(url: str, selection: Selection, out: Path, target: CRS,
@@ -242,8 +253,7 @@ def _export_geoparquet(url: str, selection: Selection, out: Path, target: CRS,
     if partitions is not None or out.is_dir() or not out.suffix:
         rows_per_file = ROWS_PER_FILE
         if partitions is not None:
-            count = sql.SQL("SELECT count(*) FROM {} t WHERE {}").format(sql.Identifier(layer.id),
-                                                                        sql.SQL(selection.where))
+            count = sql.SQL("SELECT count(*) FROM {} t WHERE {}").format(selection.table, sql.SQL(selection.where))
             with connect(url) as conn:
                 total = psycopg.RawCursor(conn).execute(count, selection.params).fetchone()[0]  # type: ignore[index]
             rows_per_file = max(1, -(-total // partitions))

@@ -105,13 +105,26 @@ def record_args(table: str, *, spatial: bool) -> tuple[Any, ...]:
     return tuple(args)
 
 
+# migration 0014: each writing statement records its rows' new versions in `history.<table>`
+HISTORY_TRIGGERS = (
+    ("insert", "AFTER INSERT", "REFERENCING NEW TABLE AS new_rows"),
+    ("update", "AFTER UPDATE", "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+    ("delete", "AFTER DELETE", "REFERENCING OLD TABLE AS old_rows"),
+    ("truncate", "BEFORE TRUNCATE", ""),
+)
+
+
 def versioned(table: Table) -> Table:
-    """The two triggers of every layer table (migration 0001): `updated_at` follows each real change, and each
-    writing statement stamps `layer_versions` (tile caches key on it)."""
+    """The triggers of every layer table: `updated_at` follows each real change, each writing statement stamps
+    `layer_versions` (tile caches key on it; migration 0001) and records the versions it wrote (migration 0014)."""
     name = table.name
     event.listen(table, "after_create", DDL(
         f"CREATE TRIGGER {name}_touch BEFORE UPDATE ON {name} FOR EACH ROW EXECUTE FUNCTION lapis_touch_updated_at()"))
     event.listen(table, "after_create", DDL(
         f"CREATE TRIGGER {name}_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {name} "
         "FOR EACH STATEMENT EXECUTE FUNCTION lapis_bump_layer_version()"))
+    for event_name, timing, transitions in HISTORY_TRIGGERS:
+        event.listen(table, "after_create", DDL(
+            f"CREATE TRIGGER {name}_history_{event_name} {timing} ON {name} {transitions} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION history.capture_{name}()"))
     return table

@@ -133,18 +133,19 @@ def test_the_api_document_describes_the_parameters_as_before(client: TestClient)
     spec = client.get("/api").json()
     items = _parameters(spec, "/collections/{collectionId}/items")
     assert list(items) == ["collectionId", "limit", "bbox", "bbox-crs", "crs", "properties", "sortby", "filter",
-                           "filter-lang", "filter-crs", "cursor", "numberMatched", "datetime", "f", "download"]
+                           "filter-lang", "filter-crs", "cursor", "numberMatched", "datetime", "asof", "f", "download"]
     assert items["bbox-crs"] == "CRS of bbox (default CRS84)"
     assert items["f"].startswith("A page: geojson (default), json, html, csv. A download of the whole selection: gpkg")
     assert items["download"].startswith("Download the whole selection as a file")
     assert items["datetime"].startswith("Instant or interval (RFC 3339")
+    assert items["asof"].startswith("The plan as it stood at this instant (RFC 3339")
     item = _parameters(spec, "/collections/{collectionId}/items/{featureId}")
-    assert set(item) == {"collectionId", "featureId", "crs", "f"} and item["crs"] == "Output CRS URI"
+    assert set(item) == {"collectionId", "featureId", "crs", "f", "asof"} and item["crs"] == "Output CRS URI"
     tile = _parameters(spec, "/collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{y}/{x}")
-    assert list(tile) == ["collectionId", "tileMatrixSetId", "z", "y", "x"] and tile["y"] == "Row (tileRow)"
+    assert list(tile) == ["collectionId", "tileMatrixSetId", "z", "y", "x", "asof"] and tile["y"] == "Row (tileRow)"
     assert _parameters(spec, "/tiles/{tileMatrixSetId}/{z}/{y}/{x}")["collections"] == "Subset: a,b,c"
     locate = _parameters(spec, "/locate")
-    assert list(locate) == ["lon", "lat", "crs", "radius"]
+    assert list(locate) == ["lon", "lat", "crs", "radius", "asof"]
     assert locate["crs"] == "CRS of lon/lat (OGC URI); default CRS84; e.g. EPSG 9210"
     assert _parameters(spec, "/classify", "post") == {"f": "geojson (default) or csv",
                                                       "crs": "CRS of the input when it does not say (OGC URI)"}

@@ -1,0 +1,225 @@
+"""The feature history's cost (migration 0014), against the same work with history off, in the same run.
+
+    python -m bench history          (env: BENCH_PARCELS=200000, BENCH_SECONDS=8, BENCH_EDITS=300)
+
+A throwaway cluster gets the plan and BENCH_PARCELS synthetic parcels; "off" disables the parcels' history triggers
+(`ALTER TABLE parcels DISABLE TRIGGER parcels_history_*`: the built-aside load follows them), "on" enables them.
+  * loads: `lapis load --mode replace` of the whole layer (built aside: every old parcel recorded deleted, every new
+    one inserted), off and on interleaved (off, on, on, off, off, on), and an in-place `--mode upsert` that changes
+    every parcel (the statement triggers' UPDATE path) off and on; the load's own `elapsed_s` from --report;
+  * single edits: BENCH_EDITS one-parcel UPDATE transactions, in blocks of 50 alternating off and on;
+  * storage: bytes per version in `history.parcels` (heap, TOAST and indexes), full versions and deletions apart;
+  * asof: items (100-feature bbox pages) and parcels tiles (z14, rendered: the tile cache off) over HTTP with wrk,
+    the present against `asof=` an instant between two loads, when the history holds several times the layer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import psycopg
+
+from bench.http_load import LoadResult, measure, ratio
+from bench.lapis_ref import lapis_server
+from spatial import migrate
+from spatial.embedded import EmbeddedCluster
+from spatial.seed import seed
+from spatial.settings import PROJECT_ROOT
+from spatial.synthetic import synthetic_parcels
+from spatial.tiles.grid import lonlat_to_tile
+
+PARCELS = int(os.environ.get("BENCH_PARCELS", "200000"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
+EDITS = int(os.environ.get("BENCH_EDITS", "300"))
+TRIGGERS = ("insert", "update", "delete", "truncate")
+LOAD_ORDER = ("off", "on", "on", "off", "off", "on")
+BOX_DEGREES = 0.03
+
+
+def set_history(url: str, state: str) -> None:
+    action = "ENABLE" if state == "on" else "DISABLE"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE parcels " + ", ".join(f"{action} TRIGGER parcels_history_{e}" for e in TRIGGERS))
+
+
+def load_avg() -> str:
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def lapis_load(url: str, path: Path, work: Path, *extra: str) -> float:
+    """`lapis load` as a user runs it; the load's own seconds (its report's elapsed_s: no Python start-up)."""
+    report = work / "report.json"
+    lapis = [str(Path(sys.executable).with_name("lapis")), "load", str(path), "--layer", "parcels",
+             "--report", str(report), *extra]
+    subprocess.run(lapis, env={**os.environ, "DATABASE_URL": url}, check=True, capture_output=True)
+    return float(json.loads(report.read_text())["elapsed_s"])
+
+
+def bench_loads(url: str, files: list[Path], work: Path) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {"off": [], "on": []}
+    for i, state in enumerate(LOAD_ORDER):
+        set_history(url, state)
+        seconds = lapis_load(url, files[i % 2], work, "--mode", "replace")
+        times[state].append(seconds)
+        print(f"  replace {i + 1}: history {state:<3} {seconds:7.2f} s   (load avg {load_avg()})", flush=True)
+    return times
+
+
+def bench_upserts(url: str, path: Path, work: Path) -> dict[str, float]:
+    times = {}
+    for state, land_use in (("off", "UPS1"), ("on", "UPS2")):
+        set_history(url, state)
+        times[state] = lapis_load(url, path, work, "--mode", "upsert", "--set", f"land_use={land_use}")
+        print(f"  upsert changing every parcel, in place: history {state:<3} {times[state]:7.2f} s   "
+              f"(load avg {load_avg()})", flush=True)
+    return times
+
+
+def bench_edits(url: str) -> dict[str, list[float]]:
+    rng = np.random.default_rng(7)
+    with psycopg.connect(url) as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM parcels TABLESAMPLE SYSTEM (5) LIMIT %s", (EDITS,))]
+    timings: dict[str, list[float]] = {"off": [], "on": []}
+    for block in range(0, len(ids), 50):
+        state = "off" if (block // 50) % 2 == 0 else "on"
+        set_history(url, state)
+        with psycopg.connect(url) as conn:
+            for fid in ids[block:block + 50]:
+                started = time.perf_counter()
+                conn.execute("UPDATE parcels SET name_vi = %s WHERE id = %s", (f"Thửa sửa {rng.integers(1e9)}", fid))
+                conn.commit()
+                timings[state].append((time.perf_counter() - started) * 1000)
+    set_history(url, "on")
+    return timings
+
+
+def storage(url: str) -> None:
+    with psycopg.connect(url) as conn:
+        kinds = conn.execute("SELECT operation, count(*), avg(pg_column_size(h.*)) FROM history.parcels h "
+                             "GROUP BY 1 ORDER BY 1").fetchall()
+        heap, toast_and_heap, indexes, total = conn.execute(
+            "SELECT pg_relation_size('history.parcels'), pg_table_size('history.parcels'), "
+            "pg_indexes_size('history.parcels'), pg_total_relation_size('history.parcels')").fetchone()
+        rows, layer = conn.execute("SELECT count(*), pg_total_relation_size('parcels') FROM parcels").fetchone()
+    versions = sum(n for _, n, _ in kinds)
+    print(f"  history.parcels: {versions:,} versions, {total / 2**20:,.1f} MiB in all (heap {heap / 2**20:,.1f}, "
+          f"TOAST {(toast_and_heap - heap) / 2**20:,.1f}, indexes {indexes / 2**20:,.1f})")
+    print(f"  {total / versions:,.0f} bytes per version, indexes included; the parcels table itself: "
+          f"{layer / rows:,.0f} bytes per parcel ({rows:,} parcels, {layer / 2**20:,.1f} MiB, with its generated "
+          "Web-Mercator and tile-grid copies and 8 indexes)")
+    for operation, n, size in kinds:
+        print(f"    {operation:<7} {n:>10,} rows, {size:6.0f} bytes per row (tuple, before indexes)")
+
+
+def paths(url: str, asof: str | None) -> tuple[list[str], list[str]]:
+    """200 items pages (bbox around random parcels) and 200 z14 parcels tiles, the same ones for every run."""
+    with psycopg.connect(url) as conn:
+        points = conn.execute("SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(geom) AS c FROM parcels "
+                              "ORDER BY hashint8(id) LIMIT 200) s").fetchall()
+    suffix = f"&asof={asof}" if asof else ""
+    h = BOX_DEGREES / 2
+    items = [f"/collections/parcels/items?bbox={x - h:.6f},{y - h:.6f},{x + h:.6f},{y + h:.6f}&limit=100{suffix}"
+             for x, y in points]
+    tiles = []
+    for x, y in points:
+        tile = lonlat_to_tile(x, y, 14)
+        tiles.append(f"/collections/parcels/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}"
+                     + (f"?asof={asof}" if asof else ""))
+    return items, tiles
+
+
+def bench_asof(url: str, instant: str) -> None:
+    now_items, now_tiles = paths(url, None)
+    then_items, then_tiles = paths(url, instant)
+    with psycopg.connect(url) as conn:
+        versions = conn.execute("SELECT count(*) FROM history.parcels").fetchone()[0]
+    print(f"  asof = {instant}: between two loads; history.parcels holds {versions:,} versions for {PARCELS:,} "
+          "parcels", flush=True)
+    results: dict[str, LoadResult] = {}
+    with lapis_server(url, extra_env={"LAPIS_TILE_CACHE": "off"}) as base:
+        for label, urls in (("items, present", now_items), ("items, asof", then_items),
+                            ("tiles z14 rendered, present", now_tiles), ("tiles z14, asof", then_tiles)):
+            measure(base, urls, seconds=2, connections=2)  # warm up
+            results[label] = measure(base, urls, seconds=SECONDS, connections=4)
+            reference = results.get(label.split(",")[0] + ", present")
+            extra = "" if reference is None or reference is results[label] else (
+                f"   rps {ratio(results[label].requests_per_s, reference.requests_per_s)} the present's, "
+                f"p50 {ratio(results[label].p50_ms, reference.p50_ms)}")
+            print(f"  {label:<30} {results[label].row()}{extra}", flush=True)
+    with lapis_server(url) as base:
+        measure(base, now_tiles, seconds=2, connections=2)
+        cached = measure(base, now_tiles, seconds=SECONDS, connections=4)
+        print(f"  {'tiles z14, present, cached':<30} {cached.row()}", flush=True)
+
+
+def check_asof(url: str, instant: str, expected: list[tuple[str, bytes]]) -> None:
+    """The asof instant really shows the layer as it was then: the same codes and geometries (the first few)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT h.code, ST_AsBinary(h.geom) FROM history.parcels h WHERE h.valid_from <= %(t)s "
+            "AND h.operation <> 'delete' AND NOT EXISTS (SELECT 1 FROM history.parcels l WHERE l.id = h.id "
+            "AND l.version > h.version AND l.valid_from <= %(t)s) ORDER BY h.code LIMIT 5", {"t": instant}).fetchall()
+    assert [(c, bytes(g)) for c, g in rows] == expected, "asof does not give the layer as it was"
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="lapis-bench-history-"))
+    cluster = EmbeddedCluster(work / ".data", "lapis_bench", throwaway=True)
+    try:
+        url = cluster.start().url
+        assert url
+        migrate.upgrade(url)
+        seed(url, PROJECT_ROOT / "data" / "geojson")
+        files = []
+        for i, seed_value in enumerate((686, 687)):
+            files.append(work / f"parcels{i}.shp")
+            synthetic_parcels(PARCELS, seed=seed_value).to_file(files[-1], engine="pyogrio", use_arrow=True)
+        print(f"{PARCELS:,} parcels per load; machine: {os.cpu_count()} cores, load avg {load_avg()}", flush=True)
+
+        print("\nloads (lapis load --mode replace, the whole layer; built aside):", flush=True)
+        lapis_load(url, files[1], work, "--mode", "replace")  # warm-up: the layer full, the history begun
+        times = bench_loads(url, files, work)
+        off, on = statistics.median(times["off"]), statistics.median(times["on"])
+        print(f"  median: history off {off:.2f} s, on {on:.2f} s: {on / off:.2f}× (best of each "
+              f"{min(times['on']) / min(times['off']):.2f}×)")
+        with psycopg.connect(url) as conn:  # the layer as the last replace left it, before the upserts and edits
+            then = [(c, bytes(g)) for c, g in conn.execute(
+                "SELECT code, ST_AsBinary(geom) FROM parcels ORDER BY code LIMIT 5").fetchall()]
+        first_of_last = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        time.sleep(0.1)
+        upserts = bench_upserts(url, files[1], work)
+        print(f"  in place: history on {upserts['on'] / upserts['off']:.2f}× off")
+
+        print(f"\nsingle edits ({EDITS} one-parcel UPDATE transactions, blocks of 50 alternating):", flush=True)
+        edits = bench_edits(url)
+        for state in ("off", "on"):
+            print(f"  history {state:<3} median {statistics.median(edits[state]):6.2f} ms, "
+                  f"mean {statistics.fmean(edits[state]):6.2f} ms ({len(edits[state])} edits)")
+        print(f"  on/off (median): {statistics.median(edits['on']) / statistics.median(edits['off']):.2f}×")
+
+        print("\nstorage:", flush=True)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE history.parcels")
+            conn.execute("VACUUM ANALYZE parcels")
+        storage(url)
+
+        print("\nasof against the present (HTTP, `lapis serve`, wrk 4 connections):", flush=True)
+        check_asof(url, first_of_last, then)
+        bench_asof(url, first_of_last)
+    finally:
+        cluster.destroy()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.cli_identity import tokens_cli, users_cli
 from app.cli_history import history_cli, instant, restore_cli
+from app.cli_identity import tokens_cli, users_cli
 from app.cli_ops import ops_cli, replica_cli
 from spatial.conninfo import Format
 from spatial.db import database_url, embedded_cluster

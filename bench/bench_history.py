@@ -8,9 +8,11 @@ A throwaway cluster gets the plan and BENCH_PARCELS synthetic parcels; "off" dis
     one inserted), off and on interleaved (off, on, on, off, off, on), and an in-place `--mode upsert` that changes
     every parcel (the statement triggers' UPDATE path) off and on; the load's own `elapsed_s` from --report;
   * single edits: BENCH_EDITS one-parcel UPDATE transactions, in blocks of 50 alternating off and on;
-  * storage: bytes per version in `history.parcels` (heap, TOAST and indexes), full versions and deletions apart;
-  * asof: items (100-feature bbox pages) and parcels tiles (z14, rendered: the tile cache off) over HTTP with wrk,
-    the present against `asof=` an instant between two loads, when the history holds several times the layer.
+  * storage and asof, in a copy of the seeded database where history stays on throughout (two replaces, then an
+    upsert changing every parcel): bytes per version in `history.parcels` (heap, TOAST and indexes), full versions
+    and deletions apart; items (100-feature bbox pages) and parcels tiles (z14, rendered: the tile cache off) over
+    HTTP with wrk, the present against `asof=` the instant before the upsert (the history then holds 4 versions
+    per parcel, and a bbox finds 3 candidates per feature).
 """
 
 from __future__ import annotations
@@ -143,8 +145,8 @@ def bench_asof(url: str, instant: str) -> None:
     then_items, then_tiles = paths(url, instant)
     with psycopg.connect(url) as conn:
         versions = conn.execute("SELECT count(*) FROM history.parcels").fetchone()[0]
-    print(f"  asof = {instant}: between two loads; history.parcels holds {versions:,} versions for {PARCELS:,} "
-          "parcels", flush=True)
+    print(f"  asof = {instant} (before the upsert); history.parcels holds {versions:,} versions for "
+          f"{PARCELS:,} parcels", flush=True)
     results: dict[str, LoadResult] = {}
     with lapis_server(url, extra_env={"LAPIS_TILE_CACHE": "off"}) as base:
         for label, urls in (("items, present", now_items), ("items, asof", then_items),
@@ -172,6 +174,32 @@ def check_asof(url: str, instant: str, expected: list[tuple[str, bytes]]) -> Non
     assert [(c, bytes(g)) for c, g in rows] == expected, "asof does not give the layer as it was"
 
 
+def asof_database(cluster: EmbeddedCluster, url: str) -> str:
+    """A copy of the freshly seeded database for the asof part, where history stays on throughout: in the database
+    the on/off loads ran in, an "off" load leaves the features an "on" load inserted undeleted in the history."""
+    admin = cluster.url(cluster.status().port, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE lapis_bench_asof TEMPLATE lapis_bench")
+    return cluster.url(cluster.status().port, "lapis_bench_asof")
+
+
+def history_then_changed(url: str, files: list[Path], work: Path) -> tuple[str, list[tuple[str, bytes]]]:
+    """Two replaces and an upsert with history on; the instant between the last replace and the upsert, and the
+    first parcels as they were then."""
+    for path in files:
+        lapis_load(url, path, work, "--mode", "replace")
+    with psycopg.connect(url) as conn:
+        then = [(c, bytes(g)) for c, g in conn.execute(
+            "SELECT code, ST_AsBinary(geom) FROM parcels ORDER BY code LIMIT 5").fetchall()]
+    instant = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    time.sleep(0.1)
+    lapis_load(url, files[0], work, "--mode", "upsert", "--set", "land_use=NEW")  # every parcel changes
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE history.parcels")
+        conn.execute("VACUUM ANALYZE parcels")
+    return instant, then
+
+
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="lapis-bench-history-"))
     cluster = EmbeddedCluster(work / ".data", "lapis_bench", throwaway=True)
@@ -180,6 +208,7 @@ def main() -> None:
         assert url
         migrate.upgrade(url)
         seed(url, PROJECT_ROOT / "data" / "geojson")
+        asof_url = asof_database(cluster, url)
         files = []
         for i, seed_value in enumerate((686, 687)):
             files.append(work / f"parcels{i}.shp")
@@ -187,16 +216,11 @@ def main() -> None:
         print(f"{PARCELS:,} parcels per load; machine: {os.cpu_count()} cores, load avg {load_avg()}", flush=True)
 
         print("\nloads (lapis load --mode replace, the whole layer; built aside):", flush=True)
-        lapis_load(url, files[1], work, "--mode", "replace")  # warm-up: the layer full, the history begun
+        lapis_load(url, files[1], work, "--mode", "replace")  # warm-up: the layer full
         times = bench_loads(url, files, work)
         off, on = statistics.median(times["off"]), statistics.median(times["on"])
         print(f"  median: history off {off:.2f} s, on {on:.2f} s: {on / off:.2f}× (best of each "
               f"{min(times['on']) / min(times['off']):.2f}×)")
-        with psycopg.connect(url) as conn:  # the layer as the last replace left it, before the upserts and edits
-            then = [(c, bytes(g)) for c, g in conn.execute(
-                "SELECT code, ST_AsBinary(geom) FROM parcels ORDER BY code LIMIT 5").fetchall()]
-        first_of_last = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        time.sleep(0.1)
         upserts = bench_upserts(url, files[1], work)
         print(f"  in place: history on {upserts['on'] / upserts['off']:.2f}× off")
 
@@ -207,15 +231,14 @@ def main() -> None:
                   f"mean {statistics.fmean(edits[state]):6.2f} ms ({len(edits[state])} edits)")
         print(f"  on/off (median): {statistics.median(edits['on']) / statistics.median(edits['off']):.2f}×")
 
-        print("\nstorage:", flush=True)
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE history.parcels")
-            conn.execute("VACUUM ANALYZE parcels")
-        storage(url)
+        print("\nstorage (another database, history on throughout: two replaces and an upsert of every parcel):",
+              flush=True)
+        instant, then = history_then_changed(asof_url, files, work)
+        storage(asof_url)
 
         print("\nasof against the present (HTTP, `lapis serve`, wrk 4 connections):", flush=True)
-        check_asof(url, first_of_last, then)
-        bench_asof(url, first_of_last)
+        check_asof(asof_url, instant, then)
+        bench_asof(asof_url, instant)
     finally:
         cluster.destroy()
         shutil.rmtree(work, ignore_errors=True)

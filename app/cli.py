@@ -14,6 +14,7 @@ from rich.table import Table
 from app.cli_history import history_cli, instant, restore_cli
 from app.cli_identity import tokens_cli, users_cli
 from app.cli_ops import ops_cli, replica_cli
+from app.cli_revisions import revision_cli
 from spatial.conninfo import Format
 from spatial.db import database_url, embedded_cluster
 from spatial.embedded import EmbeddedError
@@ -35,6 +36,7 @@ cli.add_typer(qgis_cli, name="qgis")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(tokens_cli, name="tokens")
 cli.add_typer(history_cli, name="history")
+cli.add_typer(revision_cli, name="revision")
 cli.registered_commands.extend(restore_cli.registered_commands)  # lapis restore
 console = Console(stderr=True)
 

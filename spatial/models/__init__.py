@@ -17,8 +17,10 @@ from spatial.models.plan import (
     UseRule,
     Zone,
 )
+from spatial.models.revisions import Revision
 
 metadata = Base.metadata
 
 __all__ = ["LAYER_MODELS", "AdminUnit", "ApiToken", "Axis", "Base", "Corridor", "LayerVersion", "Parcel", "Plan",
-           "Project", "UseRule", "User", "Zone", "metadata"]
+           "Project", "Revision", "UseRule", "User", "Zone",
+           "metadata"]

@@ -81,7 +81,7 @@ def test_an_attribute_only_change_lists_old_and_new_values(client: TestClient, s
     entry = entries(diff(client, "1", str(scene.revision)))[("zones", "changed", scene.renamed)]
     assert entry["attributes"] == {"name_en": {"old": "Tân An centre", "new": "Tan An centre (renamed)"},
                                    "props.ap": {"old": None, "new": "ấp Bình Tâm"}}
-    assert entry["geometry"] == {"changed": False}
+    assert entry["geometry_change"] == {"changed": False}
     assert entry["code"] == "C1" and entry["from_version"] < entry["to_version"]
 
 
@@ -93,31 +93,31 @@ def test_a_geometry_only_change_is_measured(client: TestClient, scene: RevisionS
     to_metres = transformer("EPSG:4326", "EPSG:9210")
     metric = [shapely.transform(g, lambda xy: list(zip(*to_metres.transform(xy[:, 0], xy[:, 1]), strict=True)))
               for g in (scene.old_axis, new_axis)]
-    assert moved["geometry"]["hausdorff_m"] == pytest.approx(shapely.hausdorff_distance(*metric), abs=0.01)
-    assert 1000 < moved["geometry"]["hausdorff_m"] < 1200  # 0.01° of longitude at 10.6° N
-    length = moved["geometry"]["length_m"]
+    assert moved["geometry_change"]["hausdorff_m"] == pytest.approx(shapely.hausdorff_distance(*metric), abs=0.01)
+    assert 1000 < moved["geometry_change"]["hausdorff_m"] < 1200  # 0.01° of longitude at 10.6° N
+    length = moved["geometry_change"]["length_m"]
     assert length["old"] == pytest.approx(GEOD.geometry_length(scene.old_axis), abs=0.02)
     assert length["new"] == pytest.approx(GEOD.geometry_length(new_axis), abs=0.02)
     assert length["difference"] == pytest.approx(length["new"] - length["old"], abs=0.011)
-    assert "area_m2" not in moved["geometry"]
+    assert "area_m2" not in moved["geometry_change"]
 
     reshaped = found[("zones", "changed", scene.reshaped)]
-    assert reshaped["attributes"] == {} and reshaped["geometry"]["changed"] is True
-    area = reshaped["geometry"]["area_m2"]
+    assert reshaped["attributes"] == {} and reshaped["geometry_change"]["changed"] is True
+    area = reshaped["geometry_change"]["area_m2"]
     old_area, new_area = (abs(GEOD.geometry_area_perimeter(g)[0]) for g in (scene.old_r2, NEW_R2))
     assert area["old"] == pytest.approx(old_area, rel=1e-5) and area["new"] == pytest.approx(new_area, rel=1e-5)
     assert area["difference"] == pytest.approx(area["new"] - area["old"], abs=0.011)
-    assert reshaped["geometry"]["hausdorff_m"] > 0
+    assert reshaped["geometry_change"]["hausdorff_m"] > 0
 
 
 def test_added_and_removed_features_carry_their_own_measures(client: TestClient, scene: RevisionScene) -> None:
     found = entries(diff(client, "1", str(scene.revision)))
     added, removed = found[("projects", "added", scene.added)], found[("projects", "removed", scene.removed)]
     assert added["code"] == "DA-REV-MOI" and added["from_version"] is None and added["attributes"] is None
-    assert added["geometry"] == {"changed": True}  # a point: no area, no length
+    assert added["geometry_change"] == {"changed": True}  # a point: no area, no length
     assert removed["code"] == "DA-QL62" and removed["to_version"] is None
-    assert removed["geometry"]["length_m"]["new"] is None
-    assert removed["geometry"]["length_m"]["difference"] == -removed["geometry"]["length_m"]["old"] < 0
+    assert removed["geometry_change"]["length_m"]["new"] is None
+    assert removed["geometry_change"]["length_m"]["difference"] == -removed["geometry_change"]["length_m"]["old"] < 0
 
 
 def test_instants_name_the_same_points_as_revisions(client: TestClient, scene: RevisionScene) -> None:
@@ -125,6 +125,9 @@ def test_instants_name_the_same_points_as_revisions(client: TestClient, scene: R
     by_instant = diff(client, scene.before.isoformat(), scene.after.isoformat())
     assert by_instant["from"]["revision"] is None and by_instant["summary"] == by_revision["summary"]
     assert entries(by_instant) == entries(by_revision)
+    log = next(link["href"] for link in by_instant["links"] if link["href"].startswith("http://testserver/changes"))
+    logged = client.get(log.removeprefix("http://testserver"))  # the instants survive the link (+ encoded)
+    assert logged.status_code == 200 and len(logged.json()["changes"]) == 9
     # the change made after revision 2 is in the diff from revision 2 to now
     with psycopg.connect(scene.url) as conn:
         now = conn.execute("SELECT clock_timestamp()").fetchone()[0]
@@ -152,6 +155,7 @@ def test_geojson_draws_each_change_for_a_map(client: TestClient, scene: Revision
     assert f"zones/{scene.renamed}@from" not in by_id  # its geometry did not change
     assert by_id[f"projects/{scene.removed}"]["geometry"] is not None  # drawn where it was
     assert len(body["features"]) == 5 + 2  # and the old shapes of the two geometries that changed
+    assert moved["properties"]["geometry_change"]["hausdorff_m"] > 1000 and "geometry" not in moved["properties"]
 
 
 def test_a_long_diff_is_paged_across_collections(client: TestClient, scene: RevisionScene) -> None:

@@ -256,6 +256,7 @@ def test_who_made_a_change_is_shown_as_configured(app_for: Callable[..., TestCli
     ({"user": APPROVER}, 400, "user"),
     ({"f": "xml"}, 400, "f"),
     ({"lang": "fr"}, 400, "lang"),
+    ({"colour": "đỏ"}, 400, "colour"),  # a parameter /changes does not take
 ])
 def test_bad_parameters_are_problems(client: TestClient, scene: RevisionScene, params: dict[str, str], status: int,
                                      parameter: str) -> None:

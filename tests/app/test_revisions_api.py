@@ -187,6 +187,7 @@ def test_the_layer_parameter_narrows_the_diff(client: TestClient, scene: Revisio
     ("/revisions/1/diff/1?after=zones", 400, "after"),
     ("/revisions/1/diff/1?after=roads:1", 400, "after"),
     ("/revisions/1/diff/1?f=atom", 400, "f"),
+    ("/revisions/1/diff/1?asof=2026-01-01T00:00:00Z", 400, "asof"),  # not a parameter of the diff
     ("/revisions/999", 404, "revisionId"),
     ("/revisions/abc", 404, "revisionId"),
 ])

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Literal
+from urllib.parse import urlsplit
 
 from spatial.history.changes import Change, Disclosure
 from spatial.registry import Layer
@@ -62,7 +63,7 @@ def rfc3339(instant: datetime) -> str:
 
 def tag_id(authority: str, specific: str) -> str:
     """A tag URI (RFC 4151) of the serving host (its name, without a port)."""
-    return f"tag:{authority.split(':')[0].strip('[]') or 'localhost'},{TAG_DATE}:{specific}"
+    return f"tag:{urlsplit('//' + authority).hostname or 'localhost'},{TAG_DATE}:{specific}"
 
 
 def _xml(text: str) -> str:

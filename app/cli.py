@@ -15,6 +15,7 @@ from app.cli_access import access_cli, print_connection
 from app.cli_history import history_cli, instant, restore_cli
 from app.cli_identity import tokens_cli, users_cli
 from app.cli_ops import ops_cli, replica_cli
+from app.cli_revisions import revision_cli
 from spatial.db import database_url, embedded_cluster, owner_database_url
 from spatial.embedded import EmbeddedError
 from spatial.json import dumps as json_dumps
@@ -35,6 +36,7 @@ cli.add_typer(qgis_cli, name="qgis")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(tokens_cli, name="tokens")
 cli.add_typer(history_cli, name="history")
+cli.add_typer(revision_cli, name="revision")
 cli.registered_commands.extend(restore_cli.registered_commands)  # lapis restore
 console = Console(stderr=True)
 

@@ -17,6 +17,7 @@ from app.problems import install_problem_handlers
 from app.query_params import reject_unknown_query_parameters
 from app.routers import (
     account,
+    changes,
     check,
     docs,
     edits,
@@ -28,6 +29,7 @@ from app.routers import (
     metrics,
     planner,
     proposals,
+    revisions,
     tiles,
     viewer,
 )
@@ -41,7 +43,7 @@ from spatial.settings import PROJECT_ROOT, Settings
 
 ROUTERS = (health.router, metrics.router, landing.router, features.router, edits.router, proposals.router,
            planner.router, check.router, docs.router, tiles.router, viewer.router, account.router,
-           imports.router, history.router)
+           imports.router, history.router, revisions.router, changes.router)
 # OGC conformance classes, each declared by the router that implements it (listed at /conformance)
 CONFORMANCE: tuple[str, ...] = (*features.CONFORMANCE, *edits.CONFORMANCE, *getattr(tiles, "CONFORMANCE", ()))
 SWAGGER_UI_DIR = PROJECT_ROOT / "node_modules" / "swagger-ui-dist"

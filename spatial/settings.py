@@ -134,6 +134,13 @@ class Settings(BaseSettings):
                                      "within signin_failure_window_s before it gets 429 (per server process)")
     signin_failure_window_s: float = Field(default=60, gt=0, description="The window of signin_max_failures")
 
+    # --- the open change log (README "The change log") --------------------------------------------------------
+    changes_public_who: Literal["name", "role", "office"] = Field(
+        default="office", description="What /changes shows readers who are not signed in of who made a change: the "
+        "user's name, their role, or only the office that keeps the plan (LAPIS_CHANGES_OFFICE)")
+    changes_office: str = Field(default="Ủy ban nhân dân tỉnh Long An", min_length=1,
+                                description="The office named for every change when changes_public_who is 'office'")
+
     @property
     def pmtiles_path(self) -> Path:
         return self.pmtiles_dir or self.data_dir / "pmtiles"

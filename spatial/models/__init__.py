@@ -19,8 +19,9 @@ from spatial.models.plan import (
     UseRule,
     Zone,
 )
+from spatial.models.revisions import Revision
 
 metadata = Base.metadata
 
 __all__ = ["LAYER_MODELS", "AdminUnit", "ApiToken", "Axis", "Base", "Corridor", "ImportJob", "LayerVersion", "Parcel",
-           "Plan", "Project", "Proposal", "ProposalChange", "UseRule", "User", "Zone", "metadata"]
+           "Plan", "Project", "Proposal", "ProposalChange", "Revision", "UseRule", "User", "Zone", "metadata"]

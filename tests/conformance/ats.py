@@ -40,7 +40,8 @@ QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 TAN_AN = lonlat_to_tile(106.413, 10.535, 12)  # a z12 tile of the provincial capital: zones, axes, projects
 PATH_VALUES = {"collectionId": "zones", "tileMatrixSetId": "WebMercatorQuad", "tileMatrix": str(TAN_AN.z),
                "tileRow": str(TAN_AN.y), "tileCol": str(TAN_AN.x), "name": "absent.pmtiles",
-               "proposalId": "1", "jobId": "1"}
+               "proposalId": "1", "jobId": "1", "revisionId": "1",
+               "a": "1", "b": "1"}
 
 # class → the test module that runs its abstract tests (a class is declared only when it is tested here)
 DECLARED: dict[str, str] = {

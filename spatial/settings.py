@@ -93,6 +93,17 @@ class Settings(BaseSettings):
     upload_max_members: int = Field(default=100, ge=1, description="Files an uploaded zip may hold")
     upload_max_ratio: float = Field(default=200.0, gt=1, description="How many times its compressed size any one "
                                     "member of an uploaded zip may expand (zip bombs expand ~1000x)")
+    # --- uploads as jobs (POST /collections/{id}/imports: spatial.jobs, README "Uploads") ----------------------
+    import_workers: int = Field(default=1, ge=1, description="Uploads loaded at once, each in a worker thread of "
+                                "the server with two database connections; the others wait in the queue")
+    import_max_queued: int = Field(default=8, ge=0, description="Uploads waiting for a worker; past it, 503 with "
+                                   "Retry-After")
+    import_formats: str = Field(default="zip,gpkg,geojson,json,fgb,csv", description="File name extensions an "
+                                "upload may have (a zip holds shapefiles or any of the others)")
+    import_batch_rows: int = Field(default=10_000, ge=1, description="Features staged per batch of an upload "
+                                   "(its progress moves once per batch)")
+    import_tmp_dir: Path | None = Field(default=None, description="Where uploaded files wait for their job "
+                                        "(removed when it ends); default: the system's temporary folder")
     tile_cache_bytes: int = Field(default=256 << 20, ge=0, description="Bytes of tiles (raw and gzip) kept in the "
                                   "in-process tile cache, besides LAPIS_TILE_CACHE_SIZE tiles")
 
@@ -113,6 +124,11 @@ class Settings(BaseSettings):
         """LAPIS_CORS_ORIGINS as a list: ["*"], the listed origins, or [] (CORS off)."""
         origins = [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
         return ["*"] if "*" in origins else origins
+
+    @property
+    def import_format_list(self) -> tuple[str, ...]:
+        """LAPIS_IMPORT_FORMATS as extensions with their dot, lower case."""
+        return tuple(f".{f.strip().lstrip('.').lower()}" for f in self.import_formats.split(",") if f.strip())
 
     @property
     def tile_cache_enabled(self) -> bool:

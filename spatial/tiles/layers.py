@@ -128,13 +128,14 @@ def _spec(layer: Layer) -> TileSpec:
     return layer.tiles
 
 
-def tile_sql(layer: Layer, *, stored_grid: bool = True) -> str:
+def tile_sql(layer: Layer, *, stored_grid: bool = True, table: str | None = None) -> str:
     """The layer's tile SQL; `stored_grid=False` renders every feature with ST_AsMVTGeom even at the zooms with
-    a stored grid geometry (the reference the stored path is tested against)."""
+    a stored grid geometry (the reference the stored path is tested against). `table`: SQL of another row source
+    with the layer's id, tile properties and `geom_3857` (a proposal's preview, `spatial.edits.preview`)."""
     spec = _spec(layer)
     columns = ", ".join(_tile_column(layer, name) for name in spec.properties)
     return TILE_SQL.format(margin=BUFFER / EXTENT, layer=layer.id, extent=EXTENT, columns=columns,
-                           geometry=_geometry(spec, stored_grid), table=layer.id)
+                           geometry=_geometry(spec, stored_grid and table is None), table=table or layer.id)
 
 
 @cache

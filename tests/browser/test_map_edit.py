@@ -155,3 +155,171 @@ def test_draw_a_polygon_fills_the_form_from_the_schema(browser: Any, server: tup
     page.screenshot(path=str(ARTIFACTS / "map-edit-draw.png"))
     assert errors == [] and external == [], (errors, external)
     page.close()
+
+
+# --- end to end, against the edit API (OGC API – Features Part 4, proposals, import jobs) ------------------------
+
+def wait_message(page: Any, box: str = "#edit-message", kinds: tuple[str, ...] = ("ok",)) -> str:
+    """Waits until `box` says something final (not "saving…"); asserts its kind is one of `kinds`; its text."""
+    kind = wait_for_js(page, f"(() => {{ const k = document.querySelector('{box}').dataset.kind; "
+                             "return k && k !== 'info' ? k : false; })()", timeout=20_000)
+    text = page.locator(box).inner_text()
+    assert kind in kinds, (kind, text)
+    return text
+
+
+def save(page: Any, kinds: tuple[str, ...] = ("ok",)) -> str:
+    page.evaluate("document.querySelector('#edit-message').dataset.kind = ''")
+    page.click("#edit-save")
+    return wait_message(page, kinds=kinds)
+
+
+def drag(page: Any, start: tuple[float, float], end: tuple[float, float]) -> None:
+    page.mouse.move(*start)
+    page.mouse.down()
+    for i in range(1, 9):
+        page.mouse.move(start[0] + (end[0] - start[0]) * i / 8, start[1] + (end[1] - start[1]) * i / 8)
+        page.wait_for_timeout(30)
+    page.mouse.up()
+
+
+def open_proposal(url: str, token: str) -> dict[str, Any]:
+    status, _, body = http("GET", f"{url}/proposals?state=open", token)
+    assert status == 200, body
+    assert len(body["proposals"]) == 1, body
+    status, _, found = http("GET", f"{url}/proposals/{body['proposals'][0]['id']}", token)
+    assert status == 200, found
+    return found
+
+
+def test_editor_draws_edits_meets_a_conflict_and_deletes(browser: Any, server: tuple[str, str]) -> None:
+    url, db_url = server
+    token = token_for(db_url, Role.editor, name="lan.editor")
+    errors: list[str] = []
+    external: list[str] = []
+    page = open_edit_map(browser, url, errors, external)
+    sign_in(page, token)
+    pick_layer(page, "zones")
+
+    # draw, fill the form, save: a create in the editor's proposal, invisible to anonymous readers
+    half = 0.004
+    draw_square(page, SPOT, half)
+    page.fill("#edit-fields [name=code]", "Z-MAP-1")
+    page.fill("#edit-fields [name=name_vi]", "Vùng thử trên bản đồ")
+    page.select_option("#edit-fields [name=kind]", "other")
+    assert "Đã lưu" in save(page)
+    fid = page.evaluate("window.lapisEdit.editor.feature.id")
+    proposal = open_proposal(url, token)
+    assert [(c["op"], c["layer"], c["featureId"]) for c in proposal["changes"]] == [("create", "zones", fid)]
+    assert http("GET", f"{url}/collections/zones/items/{fid}")[0] == 404
+    # the proposal is listed in the panel and drawn over the map
+    wait_for_js(page, "window.lapisEdit.proposals.overlay && window.lapisEdit.proposals.overlay.features.length === 1",
+                timeout=15_000)
+    assert page.locator(f"#edit-proposal-body [data-proposal='{proposal['id']}']").count() == 1
+
+    # move a vertex: the north-east corner, dragged further out
+    corner = xy(page, SPOT[0] + half, SPOT[1] + half)
+    target = xy(page, SPOT[0] + 2 * half, SPOT[1] + 2 * half)
+    drag(page, corner, target)
+    wait_for_js(page, "(() => { const f = window.lapisEdit.editor.feature; "
+                      "return JSON.stringify(f.drawn) !== JSON.stringify(f.geometry); })()", timeout=10_000)
+    save(page)
+    _, _, moved = http("GET", f"{url}/collections/zones/items/{fid}?proposal={proposal['id']}", token)
+    xs = [p[0] for ring in moved["geometry"]["coordinates"][0] for p in ring]
+    assert max(xs) > SPOT[0] + 1.8 * half, xs
+
+    # a conflict: the feature changes through the API meanwhile; saving from the map is refused and reloads it
+    status, headers, _ = http("GET", f"{url}/collections/zones/items/{fid}?proposal={proposal['id']}", token)
+    status, _, body = http("PATCH", f"{url}/collections/zones/items/{fid}", token,
+                           {"properties": {"name_vi": "Đổi qua API"}},
+                           {"If-Match": headers["ETag"], "Content-Type": "application/merge-patch+json"})
+    assert status == 200, body
+    page.fill("#edit-fields [name=name_en]", "Changed on the map")
+    assert "thay đổi kể từ khi bạn mở" in save(page, kinds=("conflict",))
+    assert page.input_value("#edit-fields [name=name_vi]") == "Đổi qua API"  # the latest version, reloaded
+    _, _, now = http("GET", f"{url}/collections/zones/items/{fid}?proposal={proposal['id']}", token)
+    assert now["properties"]["name_en"] is None and now["properties"]["name_vi"] == "Đổi qua API"
+    page.fill("#edit-fields [name=name_en]", "Changed on the map")  # redone on the reloaded version: saved
+    save(page)
+    _, _, now = http("GET", f"{url}/collections/zones/items/{fid}?proposal={proposal['id']}", token)
+    assert now["properties"]["name_en"] == "Changed on the map"
+
+    # the English messages
+    page.click("button[data-lang=en]")
+    wait_for_js(page, "document.querySelector('#edit-save').textContent === 'Save'")
+    page.click("#edit-cancel")
+
+    # delete a published feature: click it on the map, Delete, confirm
+    south = (SPOT[0], SPOT[1] - 0.012)
+    page.mouse.click(*xy(page, *south))
+    wait_for_js(page, "window.lapisEdit.editor.feature && window.lapisEdit.editor.feature.id !== null "
+                      "&& !window.lapisEdit.editor.busy", timeout=15_000)
+    doomed = page.evaluate("window.lapisEdit.editor.feature.id")
+    assert doomed != fid
+    page.click("#edit-delete")
+    page.click("#edit-delete-yes")
+    assert "Marked for deletion" in wait_message(page)
+    ops = {(c["op"], c["featureId"]) for c in open_proposal(url, token)["changes"]}
+    assert ops == {("create", fid), ("delete", doomed)}
+    assert http("GET", f"{url}/collections/zones/items/{doomed}")[0] == 200  # still published
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map-edit-editor.png"))
+    assert unexpected(errors, 412) == [] and external == [], (errors, external)
+    page.close()
+
+
+def test_upload_runs_as_a_job_and_an_approver_publishes(browser: Any, server: tuple[str, str],
+                                                        tmp_path: Any) -> None:
+    from tests.upload_files import parcels, write
+
+    url, db_url = server
+    uploader = token_for(db_url, Role.editor, name="hoa.editor")
+    errors: list[str] = []
+    external: list[str] = []
+    page = open_edit_map(browser, url, errors, external)
+    sign_in(page, uploader)
+    pick_layer(page, "parcels")
+    page.set_input_files("#upload-file", str(write("geojson", tmp_path, parcels(3, prefix="MAP"))))
+    page.click("#upload-start")
+    wait_for_js(page, "['succeeded', 'failed', 'cancelled', 'error']"
+                      ".includes(document.querySelector('#upload-status').dataset.state)", timeout=60_000)
+    status_text = page.locator("#upload-status").inner_text()
+    assert page.locator("#upload-status").get_attribute("data-state") == "succeeded", status_text
+    assert "Hoàn tất" in status_text and "3 đã nạp" in status_text
+    imported = open_proposal(url, uploader)
+    assert len(imported["changes"]) == 3 and {c["op"] for c in imported["changes"]} == {"create"}
+    assert f"#{imported['id']}" in status_text
+    page.click("#edit-signout")
+
+    # the approver sees both proposals, publishes the drawn one and rejects the upload
+    status, _, body = http("GET", f"{url}/proposals?state=open", token_for(db_url, Role.approver))
+    drawn = next(p for p in body["proposals"] if p["author"] == "lan.editor")
+    sign_in(page, token_for(db_url, Role.approver, name="minh.approver"))
+    for pid in (drawn["id"], imported["id"]):
+        page.locator(f"#proposals-list li[data-proposal='{pid}']").wait_for(timeout=15_000)
+    page.click(f"#proposals-list li[data-proposal='{drawn['id']}'] button[data-action=preview]")
+    wait_for_js(page, f"window.lapisEdit.proposals.previewed === {drawn['id']} "
+                      "&& window.lapisEdit.proposals.overlay.features.length === 2", timeout=15_000)
+    page.click(f"#proposals-list li[data-proposal='{drawn['id']}'] button[data-action=publish]")
+    assert "Đã công bố" in wait_message(page, "#proposals-message")
+    changes = {c["op"]: c["featureId"] for c in drawn_changes(url, drawn["id"], db_url)}
+    status, _, feature = http("GET", f"{url}/collections/zones/items/{changes['create']}")  # anonymous
+    assert status == 200 and feature["properties"]["name_en"] == "Changed on the map"
+    assert http("GET", f"{url}/collections/zones/items/{changes['delete']}")[0] == 404
+    page.fill(f"#proposal-note-{imported['id']}", "Thiếu nguồn dữ liệu")
+    page.click(f"#proposals-list li[data-proposal='{imported['id']}'] button[data-action=reject]")
+    assert "Đã từ chối" in wait_message(page, "#proposals-message")
+    _, _, rejected = http("GET", f"{url}/proposals/{imported['id']}", uploader)
+    assert rejected["state"] == "rejected" and rejected["note"] == "Thiếu nguồn dữ liệu"
+    wait_for_js(page, "document.querySelectorAll('#proposals-list li[data-proposal]').length === 0", timeout=15_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map-edit-approver.png"))
+    assert errors == [] and external == [], (errors, external)
+    page.close()
+
+
+def drawn_changes(url: str, proposal_id: int, db_url: str) -> list[dict[str, Any]]:
+    status, _, body = http("GET", f"{url}/proposals/{proposal_id}", token_for(db_url, Role.approver))
+    assert status == 200, body
+    return body["changes"]

@@ -48,6 +48,7 @@
 
   const items = (layer) => `/collections/${encodeURIComponent(layer)}/items`;
   const withProposal = (url, proposal) => (proposal ? `${url}?proposal=${encodeURIComponent(proposal)}` : url);
+  const proposalOf = (r) => (r.headers.get("Lapis-Proposal") ? Number(r.headers.get("Lapis-Proposal")) : null);
   const idFromLocation = (location) => (location ? decodeURIComponent(location.split("?")[0].split("/").pop()) : null);
 
   const api = {
@@ -67,31 +68,34 @@
       const r = await call("GET", withProposal(`${items(layer)}/${encodeURIComponent(fid)}`, proposal));
       return { feature: r.body, etag: r.headers.get("ETag") };
     },
+    /* Writes answer with the feature's new ETag and the proposal they went into (`Lapis-Proposal`). */
     create: async (layer, feature) => {
       const r = await call("POST", items(layer), { json: feature, type: GEOJSON });
       const location = r.headers.get("Location");
-      return { id: (r.body && r.body.id) ?? idFromLocation(location), location, etag: r.headers.get("ETag"), body: r.body };
+      return { id: (r.body && r.body.id) ?? idFromLocation(location), etag: r.headers.get("ETag"),
+        proposal: proposalOf(r), feature: r.body };
     },
     patch: async (layer, fid, etag, patch) => {
       const r = await call("PATCH", `${items(layer)}/${encodeURIComponent(fid)}`,
         { json: patch, type: "application/merge-patch+json", headers: { "If-Match": etag } });
-      return { etag: r.headers.get("ETag"), body: r.body };
+      return { etag: r.headers.get("ETag"), proposal: proposalOf(r), feature: r.body };
     },
     remove: async (layer, fid, etag) => {
-      await call("DELETE", `${items(layer)}/${encodeURIComponent(fid)}`, { headers: { "If-Match": etag } });
+      const r = await call("DELETE", `${items(layer)}/${encodeURIComponent(fid)}`, { headers: { "If-Match": etag } });
+      return { proposal: proposalOf(r) };
     },
-    proposals: async (query = "") => {
-      const body = (await call("GET", `/proposals${query ? `?${query}` : ""}`)).body;
-      return Array.isArray(body) ? body : body.proposals || body.items || [];
-    },
+    /* The proposals the caller may see (an editor's own, every one for an approver). */
+    proposals: async (query = "") => (await call("GET", `/proposals${query ? `?${query}` : ""}`)).body.proposals,
     proposal: async (id) => (await call("GET", `/proposals/${encodeURIComponent(id)}`)).body,
+    /* The proposal's changed features as GeoJSON (properties lapis:layer, lapis:featureId, lapis:op). */
+    proposalFeatures: async (id) => (await call("GET", `/proposals/${encodeURIComponent(id)}?f=geojson`)).body,
     publish: async (id) => (await call("POST", `/proposals/${encodeURIComponent(id)}/publish`)).body,
     reject: async (id, note) => (await call("POST", `/proposals/${encodeURIComponent(id)}/reject`,
       note ? { json: { note } } : {})).body,
     /* Starts an import; resolves to the job's URL (the 202's Location). */
     upload: async (layer, form) => {
       const r = await call("POST", `/collections/${encodeURIComponent(layer)}/imports`, { form });
-      return r.headers.get("Location") || (r.body && (r.body.job || r.body.href || (r.body.id && `/jobs/${r.body.id}`)));
+      return r.headers.get("Location");
     },
     job: async (url) => (await call("GET", url)).body,
     tilejson: async () => (await call("GET", "/tiles/WebMercatorQuad/tilejson.json", { auth: false })).body,

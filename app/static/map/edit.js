@@ -200,20 +200,29 @@
 
   async function create(f) {
     const properties = Object.fromEntries(Object.entries(form.values($("#edit-fields"))).filter(([, v]) => v !== null));
-    const geometry = asLayerGeometry(f.drawn);
-    const created = await api.create(st.layer, { type: "Feature", geometry, properties });
-    Object.assign(f, { id: created.id, etag: created.etag, properties, geometry, drawn: geometry });
+    const created = await api.create(st.layer, { type: "Feature", geometry: asLayerGeometry(f.drawn), properties });
+    written(f, created, created.id);
   }
 
   async function update(f) {
     const patch = {};
     const properties = form.changes($("#edit-fields"), f.properties);
     if (Object.keys(properties).length) patch.properties = properties;
-    const geometry = asLayerGeometry(f.drawn);
-    if (JSON.stringify(geometry) !== JSON.stringify(f.geometry)) patch.geometry = geometry;
+    if (JSON.stringify(f.drawn) !== JSON.stringify(f.geometry)) patch.geometry = asLayerGeometry(f.drawn);
     if (!Object.keys(patch).length) return;
-    const result = await api.patch(st.layer, f.id, f.etag, patch);
-    Object.assign(f, { etag: result.etag, properties: { ...f.properties, ...properties }, geometry });
+    written(f, await api.patch(st.layer, f.id, f.etag, patch), f.id);
+  }
+
+  /* After a write: the feature as the proposal now holds it (its new ETag, its stored values and shape), drawn
+     again from the server's answer, and the proposal it went into. */
+  function written(f, result, fid) {
+    const feature = result.feature || {};
+    Object.assign(f, { id: feature.id ?? fid, etag: result.etag, properties: feature.properties || f.properties,
+      geometry: feature.geometry || f.drawn, drawn: feature.geometry || f.drawn });
+    if (result.proposal != null) edit.myProposal = { ...(edit.myProposal || {}), id: result.proposal };
+    draw.deleteAll();
+    form.render($("#edit-fields"), st.schema, f.properties);
+    showInDraw(f.geometry, f.id);
   }
 
   async function remove() {

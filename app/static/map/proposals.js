@@ -14,7 +14,6 @@
   const $ = (sel) => document.querySelector(sel);
   const SOURCE = "lapis-proposal";
   const PLAN_SOURCE = "plan";
-  const MAX_DELETED_SHOWN = 50;  // deleted features are fetched one by one to be drawn
 
   const pr = { mine: null, mineChanges: [], pending: [], previewed: null, overlay: null, message: null, busy: false };
   edit.proposals = pr;
@@ -34,19 +33,16 @@
     $("#proposals-refresh").addEventListener("click", refresh);
   }
 
-  const changesOf = (p) => (p && (p.changes || p.items || p.features)) || [];
-  const countOf = (p) => p.change_count ?? p.changes_count ?? p.n_changes ?? (Array.isArray(p.changes) ? p.changes.length : null);
 
   /* The editor's own open proposal and, for an approver, every open one. */
   async function refresh() {
     if (!edit.atLeast("editor")) return;
     pr.busy = true;
     try {
-      const open = await api.proposals("state=open");
-      pr.pending = open.filter((p) => (p.state || "open") === "open");
+      pr.pending = await api.proposals("state=open");
       pr.mine = pr.pending.find((p) => p.author === edit.session.user) || null;
       edit.myProposal = pr.mine;
-      pr.mineChanges = pr.mine ? changesOf(await api.proposal(pr.mine.id)) : [];
+      pr.mineChanges = pr.mine ? (await api.proposal(pr.mine.id)).changes : [];
       if (!pr.previewed || !pr.pending.some((p) => p.id === pr.previewed)) pr.previewed = pr.mine ? pr.mine.id : null;
       await preview(pr.previewed);
     } catch (err) {
@@ -57,23 +53,13 @@
     }
   }
 
-  /* Draws proposal `id`'s changes over the map (none: clears the overlay). */
+  /* Draws proposal `id`'s changed features over the map (none: clears the overlay). */
   async function preview(id) {
     pr.previewed = id;
-    const features = [];
-    if (id != null) {
-      const changes = id === (pr.mine && pr.mine.id) ? pr.mineChanges : changesOf(await api.proposal(id));
-      let deleted = 0;
-      for (const c of changes) {
-        const props = { layer: c.layer, feature_id: c.feature_id ?? c.id, op: c.op, proposal: id };
-        let geometry = c.geometry || c.geom || null;
-        if (!geometry && c.op === "delete" && deleted++ < MAX_DELETED_SHOWN) {
-          geometry = await api.item(c.layer, props.feature_id).then((r) => r.feature.geometry, () => null);
-        }
-        if (geometry) features.push({ type: "Feature", geometry, properties: props });
-      }
-    }
-    pr.overlay = { type: "FeatureCollection", features };
+    const features = id == null ? [] : (await api.proposalFeatures(id)).features.map((f) => ({
+      type: "Feature", geometry: f.geometry, properties: { layer: f.properties["lapis:layer"],
+        feature_id: f.properties["lapis:featureId"], op: f.properties["lapis:op"], proposal: id } }));
+    pr.overlay = { type: "FeatureCollection", features: features.filter((f) => f.geometry) };
     drawOverlay();
     render();
   }
@@ -128,7 +114,7 @@
   function changeRows(changes) {
     const ops = t("ops");
     return changes.map((c) => `<li data-op="${esc(c.op)}">${esc(ops[c.op] || c.op)} · `
-      + `${esc(text().layerName(c.layer))} #${esc(c.feature_id ?? c.id ?? "")}</li>`).join("");
+      + `${esc(text().layerName(c.layer))} #${esc(c.featureId)}</li>`).join("");
   }
 
   function renderMine() {
@@ -150,7 +136,7 @@
     if (!pr.pending.length) list.innerHTML = `<li class="hint">${esc(t("noPending"))}</li>`;
     else {
       list.innerHTML = pr.pending.map((p) => {
-        const n = countOf(p);
+        const n = p.changes;
         return `<li data-proposal="${esc(p.id)}"${pr.previewed === p.id ? ' class="previewed"' : ""}>
           <b>#${esc(p.id)}</b> ${esc(p.title || "")} — ${esc(t("by"))} ${esc(p.author)}${n == null ? "" : ` (${n} ${esc(t("changes"))})`}
           <div class="edit-buttons">

@@ -13,7 +13,7 @@
   const $ = (sel) => document.querySelector(sel);
   const ENCODINGS = ["auto", "utf-8", "cp1258", "tcvn3", "vni", "latin-1"];  // the loader's (`lapis load --encoding`)
   const MODES = ["append", "upsert", "replace"];
-  const ENDED = new Set(["succeeded", "done", "finished", "completed", "failed", "error", "cancelled", "canceled"]);
+  const ENDED = new Set(["succeeded", "failed", "cancelled"]);
   const POLL_MS = 500;
 
   const up = { job: null, url: null, error: null, busy: false };
@@ -79,31 +79,25 @@
     render();
   }
 
-  /* The job's progress as a fraction (a number 0–1 or 0–100, or { done, total }), or null when unknown. */
+  /* The job's progress ({ phase, detail, rows_done, rows_total }) as a fraction, or null while the total is unknown. */
   function fraction(progress) {
-    if (typeof progress === "number") return progress > 1 ? progress / 100 : progress;
-    if (progress && typeof progress === "object") {
-      const done = progress.done ?? progress.processed ?? progress.current;
-      const total = progress.total;
-      if (typeof progress.fraction === "number") return progress.fraction;
-      if (typeof done === "number" && total) return done / total;
-    }
-    return null;
+    const p = progress || {};
+    return typeof p.rows_done === "number" && p.rows_total ? p.rows_done / p.rows_total : null;
   }
 
+  /* What the job's report says: loaded and rejected features, the proposal made, errors and warnings. */
   function reportHtml(job) {
     const r = job.report || {};
     const parts = [];
     if (typeof r.loaded === "number") parts.push(`${r.loaded} ${esc(t("loaded"))}`);
     if (r.rejected) parts.push(`${r.rejected} ${esc(t("rejectedRows"))}`);
-    const warnings = (r.warnings || []).map((w) => `<li>${esc(w)}</li>`).join("");
-    const rejects = (r.rejects || []).slice(0, 5).map((x) => `<li>${esc(x.reason || JSON.stringify(x))}</li>`).join("");
-    const proposal = job.proposal ?? job.proposal_id;
-    const error = job.error || job.detail || (typeof job.message === "string" && job.message);
+    const errors = (r.errors || []).map((e) => `<li class="error">${esc([e.title, e.detail].filter(Boolean).join(": "))}</li>`);
+    const warnings = (r.warnings || []).map((w) => `<li>${esc(w)}</li>`);
+    const rejects = (r.rejects || []).slice(0, 5).map((x) => `<li>${esc(x.reason || JSON.stringify(x))}</li>`);
+    const notes = [...errors, ...warnings, ...rejects].join("");
     return `${parts.length ? `<p>${parts.join(", ")}</p>` : ""}
-      ${proposal != null ? `<p>${esc(t("jobProposal"))} #${esc(typeof proposal === "object" ? proposal.id : proposal)}</p>` : ""}
-      ${error && job.state === "failed" ? `<p class="error">${esc(error)}</p>` : ""}
-      ${warnings || rejects ? `<ul>${warnings}${rejects}</ul>` : ""}`;
+      ${job.proposal ? `<p class="job-proposal">${esc(t("jobProposal"))} #${esc(job.proposal.id)}</p>` : ""}
+      ${notes ? `<ul>${notes}</ul>` : ""}`;
   }
 
   function render() {
@@ -123,7 +117,8 @@
     if (!job) { status.innerHTML = up.busy ? "<progress></progress>" : ""; return; }
     const f = fraction(job.progress);
     const states = t("jobStates");
-    status.innerHTML = `<p><span class="job-state ${esc(job.state)}">${esc(states[job.state] || job.state)}</span></p>
+    const phase = job.progress && !ENDED.has(job.state) ? ` · ${esc(job.progress.detail || job.progress.phase || "")}` : "";
+    status.innerHTML = `<p><span class="job-state ${esc(job.state)}">${esc(states[job.state] || job.state)}</span>${phase}</p>
       ${f == null ? (ENDED.has(job.state) ? "" : "<progress></progress>")
         : `<progress max="1" value="${Math.max(0, Math.min(1, f))}"></progress> ${Math.round(f * 100)}%`}
       ${reportHtml(job)}`;

@@ -53,8 +53,15 @@ def http(method: str, url: str, token: str | None = None, body: Any = None,
     return status, got, json.loads(raw) if raw.strip() else None
 
 
+# every Content-Security-Policy violation the page meets (the drawing library runs under the map's policy too)
+WATCH_VIOLATIONS = """window.cspViolations = [];
+document.addEventListener('securitypolicyviolation',
+  (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));"""
+
+
 def open_edit_map(browser: Any, url: str, errors: list[str], external: list[str]) -> Any:
     page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.add_init_script(WATCH_VIOLATIONS)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     host = url.split("//", 1)[1]
@@ -153,6 +160,7 @@ def test_draw_a_polygon_fills_the_form_from_the_schema(browser: Any, server: tup
     assert page.locator("#edit-fields select[name=kind] option").count() >= 9
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "map-edit-draw.png"))
+    assert page.evaluate("window.cspViolations") == []
     assert errors == [] and external == [], (errors, external)
     page.close()
 

@@ -21,7 +21,7 @@ from spatial.queryables import queryables
 
 # Query parameters of the items request itself; any other name is a property filter (`property=value`).
 ITEMS_PARAMS = frozenset({"f", "limit", "bbox", "bbox-crs", "crs", "properties", "sortby", "filter", "filter-lang",
-                          "filter-crs", "cursor", "numberMatched", "datetime", "download"})
+                          "filter-crs", "cursor", "numberMatched", "datetime", "download", "proposal"})
 DATETIME_HELP = ("Instant or interval (RFC 3339, `start/end`, `..` open). Matched against plans' decision date, "
                  "projects' start–end years, and for other layers when the feature last changed")
 

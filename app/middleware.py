@@ -38,6 +38,8 @@ class TileFastPath:
             return await self.app(scope, receive, send)
         collection, z, y, x = match.groups()
         query = parse_qs(scope["query_string"].decode("latin-1")) if scope["query_string"] else {}
+        if "proposal" in query:  # a proposal's preview: signed in, never cached (the route's job)
+            return await self.app(scope, receive, send)
         services = services_of(self.lapis)
         try:
             tile = Tile(int(z), int(x), int(y))

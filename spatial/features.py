@@ -18,6 +18,7 @@ import orjson
 
 from spatial import cql
 from spatial.crs import DEFAULT, SupportedCrs
+from spatial.edits.etag import etag_sql
 from spatial.errors import InvalidParameter, NotFound
 from spatial.geometry import bbox_sql, from_storage_sql
 from spatial.layers import Layer
@@ -44,6 +45,8 @@ class ItemsRequest:
     cursor: str | None = None
     count: bool = False  # numberMatched even on a big table
     datetime: tuple[datetime | None, datetime | None] | None = None  # instant or interval; None ends are open
+    # SQL of the rows to read in place of the layer's table (a proposal's preview: `spatial.edits.preview`)
+    source: str | None = None
 
 
 @dataclass
@@ -265,11 +268,12 @@ async def fetch_items(conn: asyncpg.Connection, req: ItemsRequest) -> ItemsPage:
     count_sql = " AND ".join(count_where) or "TRUE"
     want_count = params.add(req.count, "boolean")
     limit = params.add(req.limit + 1, "bigint")
+    table = req.source or layer.id
     sql = (
         f"SELECT {feature_sql(layer, req.crs, req.properties)} AS f{key_columns}, "
         f"CASE WHEN {want_count} OR (SELECT c.reltuples FROM pg_class c WHERE c.oid = '{layer.id}'::regclass) "
-        f"BETWEEN 0 AND {CHEAP_COUNT_ROWS} THEN (SELECT count(*) FROM {layer.id} t WHERE {count_sql}) END AS matched "
-        f"FROM {layer.id} t WHERE {where_sql} ORDER BY {order} LIMIT {limit}"
+        f"BETWEEN 0 AND {CHEAP_COUNT_ROWS} THEN (SELECT count(*) FROM {table} t WHERE {count_sql}) END AS matched "
+        f"FROM {table} t WHERE {where_sql} ORDER BY {order} LIMIT {limit}"
     )
     rows = await conn.fetch(sql, *params.values)
     more = len(rows) > req.limit
@@ -293,15 +297,18 @@ async def fetch_items(conn: asyncpg.Connection, req: ItemsRequest) -> ItemsPage:
     return ItemsPage([r[0] for r in rows], next_cursor, prev_cursor, matched)
 
 
-async def fetch_feature(conn: asyncpg.Connection, layer: Layer, feature_id: str, crs: SupportedCrs) -> str:
+async def fetch_feature(conn: asyncpg.Connection, layer: Layer, feature_id: str, crs: SupportedCrs,
+                        source: str | None = None) -> tuple[str, str]:
+    """One feature's GeoJSON and its version (`spatial.edits.etag`: what `If-Match` of a write is compared with),
+    from the layer's table or from `source` (see ItemsRequest)."""
     try:
         fid = int(feature_id)
     except ValueError:
         fid = None
-    text = None
+    row = None
     if fid is not None and -(2**63) <= fid < 2**63:
-        text = await conn.fetchval(f"SELECT {feature_sql(layer, crs, None)} FROM {layer.id} t WHERE t.id = $1",
-                                   fid)
-    if text is None:
+        row = await conn.fetchrow(f"SELECT {feature_sql(layer, crs, None)}, {etag_sql(layer, 't')} "
+                                  f"FROM {source or layer.id} t WHERE t.id = $1", fid)
+    if row is None:
         raise NotFound(f"no feature {feature_id!r} in collection {layer.id!r}", parameter="featureId")
-    return text
+    return row[0], row[1]

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     download_tmp_dir: Path | None = Field(default=None, description="Where downloads are written before they are "
                                           "sent (removed once sent); default: the system's temporary folder")
     upload_max_bytes: int = 512 * 1024 * 1024
+    edit_max_bytes: int = Field(default=16 << 20, ge=1, description="Largest body of a feature write (POST, PUT, "
+                                "PATCH of /collections/{id}/items): 413 beyond")
     tile_cache: str = Field(default="on", description="'off' disables every tile cache (LAPIS_TILE_CACHE).")
     tile_cache_size: int = 20_000
     tile_cache_dir: Path | None = None

@@ -17,7 +17,8 @@ from shapely.geometry import shape
 from starlette.responses import Response
 
 from app import html
-from app.dependencies import DatabaseDep, LayerDep, RegistryDep, ServicesDep, crs_parameter
+from app.auth import CallerDep
+from app.dependencies import DatabaseDep, LayerDep, RegistryDep, ServicesDep, WriteDatabaseDep, crs_parameter
 from app.downloads import DownloadFormat, download_items, enclosure_links, items_format, with_downloads
 from app.items_query import ItemsQueryDep
 from app.links import collection_tile_links
@@ -33,12 +34,17 @@ from app.negotiate import (
     request_url,
     url_with,
 )
+from app.preview import PRIVATE, ProposalPreview, preview_caller
 from spatial.catalog import LayerSummary, layer_summaries, layer_summary
 from spatial.crs import CRS84, URIS, SupportedCrs
+from spatial.edits.etag import if_none_match_hits, quoted
+from spatial.edits.preview import preview_source_sql
+from spatial.errors import InvalidParameter
 from spatial.features import ItemsPage, ItemsRequest, fetch_feature, fetch_items
 from spatial.json import dumps
 from spatial.queryables import feature_schema, json_schema
 from spatial.registry import Layer
+from spatial.session import as_caller
 
 router = APIRouter(tags=["OGC API – Features"])
 
@@ -164,7 +170,18 @@ async def collection_queryables(request: Request, layer: LayerDep, fmt: JsonOrHt
 
 @router.get("/collections/{collectionId}/items", summary="Features of a collection",
             response_class=Response, responses=with_downloads(GEOJSON_RESPONSE))
-async def items(request: Request, query: ItemsQueryDep, fmt: ItemsFormat, db: DatabaseDep) -> Response:
+async def items(request: Request, query: ItemsQueryDep, fmt: ItemsFormat, db: DatabaseDep, caller: CallerDep,
+                primary: WriteDatabaseDep, proposal: ProposalPreview = None) -> Response:
+    if proposal is not None:
+        if isinstance(fmt, DownloadFormat):
+            raise InvalidParameter("proposal: a preview is not downloaded; page through it", parameter="proposal")
+        who = await preview_caller(caller, proposal, primary)
+        query.source = preview_source_sql(query.layer, proposal)
+        async with primary.acquire() as conn, as_caller(conn, who):
+            page = await fetch_items(conn, query)
+        response = _items_response(request, fmt, query, page)
+        response.headers.update(PRIVATE)
+        return response
     if isinstance(fmt, DownloadFormat):
         return await download_items(request, query, fmt)
     async with db.acquire() as conn:
@@ -175,18 +192,30 @@ async def items(request: Request, query: ItemsQueryDep, fmt: ItemsFormat, db: Da
 @router.get("/collections/{collectionId}/items/{featureId}", summary="One feature",
             response_class=Response, responses=GEOJSON_RESPONSE)
 async def item(request: Request, layer: LayerDep, featureId: Annotated[str, Path(examples=["1"])],  # noqa: N803
-               crs: OutputCrs, fmt: ItemFormat, db: DatabaseDep) -> Response:
-    async with db.acquire() as conn:
-        text = await fetch_feature(conn, layer, featureId, crs)
+               crs: OutputCrs, fmt: ItemFormat, db: DatabaseDep, caller: CallerDep, primary: WriteDatabaseDep,
+               proposal: ProposalPreview = None) -> Response:
+    """The feature; its `ETag` is its version, which a write's `If-Match` names (with `proposal`: as that
+    proposal would publish it)."""
+    headers = {"Content-Crs": f"<{crs.uri}>"}
+    if proposal is not None:
+        who = await preview_caller(caller, proposal, primary)
+        async with primary.acquire() as conn, as_caller(conn, who):
+            text, etag = await fetch_feature(conn, layer, featureId, crs, preview_source_sql(layer, proposal))
+        headers |= PRIVATE
+    else:
+        async with db.acquire() as conn:
+            text, etag = await fetch_feature(conn, layer, featureId, crs)
     links = [
         {"rel": "self", "type": MEDIA_OF[fmt], "href": request_url(request)},
         {"rel": "alternate", "type": HTML if fmt != "html" else GEOJSON,
          "href": url_with(request, f="html" if fmt != "html" else "geojson")},
         {"rel": "collection", "type": JSON, "href": f"{base_url(request)}/collections/{layer.id}"},
     ]
-    headers = {"Content-Crs": f"<{crs.uri}>"}
     if fmt == "html":
         return html.item_page(request, layer, text, links, headers)
+    headers["ETag"] = quoted(etag)
+    if if_none_match_hits(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
     return Response(text.encode()[:-1] + b',"links":' + dumps(links) + b"}", media_type=GEOJSON, headers=headers)
 
 

@@ -10,6 +10,7 @@ from starlette.responses import FileResponse, Response
 
 from app.dependencies import SettingsDep, SubsetDep, TileDep, TileLayerDep, TileMatrixSetDep, TilesDep
 from app.negotiate import JSON, base_url, json_response
+from app.preview import Preview, PreviewDep, preview_tile_response
 from app.problems import Problem
 from app.tile_response import MVT, RawResponse, tile_reply
 from spatial.tiles.grid import CRS_URI, TMS_ID, TMS_URI, Tile, tile_matrix_limits, tile_matrix_set
@@ -37,7 +38,9 @@ TILE_RESPONSES: dict[int | str, dict] = {200: {"content": {MVT: {}}}, 204: {"des
 
 
 async def _tile_response(request: Request, service: TileService, layers: tuple[TileLayer, ...], tile: Tile,
-                         *, composite: bool) -> Response:
+                         *, composite: bool, preview: Preview | None = None) -> Response:
+    if preview is not None and preview.proposal is not None:
+        return await preview_tile_response(request, service, layers, tile, composite, preview)
     return RawResponse(*await tile_reply(service, layers, tile, composite=composite,
                                          version=request.query_params.get("v"),
                                          accept_encoding=request.headers.get("accept-encoding", ""),
@@ -138,8 +141,9 @@ async def composite_tilejson(request: Request, _tms: TileMatrixSetDep, subset: S
             responses=TILE_RESPONSES)
 @router.get("/tiles/{tileMatrixSetId}/{z}/{y}/{x}.mvt", include_in_schema=False)
 @router.get("/tiles/{tileMatrixSetId}/{z}/{y}/{x}.pbf", include_in_schema=False)
-async def composite_tile(request: Request, subset: SubsetDep, tile: TileDep, service: TilesDep) -> Response:
-    return await _tile_response(request, service, subset.layers, tile, composite=True)
+async def composite_tile(request: Request, subset: SubsetDep, tile: TileDep, service: TilesDep,
+                         preview: PreviewDep) -> Response:
+    return await _tile_response(request, service, subset.layers, tile, composite=True, preview=preview)
 
 
 @router.get("/collections/{collectionId}/tiles", summary="A collection's tilesets")
@@ -169,8 +173,9 @@ async def collection_tilejson(request: Request, layer: TileLayerDep, _tms: TileM
             responses=TILE_RESPONSES)
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{y}/{x}.mvt", include_in_schema=False)
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{y}/{x}.pbf", include_in_schema=False)
-async def collection_tile(request: Request, layer: TileLayerDep, tile: TileDep, service: TilesDep) -> Response:
-    return await _tile_response(request, service, (layer,), tile, composite=False)
+async def collection_tile(request: Request, layer: TileLayerDep, tile: TileDep, service: TilesDep,
+                          preview: PreviewDep) -> Response:
+    return await _tile_response(request, service, (layer,), tile, composite=False, preview=preview)
 
 
 @router.get("/pmtiles/{name}", summary="A PMTiles archive (HTTP range requests), e.g. from `lapis tiles export`",

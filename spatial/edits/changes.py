@@ -32,6 +32,7 @@ from spatial.edits.preview import preview_source_sql
 from spatial.edits.proposals import advisory_lock, proposal_for_write
 from spatial.errors import (
     Conflict,
+    Forbidden,
     InvalidGeometry,
     InvalidParameter,
     NotFound,
@@ -133,15 +134,14 @@ async def _new_row(conn: asyncpg.Connection, layer: Layer, base: str, candidate:
     managed = ", ".join(f"'{name}'" for name in managed_columns(layer))
     return await conn.fetchval(
         f"SELECT (to_jsonb(r) - ARRAY[{managed}]::text[])::text "
-        f"FROM jsonb_populate_record(NULL::{layer.id}, $1::jsonb || $2::jsonb) r",
+        f"FROM jsonb_populate_record(NULL::{layer.id}, $1::text::jsonb || $2::text::jsonb) r",
         base, orjson.dumps(candidate.values).decode())
 
 
-async def _check_rules(conn: asyncpg.Connection, layer: Layer, row: str, wkb: bytes | None, feature_id: int,
-                       proposal_id: int) -> None:
+async def _check_rules(conn: asyncpg.Connection, layer: Layer, row: str, wkb: bytes | None, feature_id: int) -> None:
     """The layer's NOT NULL and CHECK rules (400), and its unique keys against the published features and
     against the changes of every open proposal (409)."""
-    whole = "$2::jsonb || jsonb_build_object('geom', encode(ST_AsEWKB(ST_GeomFromWKB($3::bytea, 4326)), 'hex'))"
+    whole = "$2::text::jsonb || jsonb_build_object('geom', encode(ST_AsEWKB(ST_GeomFromWKB($3::bytea, 4326)), 'hex'))"
     problems = await conn.fetch(f"SELECT name, problem FROM lapis_feature_problems($1::regclass, {whole})",
                                 layer.id, row, wkb)
     if problems:
@@ -152,7 +152,7 @@ async def _check_rules(conn: asyncpg.Connection, layer: Layer, row: str, wkb: by
     values = orjson.loads(row)
     if values.get("code") is not None:
         await advisory_lock(conn, f"lapis:code:{layer.id}:{values['code']}")
-    taken = await conn.fetch("SELECT lapis_feature_duplicates($1::regclass, $2::jsonb, $3) AS key",
+    taken = await conn.fetch("SELECT lapis_feature_duplicates($1::regclass, $2::text::jsonb, $3) AS key",
                              layer.id, row, feature_id)
     if taken:
         raise Conflict(f"{layer.id}: another published feature has the same "
@@ -169,7 +169,7 @@ async def _write(conn: asyncpg.Connection, layer: Layer, proposal_id: int, featu
     geom = "ST_GeomFromWKB($6::bytea, 4326)" if layer.has_geometry else "NULL::geometry"
     await conn.execute(
         "INSERT INTO proposal_changes (proposal_id, layer, feature_id, op, properties, geom, base_etag) "
-        f"VALUES ($1, $2, $3, $4, $5::jsonb, {geom}, $7) ON CONFLICT (proposal_id, layer, feature_id) DO UPDATE "
+        f"VALUES ($1, $2, $3, $4, $5::text::jsonb, {geom}, $7) ON CONFLICT (proposal_id, layer, feature_id) DO UPDATE "
         "SET op = EXCLUDED.op, properties = EXCLUDED.properties, geom = EXCLUDED.geom, created_at = now()",
         proposal_id, layer.id, feature_id, op, row, wkb, base_etag)
 
@@ -187,6 +187,8 @@ async def propose_change(conn: asyncpg.Connection, identity: Identity, edit: Edi
     publish it. Raises NotFound, PreconditionRequired, PreconditionFailed, Conflict, InvalidParameter or
     InvalidGeometry, with nothing written."""
     layer = edit.layer
+    if not layer.editable:
+        raise Forbidden(f"{layer.id} is reference data, replaced by a reload from its source: it is not edited here")
     async with as_caller(conn, identity):
         pid = await proposal_for_write(conn, identity, proposal_id)
         await conn.execute("SELECT set_config('lapis.proposal', $1, true)", str(pid))
@@ -213,7 +215,7 @@ async def propose_change(conn: asyncpg.Connection, identity: Identity, edit: Edi
         if layer.has_geometry and wkb is None:
             raise InvalidGeometry(f"geometry: {layer.id} needs a geometry", parameter="geometry")
         row = await _new_row(conn, layer, current.values if current else "{}", candidate)
-        await _check_rules(conn, layer, row, wkb, fid, pid)
+        await _check_rules(conn, layer, row, wkb, fid)
         op: Op = "create" if existing is not None and existing["op"] == "create" else edit.op
         await _write(conn, layer, pid, fid, op, row, wkb, base)
         after = await _current(conn, layer, fid, source)

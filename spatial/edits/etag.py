@@ -52,6 +52,16 @@ def if_match_passes(header: str, current: str | None) -> bool:
     return any(tag.strip() == wanted for tag in header.split(","))
 
 
+def if_none_match_hits(header: str | None, current: str) -> bool:
+    """Whether `If-None-Match: header` names version `current` (weak comparison, RFC 9110 §13.1.2): a 304."""
+    if header is None:
+        return False
+    if header.strip() == "*":
+        return True
+    wanted = quoted(current)
+    return any(tag.strip().removeprefix("W/") == wanted for tag in header.split(","))
+
+
 async def feature_etag(conn: asyncpg.Connection, layer: Layer, feature_id: int,
                        source: str | None = None) -> str | None:
     """The version of feature `feature_id` (unquoted hex), None when there is none: published, or as a proposal

@@ -48,7 +48,7 @@ class Proposal:
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "author": self.author, "state": self.state,
                 "createdAt": _iso(self.created_at), "decidedBy": self.decided_by,
-                "decidedAt": _iso(self.decided_at), "note": self.note, "changes": self.changes}
+                "decidedAt": _iso(self.decided_at), "note": self.note, "changeCount": self.changes}
 
 
 @dataclass(frozen=True)

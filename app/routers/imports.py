@@ -36,6 +36,7 @@ from spatial.jobs import store
 from spatial.jobs.options import load_options, options_json
 from spatial.jobs.runner import QueueFull
 from spatial.jobs.work import ImportJob
+from spatial.json import dumps
 from spatial.layers import Layer
 from spatial.redact import public_message
 from spatial.settings import Settings
@@ -117,7 +118,8 @@ async def create_import(request: Request, layer: LayerDep, caller: EditorDep, se
             shutil.rmtree(folder, ignore_errors=True)
         raise
     document = job_document(record, base_url(request))
-    return json_response(document, headers={**PRIVATE, "Location": document["links"][0]["href"]})
+    return Response(dumps(document), status_code=202, media_type=JSON,
+                    headers={**PRIVATE, "Location": document["links"][0]["href"]})
 
 
 @router.get("/jobs/{jobId}", response_class=Response, summary="An import job: state, progress, report",

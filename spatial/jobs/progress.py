@@ -57,9 +57,10 @@ class Progress:
     """The loader's callbacks (`advance`, `on_total`, `on_phase`) for one job."""
 
     def __init__(self, conn: psycopg.Connection, identity: Identity, job_id: int, interrupt: Interrupt,
-                 interval: float = 0.5) -> None:
+                 interval: float = 0.5, private: str = "") -> None:
         self.conn, self.identity, self.job_id, self.interrupt = conn, identity, job_id, interrupt
         self.interval = interval
+        self.private = private  # a path prefix the uploader must not see (the job's folder)
         self.phase, self.detail = "queued", ""
         self.rows_done = 0
         self.rows_total: int | None = None
@@ -77,7 +78,7 @@ class Progress:
         self._write(force=False)
 
     def on_phase(self, phase: str, detail: str = "") -> None:
-        self.phase, self.detail = phase, detail
+        self.phase, self.detail = phase, detail.replace(self.private, "") if self.private else detail
         self._write(force=True)
 
     def _write(self, *, force: bool) -> None:

@@ -138,25 +138,25 @@ def _find_changes(conn: psycopg.Connection, layer: Layer, mode: Mode, key: str) 
     # with a key other than code, a replaced feature keeps its code (the loader's upsert does not change it)
     names["new_values"] = names["r_values"] if key == "code" else \
         sql.SQL("({} || jsonb_build_object('code', t.code))").format(names["r_values"])
-    creates = sql.SQL("""
+    creates = """
         SELECT r.{ord} AS ord, 'create'::text AS op, NULL::bigint AS feature_id, {r_values} AS properties,
                {r_geom}::geometry AS geom, NULL::text AS base_etag
-        FROM {rows} r""")
+        FROM {rows} r"""
     if mode != "append":
-        creates += sql.SQL(" WHERE NOT EXISTS (SELECT FROM {layer} t WHERE t.{k} = r.{k})")
+        creates += " WHERE NOT EXISTS (SELECT FROM {layer} t WHERE t.{k} = r.{k})"
     parts = [creates]
     if mode != "append":
-        parts.append(sql.SQL("""
+        parts.append("""
         SELECT r.{ord}, 'replace', t.id, {new_values}, {r_geom}, {t_etag}
         FROM {rows} r JOIN {layer} t ON t.{k} = r.{k}
-        WHERE ({new_values}, {r_geom}) IS DISTINCT FROM ({t_values}, {t_geom})"""))
+        WHERE ({new_values}, {r_geom}) IS DISTINCT FROM ({t_values}, {t_geom})""")
     if mode == "replace":
-        parts.append(sql.SQL("""
+        parts.append("""
         SELECT NULL, 'delete', t.id, NULL, NULL, {t_etag}
-        FROM {layer} t WHERE NOT EXISTS (SELECT FROM {rows} r WHERE r.{k} = t.{k})"""))
+        FROM {layer} t WHERE NOT EXISTS (SELECT FROM {rows} r WHERE r.{k} = t.{k})""")
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(CHANGES))
-    query = sql.SQL("CREATE TEMP TABLE {changes} ON COMMIT DROP AS ") + sql.SQL(" UNION ALL ").join(parts)
-    conn.execute(query.format(**names))
+    query = "CREATE TEMP TABLE {changes} ON COMMIT DROP AS " + " UNION ALL ".join(parts)
+    conn.execute(sql.SQL(query).format(**names))
 
 
 def _refuse_conflicts(conn: psycopg.Connection, layer: Layer) -> None:

@@ -63,7 +63,7 @@ def run_job(url: str, job: ImportJob, interrupt: Interrupt) -> str:
         with connect(url, autocommit=True) as status:
             if not store.start(status, job.identity, job.id):
                 return "cancelled"  # cancelled (or reaped) while it waited
-            progress = Progress(status, job.identity, job.id, interrupt)
+            progress = Progress(status, job.identity, job.id, interrupt, private=str(job.folder) + "/")
             outcome = _outcome(url, job, progress, interrupt)
             if outcome.state == "succeeded" and not job.options.dry_run:
                 return outcome.state  # recorded in the job's own transaction

@@ -126,7 +126,7 @@ def test_limits_are_refused_before_anything_is_queued(client: TestClient, tokens
     assert_problem(response, 413, "file")
     members = assert_problem(upload(client, editor, many_members(tmp_path / "many.zip", 21)), 413, "file")
     assert "21 members, more than the 20 allowed" in members["detail"]
-    zipped = assert_problem(upload(client, editor, bomb(tmp_path / "bomb.zip")), 413, "file")
+    zipped = assert_problem(upload(client, editor, bomb(tmp_path / "bomb.zip", megabytes=1)), 413, "file")
     assert "zip bomb" in zipped["detail"] and str(tmp_path) not in zipped["detail"]
     with zipfile.ZipFile(tmp_path / "wide.zip", "w") as zf:  # stored, not compressed: past the extracted bytes
         zf.writestr("a.geojson", os.urandom(700_000))
@@ -163,11 +163,12 @@ def test_bad_requests_are_refused_at_once(client: TestClient, tokens: dict[str, 
 def test_a_full_queue_is_503_and_a_queued_job_can_be_cancelled(client: TestClient, tokens: dict[str, str],
                                                                url: str, tmp_path: Path) -> None:
     editor = tokens["editor"]
-    path = write("geojson", tmp_path, parcels(3, prefix="QUEUE"))
-    with psycopg.connect(url) as lock:  # the first job waits at its write phase: one worker, two places queued
-        lock.execute("LOCK TABLE parcels IN ACCESS EXCLUSIVE MODE")
-        locations = [upload(client, editor, path, dry_run="true").headers["location"] for _ in range(3)]
-        busy = assert_problem(upload(client, editor, path, dry_run="true"), 503)
+    files = [write("geojson", tmp_path / str(i), parcels(3, prefix=f"QUEUE{i}")) for i in range(4)]
+    # the first job waits at its last step (its INSERT into proposal_changes): one worker, two places queued
+    with psycopg.connect(url) as lock:
+        lock.execute("LOCK TABLE proposal_changes IN SHARE MODE")
+        locations = [upload(client, editor, path).headers["location"] for path in files[:3]]
+        busy = assert_problem(upload(client, editor, files[3]), 503)
         assert busy["title"] == "Server busy"
         cancelled = client.post(f"{locations[2]}/cancel", headers=bearer(editor))
         assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"

@@ -36,7 +36,7 @@ def server(make_database: Callable[[], str], tmp_path_factory: pytest.TempPathFa
 
 def http(method: str, url: str, token: str | None = None, body: Any = None,
          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
-    """(status, headers, parsed JSON body or None) of one request, errors included."""
+    """(status, headers (lower-case names), parsed JSON body or None) of one request, errors included."""
     h = {"Accept": "application/json", **(headers or {})}
     if token:
         h["Authorization"] = f"Bearer {token}"
@@ -50,7 +50,7 @@ def http(method: str, url: str, token: str | None = None, body: Any = None,
             raw, status, got = response.read(), response.status, dict(response.headers)
     except urllib.error.HTTPError as err:
         raw, status, got = err.read(), err.code, dict(err.headers)
-    return status, got, json.loads(raw) if raw.strip() else None
+    return status, {k.lower(): v for k, v in got.items()}, json.loads(raw) if raw.strip() else None
 
 
 # every Content-Security-Policy violation the page meets (the drawing library runs under the map's policy too)
@@ -151,6 +151,8 @@ def test_draw_a_polygon_fills_the_form_from_the_schema(browser: Any, server: tup
     page = open_edit_map(browser, url, errors, external)
     sign_in(page, token_for(db_url, Role.editor))
     pick_layer(page, "zones")
+    layers = page.eval_on_selector_all("#edit-layer option", "els => els.map(e => e.value).filter(Boolean)")
+    assert {"zones", "axes", "projects", "parcels"} <= set(layers) and "admin_units" not in layers  # reference data
     assert page.locator("#edit-draw button").count() == 1  # a polygon layer: areas only
     draw_square(page, SPOT, 0.004)
     drawn = page.evaluate("window.lapisEdit.editor.feature.drawn")
@@ -240,7 +242,7 @@ def test_editor_draws_edits_meets_a_conflict_and_deletes(browser: Any, server: t
     status, headers, _ = http("GET", f"{url}/collections/zones/items/{fid}?proposal={proposal['id']}", token)
     status, _, body = http("PATCH", f"{url}/collections/zones/items/{fid}", token,
                            {"properties": {"name_vi": "Đổi qua API"}},
-                           {"If-Match": headers["ETag"], "Content-Type": "application/merge-patch+json"})
+                           {"If-Match": headers["etag"], "Content-Type": "application/merge-patch+json"})
     assert status == 200, body
     page.fill("#edit-fields [name=name_en]", "Changed on the map")
     assert "thay đổi kể từ khi bạn mở" in save(page, kinds=("conflict",))

@@ -83,7 +83,8 @@
 
   async function loadLayers() {
     try {
-      st.layers = (await api.collections()).filter((c) => c.geometryType);
+      const [collections, editable] = await Promise.all([api.collections(), api.editable().catch(() => null)]);
+      st.layers = collections.filter((c) => c.geometryType && (!editable || editable.has(c.id)));
     } catch (err) {
       say("error", `${t("failed")}: ${err.message}`);
     }

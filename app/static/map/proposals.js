@@ -15,7 +15,8 @@
   const SOURCE = "lapis-proposal";
   const PLAN_SOURCE = "plan";
 
-  const pr = { mine: null, mineChanges: [], pending: [], previewed: null, overlay: null, message: null, busy: false };
+  const pr = { mine: null, mineChanges: [], pending: [], previewed: null, overlay: null, message: null, busy: false,
+    notes: {} };  // notes: the reasons for rejecting being typed, by proposal id (kept across renders)
   edit.proposals = pr;
 
   function buildSections() {
@@ -93,12 +94,13 @@
   }
 
   async function decide(id, action) {
+    const note = (pr.notes[id] || "").trim();
     pr.busy = true;
     pr.message = null;
     render();
     try {
       if (action === "publish") await api.publish(id);
-      else await api.reject(id, ($(`#proposal-note-${id}`) || {}).value || "");
+      else await api.reject(id, note);
       pr.message = { kind: "ok", text: `#${id}: ${t(action === "publish" ? "published" : "rejected")}.` };
       if (pr.previewed === id) pr.previewed = null;
       if (action === "publish") await refreshTiles();
@@ -144,8 +146,12 @@
             <button type="button" data-action="publish"${pr.busy ? " disabled" : ""}>${esc(t("publish"))}</button>
             <button type="button" data-action="reject"${pr.busy ? " disabled" : ""}>${esc(t("reject"))}</button>
           </div>
-          <input type="text" id="proposal-note-${esc(p.id)}" placeholder="${esc(t("rejectNote"))}"></li>`;
+          <input type="text" id="proposal-note-${esc(p.id)}" placeholder="${esc(t("rejectNote"))}"
+            value="${esc(pr.notes[p.id] || "")}"></li>`;
       }).join("");
+    }
+    for (const input of list.querySelectorAll("input[id^=proposal-note-]")) {
+      input.addEventListener("input", () => { pr.notes[input.closest("li").dataset.proposal] = input.value; });
     }
     for (const b of list.querySelectorAll("button[data-action]")) {
       const id = Number(b.closest("li").dataset.proposal);

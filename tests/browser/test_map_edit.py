@@ -95,18 +95,24 @@ def pick_layer(page: Any, layer: str) -> None:
                 timeout=15_000)
 
 
-def draw_square(page: Any, centre: tuple[float, float], half: float) -> None:
-    """Draws a square with the draw tool: four vertex clicks, then a click on the last one finishes it."""
+def draw_polygon(page: Any, corners: list[tuple[float, float]]) -> None:
+    """Draws a polygon with the draw tool: a click on each corner (lon, lat), then one more on the last ends it."""
     page.click("#edit-draw button[data-draw=polygon]")
     wait_for_js(page, "window.lapisEdit.draw.getMode() === 'draw_polygon'")
-    corners = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
-    points = [xy(page, centre[0] + dx * half, centre[1] + dy * half) for dx, dy in corners]
+    points = [xy(page, lon, lat) for lon, lat in corners]
     for x, y in points:
         page.mouse.click(x, y)
         page.wait_for_timeout(150)
     page.mouse.click(*points[-1])
     wait_for_js(page, "window.lapisEdit.editor.feature && window.lapisEdit.editor.feature.drawn !== null",
                 timeout=10_000)
+
+
+def square(centre: tuple[float, float], half: float,
+           order: tuple[int, ...] = (0, 1, 2, 3)) -> list[tuple[float, float]]:
+    """The corners of a square around `centre` (lon, lat), in `order` (0 south-west, then anticlockwise)."""
+    corners = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
+    return [(centre[0] + corners[i][0] * half, centre[1] + corners[i][1] * half) for i in order]
 
 
 def test_sign_in_rejects_a_bad_token_and_keeps_a_good_one(browser: Any, server: tuple[str, str]) -> None:
@@ -149,12 +155,13 @@ def test_draw_a_polygon_fills_the_form_from_the_schema(browser: Any, server: tup
     errors: list[str] = []
     external: list[str] = []
     page = open_edit_map(browser, url, errors, external)
-    sign_in(page, token_for(db_url, Role.editor))
+    token = token_for(db_url, Role.editor)
+    sign_in(page, token)
     pick_layer(page, "zones")
     layers = page.eval_on_selector_all("#edit-layer option", "els => els.map(e => e.value).filter(Boolean)")
     assert {"zones", "axes", "projects", "parcels"} <= set(layers) and "admin_units" not in layers  # reference data
     assert page.locator("#edit-draw button").count() == 1  # a polygon layer: areas only
-    draw_square(page, SPOT, 0.004)
+    draw_polygon(page, square(SPOT, 0.004))
     drawn = page.evaluate("window.lapisEdit.editor.feature.drawn")
     assert drawn["type"] == "Polygon" and len(drawn["coordinates"][0]) == 5
     names = page.eval_on_selector_all("#edit-fields [name]", "els => els.map(e => e.name)")
@@ -163,7 +170,19 @@ def test_draw_a_polygon_fills_the_form_from_the_schema(browser: Any, server: tup
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "map-edit-draw.png"))
     assert page.evaluate("window.cspViolations") == []
-    assert errors == [] and external == [], (errors, external)
+
+    # a bow tie: the server refuses it (422) with the reason, shown as it is; nothing is written
+    page.click("#edit-cancel")
+    draw_polygon(page, square(SPOT, 0.004, order=(0, 2, 1, 3)))
+    page.fill("#edit-fields [name=code]", "Z-BOW")
+    page.fill("#edit-fields [name=name_vi]", "Nơ")
+    page.select_option("#edit-fields [name=kind]", "other")
+    page.click("#edit-save")
+    wait_for_js(page, "document.querySelector('#edit-message').dataset.kind === 'error'", timeout=20_000)
+    message = page.locator("#edit-message").inner_text()
+    assert "Dữ liệu không hợp lệ" in message and "Self-intersection" in message, message
+    assert http("GET", f"{url}/proposals", token)[2]["proposals"] == []
+    assert unexpected(errors, 422) == [] and external == [], (errors, external)
     page.close()
 
 
@@ -213,7 +232,7 @@ def test_editor_draws_edits_meets_a_conflict_and_deletes(browser: Any, server: t
 
     # draw, fill the form, save: a create in the editor's proposal, invisible to anonymous readers
     half = 0.004
-    draw_square(page, SPOT, half)
+    draw_polygon(page, square(SPOT, half))
     page.fill("#edit-fields [name=code]", "Z-MAP-1")
     page.fill("#edit-fields [name=name_vi]", "Vùng thử trên bản đồ")
     page.select_option("#edit-fields [name=kind]", "other")

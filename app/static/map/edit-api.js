@@ -16,17 +16,8 @@
     }
   }
 
-  /* The reason a problem document gives: its detail, plus any per-field reasons (errors/reason/invalid-params). */
-  function reasonOf(problem) {
-    if (!problem || typeof problem !== "object") return "";
-    const parts = [problem.detail || problem.title || ""];
-    const extra = problem.reason || problem.errors || problem["invalid-params"] || problem.invalid_params;
-    if (typeof extra === "string" && !parts[0].includes(extra)) parts.push(extra);
-    else if (Array.isArray(extra)) {
-      for (const e of extra) parts.push(typeof e === "string" ? e : [e.name || e.field || e.parameter, e.reason || e.detail || e.message].filter(Boolean).join(": "));
-    }
-    return parts.filter(Boolean).join(" — ");
-  }
+  /* The reason a problem document gives (its detail names the field: "geometry: invalid in EPSG:4326: …"). */
+  const reasonOf = (problem) => (problem && typeof problem === "object" ? problem.detail || problem.title || "" : "");
 
   const token = () => sessionStorage.getItem(KEY);
 

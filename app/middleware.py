@@ -37,7 +37,8 @@ class TileFastPath:
                 match := FAST_TILE_PATH.match(scope["path"])) is None:
             return await self.app(scope, receive, send)
         collection, z, y, x = match.groups()
-        query = parse_qs(scope["query_string"].decode("latin-1")) if scope["query_string"] else {}
+        query = parse_qs(scope["query_string"].decode("latin-1"), keep_blank_values=True) \
+            if scope["query_string"] else {}
         if "proposal" in query:  # a proposal's preview: signed in, never cached (the route's job)
             return await self.app(scope, receive, send)
         services = services_of(self.lapis)

@@ -4,8 +4,8 @@
   optional (`{}` or a token) where a token changes the answer: a read with `proposal=` (a preview), `/me`.
 - The writes list what they answer besides 2xx: 401/403 (token, role), 404, 409 (a pending change elsewhere, a
   taken code, a decided proposal), and for replace, update and delete 412 and 428 (`If-Match`, marked required:
-  without it the answer is 428); they name only the editable collections.
-- Each editable collection's own items path (listed for GDAL, `app.openapi_items`) offers its POST too.
+  without it the answer is 428); a collection that is not editable answers them 403.
+- Each collection's own items path (listed for GDAL, `app.openapi_items`) offers its POST too.
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ SCHEME = {"type": "http", "scheme": "bearer",
           "description": "A personal LAPIS API token (`lapis tokens create --user U`): `Authorization: Bearer <token>`"}
 DESCRIPTIONS = {
     401: "No valid bearer token (problem+json, `WWW-Authenticate: Bearer`)",
-    403: "The token's user lacks the role this needs",
+    403: "The token's user lacks the role this needs (or the collection is not edited over the API)",
     404: "Not found: the collection, feature or proposal (or not one you may see)",
-    405: "The collection is not edited over the API",
     409: "Conflict: the feature has a pending change in another proposal, a unique code is taken, the proposal is "
          "decided, or (publishing) a feature changed since it was proposed — nothing was written",
     412: "If-Match names a version the feature no longer has: read it again",
     428: "If-Match is missing: send the ETag of the version read",
 }
 OPTIONAL_TOKEN_PATHS = {"/me"}
+PROPOSAL_ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 
 
 def _answers(operation: dict[str, Any], statuses: list[int]) -> None:
@@ -41,11 +41,10 @@ def _answers(operation: dict[str, Any], statuses: list[int]) -> None:
 
 
 def _write_operation(method: str, operation: dict[str, Any], editable: list[str]) -> None:
+    operation["description"] = f"Editable collections: {', '.join(editable)} (any other answers 403)."
     operation["security"] = [BEARER]
-    statuses = [401, 403, 404, 405, 409]
+    statuses = [401, 403, 404, 409]
     for parameter in operation.get("parameters", []):
-        if parameter.get("in") == "path" and parameter.get("name") == "collectionId":
-            parameter["schema"] = {**parameter.get("schema", {}), "enum": editable}
         if parameter.get("in") == "header" and parameter.get("name") == "If-Match":
             parameter["required"] = True
     if method != "post":
@@ -58,30 +57,37 @@ def _proposal_operation(path: str, operation: dict[str, Any]) -> None:
     _answers(operation, [401, 403, *([409] if path.endswith(("/publish", "/reject")) else [])])
 
 
+def _describe(path: str, method: str, operation: dict[str, Any], editable: list[str]) -> None:
+    tags = set(operation.get("tags", []))
+    names = {p.get("name") for p in operation.get("parameters", [])}
+    for parameter in operation.get("parameters", []):
+        if parameter.get("name") == "proposal" and parameter.get("in") == "query":
+            parameter["schema"] = dict(PROPOSAL_ID)  # absent or an id: never null
+    if EDITING_TAG in tags:
+        _write_operation(method, operation, editable)
+    elif PROPOSALS_TAG in tags:
+        _proposal_operation(path, operation)
+    elif "proposal" in names or path in OPTIONAL_TOKEN_PATHS:
+        operation["security"] = [{}, BEARER]
+        _answers(operation, [401, 403] if "proposal" in names else [401])
+
+
 def describe_editing(spec: dict[str, Any], editable: list[str]) -> dict[str, Any]:
     """`spec` (changed in place and returned) with the security and answers above; `editable`: the collection ids
-    that take writes."""
+    that take writes (named in the writes' descriptions)."""
     spec.setdefault("components", {}).setdefault("securitySchemes", {})["bearerAuth"] = SCHEME
     paths = spec.get("paths", {})
     for path, item in paths.items():
         for method, operation in item.items():
-            if not isinstance(operation, dict) or "responses" not in operation:
-                continue
-            tags = set(operation.get("tags", []))
-            names = {p.get("name") for p in operation.get("parameters", [])}
-            if EDITING_TAG in tags:
-                _write_operation(method, operation, editable)
-            elif PROPOSALS_TAG in tags:
-                _proposal_operation(path, operation)
-            elif "proposal" in names or path in OPTIONAL_TOKEN_PATHS:
-                operation["security"] = [{}, BEARER]
-                _answers(operation, [401, 403] if "proposal" in names else [401])
+            if isinstance(operation, dict) and "responses" in operation:
+                _describe(path, method, operation, editable)
     template = paths.get("/collections/{collectionId}/items", {}).get("post")
-    for layer_id in editable if template is not None else ():
-        own = paths.setdefault(f"/collections/{layer_id}/items", {})
-        post = copy.deepcopy(template)
-        post["parameters"] = [p for p in post.get("parameters", []) if p.get("name") != "collectionId"]
-        post["operationId"] = f"{template.get('operationId', 'create_item')}_{layer_id}"
-        post["responses"].pop("405", None)
-        own["post"] = post
+    for own_path, own in list(paths.items()) if template is not None else ():
+        layer_id = own_path.removeprefix("/collections/").removesuffix("/items")
+        if own_path.startswith("/collections/") and own_path.endswith("/items") and "/" not in layer_id \
+                and "{" not in layer_id:
+            post = copy.deepcopy(template)
+            post["parameters"] = [p for p in post.get("parameters", []) if p.get("name") != "collectionId"]
+            post["operationId"] = f"{template.get('operationId', 'create_item')}_{layer_id}"
+            own["post"] = post
     return spec

@@ -16,13 +16,13 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from starlette.responses import Response
 
-from app.auth import CallerDep
-from app.dependencies import WriteDatabaseDep
+from app.auth import get_caller
+from app.dependencies import ServicesDep, WriteDatabaseDep
 from app.tile_response import MVT
 from spatial.edits.preview import preview_tile
 from spatial.edits.proposals import can_preview
 from spatial.errors import Forbidden, Unauthenticated
-from spatial.identity.model import Identity, Role
+from spatial.identity.model import ANONYMOUS, Identity, Role
 from spatial.pool import Database
 from spatial.session import as_caller
 from spatial.tiles.grid import Tile
@@ -57,7 +57,11 @@ class Preview:
     db: Database
 
 
-def get_preview(caller: CallerDep, primary: WriteDatabaseDep, proposal: ProposalPreview = None) -> Preview:
+async def get_preview(request: Request, services: ServicesDep, primary: WriteDatabaseDep,
+                      proposal: ProposalPreview = None) -> Preview:
+    """The preview a read asks for. Only then is the caller resolved: a public read never looks at the
+    `Authorization` header (a proxy's own credentials there change nothing)."""
+    caller = await get_caller(request, services) if proposal is not None else ANONYMOUS
     return Preview(proposal, caller, primary)
 
 

@@ -72,7 +72,9 @@ def openapi30(request: Request) -> dict[str, Any]:
     return {**spec, "servers": [{"url": base_url(request)}]}
 
 
-@router.get("/api", summary="The API definition (OpenAPI 3.0)")
+@router.get("/api", summary="The API definition (OpenAPI 3.0)", response_class=Response,
+            responses={200: {"description": "The OpenAPI document (f=html: its Swagger UI page)",
+                             "content": {OPENAPI_JSON: {}, "text/html": {}}}})
 async def api(request: Request, fmt: JsonOrHtml) -> Response:
     if fmt == "html":
         return await api_html(request)

@@ -7,7 +7,8 @@ header, else their latest, else a new one — and public reads do not change unt
 (`app.routers.proposals`). Every answer names the proposal (`Lapis-Proposal`) and links the feature's preview
 (`Link: <…?proposal=N>; rel="preview"`); the feature's new version is its `ETag`. Replace, update and delete need
 `If-Match` with the version read (428 without, 412 when stale); the geometry may be sent in another CRS
-(`Content-Crs`). What is checked, and how, is `spatial.edits`.
+(`Content-Crs`). What is checked, and how, is `spatial.edits`. A collection the registry marks not editable
+(`admin_units`: the official boundaries, reloaded from their source) refuses every write with 403.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ from app.auth import require
 from app.bodies import media_type, parse_json, receive_body
 from app.dependencies import LayerDep, SettingsDep, WriteDatabaseDep
 from app.negotiate import GEOJSON, JSON, base_url
-from app.problems import Problem
 from spatial.edits.changes import ChangeResult, Edit, Op, propose_change
 from spatial.edits.etag import quoted
 from spatial.edits.feature_input import content_crs
-from spatial.errors import InvalidParameter, NotFound, UnsupportedFormat
+from spatial.errors import Forbidden, InvalidParameter, NotFound, UnsupportedFormat
 from spatial.identity.model import Identity, Role
 from spatial.registry import Layer
 
@@ -63,16 +63,6 @@ def feature_body(description: str, types: tuple[str, ...]) -> dict[str, Any]:
                             "content": {t: {"schema": schema} for t in types}}}
 
 
-def editable_layer(layer: LayerDep) -> Layer:
-    """The collection, if it may be edited (405 otherwise, before any sign-in is asked for: the method is not
-    offered there to anyone)."""
-    if not layer.editable:
-        raise Problem(405, "Method not allowed", f"{layer.id} is reference data (replaced by a reload from its "
-                      "source), not edited over the API", headers={"Allow": "GET, HEAD"})
-    return layer
-
-
-EditableLayerDep = Annotated[Layer, Depends(editable_layer)]
 
 
 def _proposal(request: Request, query: int | None) -> int | None:
@@ -128,6 +118,8 @@ def _answer(request: Request, result: ChangeResult, layer: Layer, status: int) -
 async def _change(request: Request, layer: Layer, settings: SettingsDep, db: WriteDatabaseDep, caller: Identity,
                   op: Op, feature_id: str | None, proposal: int | None, crs: str | None,
                   if_match: str | None) -> Response:
+    if not layer.editable:  # before the body is read: nobody may write here
+        raise Forbidden(f"{layer.id} is reference data, replaced by a reload from its source: not edited here")
     fid = None if feature_id is None else _feature_id(layer, feature_id)
     body = None
     if op != "delete":
@@ -152,7 +144,7 @@ def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 @router.post("/collections/{collectionId}/items", summary="Create a feature (into your proposal)", status_code=201,
              response_class=Response, responses=_responses(201),
              openapi_extra=feature_body("A GeoJSON Feature (its id is assigned)", FEATURE_TYPES))
-async def create_item(request: Request, layer: EditableLayerDep, caller: EditorDep, settings: SettingsDep,
+async def create_item(request: Request, layer: LayerDep, caller: EditorDep, settings: SettingsDep,
                       db: WriteDatabaseDep, proposal: ProposalQuery = None, crs: ContentCrs = None) -> Response:
     return await _change(request, layer, settings, db, caller, "create", None, proposal, crs, None)
 
@@ -160,7 +152,7 @@ async def create_item(request: Request, layer: EditableLayerDep, caller: EditorD
 @router.put("/collections/{collectionId}/items/{featureId}", summary="Replace a feature (in your proposal)",
             response_class=Response, responses=_responses(200),
             openapi_extra=feature_body("The whole GeoJSON Feature", FEATURE_TYPES))
-async def replace_item(request: Request, layer: EditableLayerDep, featureId: FeatureId,  # noqa: N803
+async def replace_item(request: Request, layer: LayerDep, featureId: FeatureId,  # noqa: N803
                        caller: EditorDep, settings: SettingsDep, db: WriteDatabaseDep, proposal: ProposalQuery = None,
                        crs: ContentCrs = None, if_match: IfMatch = None) -> Response:
     return await _change(request, layer, settings, db, caller, "replace", featureId, proposal, crs, if_match)
@@ -169,7 +161,7 @@ async def replace_item(request: Request, layer: EditableLayerDep, featureId: Fea
 @router.patch("/collections/{collectionId}/items/{featureId}", summary="Update a feature (JSON Merge Patch)",
               response_class=Response, responses=_responses(200),
               openapi_extra=feature_body("What changes: a JSON Merge Patch of the feature (RFC 7396)", PATCH_TYPES))
-async def update_item(request: Request, layer: EditableLayerDep, featureId: FeatureId,  # noqa: N803
+async def update_item(request: Request, layer: LayerDep, featureId: FeatureId,  # noqa: N803
                       caller: EditorDep, settings: SettingsDep, db: WriteDatabaseDep, proposal: ProposalQuery = None,
                       crs: ContentCrs = None, if_match: IfMatch = None) -> Response:
     return await _change(request, layer, settings, db, caller, "update", featureId, proposal, crs, if_match)
@@ -177,7 +169,7 @@ async def update_item(request: Request, layer: EditableLayerDep, featureId: Feat
 
 @router.delete("/collections/{collectionId}/items/{featureId}", summary="Delete a feature (in your proposal)",
                status_code=204, response_class=Response, responses=_responses(204))
-async def delete_item(request: Request, layer: EditableLayerDep, featureId: FeatureId,  # noqa: N803
+async def delete_item(request: Request, layer: LayerDep, featureId: FeatureId,  # noqa: N803
                       caller: EditorDep, settings: SettingsDep, db: WriteDatabaseDep, proposal: ProposalQuery = None,
                       if_match: IfMatch = None) -> Response:
     return await _change(request, layer, settings, db, caller, "delete", featureId, proposal, None, if_match)

@@ -17,8 +17,7 @@ from shapely.geometry import shape
 from starlette.responses import Response
 
 from app import html
-from app.auth import CallerDep
-from app.dependencies import DatabaseDep, LayerDep, RegistryDep, ServicesDep, WriteDatabaseDep, crs_parameter
+from app.dependencies import DatabaseDep, LayerDep, RegistryDep, ServicesDep, crs_parameter
 from app.downloads import DownloadFormat, download_items, enclosure_links, items_format, with_downloads
 from app.items_query import ItemsQueryDep
 from app.links import collection_tile_links
@@ -34,7 +33,7 @@ from app.negotiate import (
     request_url,
     url_with,
 )
-from app.preview import PRIVATE, ProposalPreview, preview_caller
+from app.preview import PRIVATE, PreviewDep, preview_caller
 from spatial.catalog import LayerSummary, layer_summaries, layer_summary
 from spatial.crs import CRS84, URIS, SupportedCrs
 from spatial.edits.etag import if_none_match_hits, quoted
@@ -170,14 +169,14 @@ async def collection_queryables(request: Request, layer: LayerDep, fmt: JsonOrHt
 
 @router.get("/collections/{collectionId}/items", summary="Features of a collection",
             response_class=Response, responses=with_downloads(GEOJSON_RESPONSE))
-async def items(request: Request, query: ItemsQueryDep, fmt: ItemsFormat, db: DatabaseDep, caller: CallerDep,
-                primary: WriteDatabaseDep, proposal: ProposalPreview = None) -> Response:
-    if proposal is not None:
+async def items(request: Request, query: ItemsQueryDep, fmt: ItemsFormat, db: DatabaseDep,
+                preview: PreviewDep) -> Response:
+    if preview.proposal is not None:
         if isinstance(fmt, DownloadFormat):
             raise InvalidParameter("proposal: a preview is not downloaded; page through it", parameter="proposal")
-        who = await preview_caller(caller, proposal, primary)
-        query.source = preview_source_sql(query.layer, proposal)
-        async with primary.acquire() as conn, as_caller(conn, who):
+        who = await preview_caller(preview.caller, preview.proposal, preview.db)
+        query.source = preview_source_sql(query.layer, preview.proposal)
+        async with preview.db.acquire() as conn, as_caller(conn, who):
             page = await fetch_items(conn, query)
         response = _items_response(request, fmt, query, page)
         response.headers.update(PRIVATE)
@@ -192,15 +191,14 @@ async def items(request: Request, query: ItemsQueryDep, fmt: ItemsFormat, db: Da
 @router.get("/collections/{collectionId}/items/{featureId}", summary="One feature",
             response_class=Response, responses=GEOJSON_RESPONSE)
 async def item(request: Request, layer: LayerDep, featureId: Annotated[str, Path(examples=["1"])],  # noqa: N803
-               crs: OutputCrs, fmt: ItemFormat, db: DatabaseDep, caller: CallerDep, primary: WriteDatabaseDep,
-               proposal: ProposalPreview = None) -> Response:
+               crs: OutputCrs, fmt: ItemFormat, db: DatabaseDep, preview: PreviewDep) -> Response:
     """The feature; its `ETag` is its version, which a write's `If-Match` names (with `proposal`: as that
     proposal would publish it)."""
     headers = {"Content-Crs": f"<{crs.uri}>"}
-    if proposal is not None:
-        who = await preview_caller(caller, proposal, primary)
-        async with primary.acquire() as conn, as_caller(conn, who):
-            text, etag = await fetch_feature(conn, layer, featureId, crs, preview_source_sql(layer, proposal))
+    if preview.proposal is not None:
+        who = await preview_caller(preview.caller, preview.proposal, preview.db)
+        async with preview.db.acquire() as conn, as_caller(conn, who):
+            text, etag = await fetch_feature(conn, layer, featureId, crs, preview_source_sql(layer, preview.proposal))
         headers |= PRIVATE
     else:
         async with db.acquire() as conn:

@@ -145,8 +145,10 @@ def test_input_rules(edit_client: TestClient, callers: dict, edit_db: str, tmp_p
                    400, "body")
     assert_problem(edit_client.post(post, json=zone("Z-C"), headers={**editor, "Content-Crs": "EPSG:2154"}), 400,
                    "Content-Crs")
-    assert_problem(edit_client.post("/collections/admin_units/items", json=zone("A"), headers=editor), 405)
-    assert edit_client.post("/collections/admin_units/items", json=zone("A")).headers["allow"] == "GET, HEAD"
+    refused = assert_problem(edit_client.post("/collections/admin_units/items", json=zone("A"), headers=editor), 403)
+    assert "reference data" in refused["detail"]
+    assert_problem(edit_client.delete("/collections/admin_units/items/1", headers={**callers[Role.admin],
+                                                                                    "If-Match": "*"}), 403)
     feature = edit_client.get("/collections/corridors/items/1").json()
     etag = edit_client.get("/collections/corridors/items/1").headers["etag"]
     assert_problem(edit_client.put("/collections/corridors/items/1", json={**feature, "id": 2},
@@ -175,6 +177,24 @@ def test_a_decided_proposal_takes_no_more_changes(edit_client: TestClient, calle
                                     params={"proposal": proposal}, headers=editor), 409, "proposal")
 
 
+def test_publishing_is_all_or_nothing_over_http(edit_client: TestClient, callers: dict, edit_db: str) -> None:
+    editor, approver = callers[Role.editor], callers[Role.approver]
+    proposal = edit_client.post("/proposals", json={"title": "Hai thay đổi"}, headers=editor).json()["id"]
+    urls = ("/collections/axes/items/3", "/collections/axes/items/4")
+    before = [edit_client.get(url).json()["properties"]["roads"] for url in urls]
+    for url in urls:
+        body = '{"properties": {"roads": "mới"}}'.encode()
+        changed = edit_client.patch(url, params={"proposal": proposal}, content=body,
+                                    headers=patch_headers(editor, edit_client.get(url).headers["etag"]))
+        assert changed.status_code == 200, changed.text
+    with psycopg.connect(edit_db) as conn:  # someone changes the second axis meanwhile, in plain SQL
+        conn.execute("UPDATE axes SET rank = 9 WHERE id = 4")
+    refused = assert_problem(edit_client.post(f"/proposals/{proposal}/publish", headers=approver), 409)
+    assert "4" in refused["detail"] and "nothing was published" in refused["detail"]
+    assert [edit_client.get(url).json()["properties"]["roads"] for url in urls] == before
+    assert edit_client.get(f"/proposals/{proposal}", headers=approver).json()["state"] == "open"
+
+
 def test_the_api_definition_describes_editing(edit_client: TestClient) -> None:
     spec = edit_client.get("/api").json()
     scheme = spec["components"]["securitySchemes"]["bearerAuth"]
@@ -186,11 +206,10 @@ def test_the_api_definition_describes_editing(edit_client: TestClient) -> None:
         assert {"401", "403", "404", "409", "412", "428"} <= set(operation["responses"])
         if_match = next(p for p in operation["parameters"] if p["name"] == "If-Match")
         assert if_match["in"] == "header" and if_match["required"] is True
-        collection = next(p for p in operation["parameters"] if p["name"] == "collectionId")
-        assert "admin_units" not in collection["schema"]["enum"] and "zones" in collection["schema"]["enum"]
+        assert "admin_units" not in operation["description"] and "zones" in operation["description"]
     assert MERGE_PATCH in item["patch"]["requestBody"]["content"]
     assert "post" in spec["paths"]["/collections/zones/items"]
-    assert "post" not in spec["paths"]["/collections/admin_units/items"]
+    assert spec["paths"]["/collections/admin_units/items"]["post"]["security"] == [{"bearerAuth": []}]
     assert spec["paths"]["/collections/{collectionId}/items"]["get"]["security"] == [{}, {"bearerAuth": []}]
     assert spec["paths"]["/proposals/{proposalId}/publish"]["post"]["security"] == [{"bearerAuth": []}]
     classes = edit_client.get("/conformance").json()["conformsTo"]

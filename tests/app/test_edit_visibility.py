@@ -85,6 +85,10 @@ def test_previews_are_the_authors_and_approvers(edit_client: TestClient, callers
     proposal = created.headers["lapis-proposal"]
     items = "/collections/zones/items"
     assert_problem(client.get(items, params={"proposal": proposal}), 401, "Authorization")
+    proxy = {"Authorization": "Basic cHJveHk6c2VjcmV0"}  # a proxy's credentials: public reads never look at them
+    assert client.get(items, headers=proxy).status_code == client.get(ZONES_TILE, headers=proxy).status_code == 200
+    assert client.get(f"{items}/1", headers=proxy).status_code == 200
+    assert_problem(client.get(items, params={"proposal": proposal}, headers=proxy), 401, "Authorization")
     assert_problem(client.get(items, params={"proposal": proposal}, headers=callers[Role.viewer]), 403)
     seen = client.get(items, params={"proposal": proposal, "code": "Z-PRIV"}, headers=callers[Role.approver])
     assert seen.json()["numberReturned"] == 1

@@ -132,16 +132,19 @@ def _parameters(spec: dict, path: str, method: str = "get") -> dict[str, str | N
 def test_the_api_document_describes_the_parameters_as_before(client: TestClient) -> None:
     spec = client.get("/api").json()
     items = _parameters(spec, "/collections/{collectionId}/items")
+    # … and `proposal` (issue 12: a proposal's preview) after them
     assert list(items) == ["collectionId", "limit", "bbox", "bbox-crs", "crs", "properties", "sortby", "filter",
-                           "filter-lang", "filter-crs", "cursor", "numberMatched", "datetime", "f", "download"]
+                           "filter-lang", "filter-crs", "cursor", "numberMatched", "datetime", "f", "download",
+                           "proposal"]
     assert items["bbox-crs"] == "CRS of bbox (default CRS84)"
     assert items["f"].startswith("A page: geojson (default), json, html, csv. A download of the whole selection: gpkg")
     assert items["download"].startswith("Download the whole selection as a file")
     assert items["datetime"].startswith("Instant or interval (RFC 3339")
     item = _parameters(spec, "/collections/{collectionId}/items/{featureId}")
-    assert set(item) == {"collectionId", "featureId", "crs", "f"} and item["crs"] == "Output CRS URI"
+    assert set(item) == {"collectionId", "featureId", "crs", "f", "proposal"} and item["crs"] == "Output CRS URI"
     tile = _parameters(spec, "/collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{y}/{x}")
-    assert list(tile) == ["collectionId", "tileMatrixSetId", "z", "y", "x"] and tile["y"] == "Row (tileRow)"
+    assert list(tile) == ["collectionId", "tileMatrixSetId", "z", "y", "x", "proposal"]
+    assert tile["y"] == "Row (tileRow)"
     assert _parameters(spec, "/tiles/{tileMatrixSetId}/{z}/{y}/{x}")["collections"] == "Subset: a,b,c"
     locate = _parameters(spec, "/locate")
     assert list(locate) == ["lon", "lat", "crs", "radius"]

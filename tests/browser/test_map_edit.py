@@ -302,6 +302,8 @@ def test_upload_runs_as_a_job_and_an_approver_publishes(browser: Any, server: tu
                                                         tmp_path: Any) -> None:
     from tests.upload_files import parcels, write
 
+    """Goes on from the test above (pytest runs a module's tests in order): the approver publishes what lan.editor
+    drew on the map."""
     url, db_url = server
     uploader = token_for(db_url, Role.editor, name="hoa.editor")
     errors: list[str] = []
@@ -323,7 +325,8 @@ def test_upload_runs_as_a_job_and_an_approver_publishes(browser: Any, server: tu
 
     # the approver sees both proposals, publishes the drawn one and rejects the upload
     status, _, body = http("GET", f"{url}/proposals?state=open", token_for(db_url, Role.approver))
-    drawn = next(p for p in body["proposals"] if p["author"] == "lan.editor")
+    drawn = next((p for p in body["proposals"] if p["author"] == "lan.editor"), None)
+    assert drawn is not None, "run with test_editor_draws_edits_meets_a_conflict_and_deletes (it draws the proposal)"
     sign_in(page, token_for(db_url, Role.approver, name="minh.approver"))
     for pid in (drawn["id"], imported["id"]):
         page.locator(f"#proposals-list li[data-proposal='{pid}']").wait_for(timeout=15_000)

@@ -37,7 +37,8 @@ from spatial.registry import Registry
 from spatial.settings import PROJECT_ROOT, Settings
 
 ROUTERS = (health.router, metrics.router, landing.router, features.router, edits.router, proposals.router,
-           planner.router, check.router, docs.router, tiles.router, viewer.router, account.router, imports.router)
+           planner.router, check.router, docs.router, tiles.router, viewer.router, account.router,
+           imports.router)
 # OGC conformance classes, each declared by the router that implements it (listed at /conformance)
 CONFORMANCE: tuple[str, ...] = (*features.CONFORMANCE, *edits.CONFORMANCE, *getattr(tiles, "CONFORMANCE", ()))
 SWAGGER_UI_DIR = PROJECT_ROOT / "node_modules" / "swagger-ui-dist"

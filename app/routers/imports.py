@@ -15,10 +15,11 @@ import shutil
 import unicodedata
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from enum import Enum
+from pathlib import Path as FilePath
 from typing import IO, Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -27,8 +28,9 @@ from app.bodies import media_type, receive_body
 from app.dependencies import LayerDep, ServicesDep, WriteDatabaseDep
 from app.multipart import read_form
 from app.negotiate import JSON, base_url, json_response
-from app.problems import Problem
-from spatial.errors import InvalidParameter, NotFound, TooLarge, UnsupportedFormat
+from app.openapi_edits import EDITING_TAG, PROPOSALS_TAG
+from app.problems import PROBLEM_JSON, Problem
+from spatial.errors import Forbidden, InvalidParameter, NotFound, TooLarge, UnsupportedFormat
 from spatial.identity.model import Identity, Role
 from spatial.io.loader import LoadOptions
 from spatial.io.sources import ArchiveTooLarge, SourceError, ZipLimits, check_archive
@@ -41,8 +43,12 @@ from spatial.layers import Layer
 from spatial.redact import public_message
 from spatial.settings import Settings
 
-router = APIRouter(tags=["imports"])
+router = APIRouter()
+# the editing routes' tags: their security (bearer) and answers are documented alike (app.openapi_edits)
+UPLOAD_TAGS: list[str | Enum] = [EDITING_TAG, "imports"]
+JOB_TAGS: list[str | Enum] = [PROPOSALS_TAG, "imports"]
 EditorDep = Annotated[Identity, Depends(require(Role.editor))]
+JobId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The job's id (from the upload's Location)")]
 PRIVATE = {"Cache-Control": "private, no-store", "Vary": "Authorization"}
 MAGIC = ((b"PK\x03\x04", ".zip"), (b"SQLite format 3\x00", ".gpkg"), (b"fgb\x03", ".fgb"))
 NAME_LIMIT = 120
@@ -71,6 +77,13 @@ JOB_EXAMPLE = {
     "report": None, "proposal": None, "created": "2026-11-27T08:00:00+00:00",
     "started": "2026-11-27T08:00:01+00:00", "finished": None,
     "links": [{"rel": "self", "type": JSON, "href": "https://plan.example.vn/jobs/7"}]}
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+SIGNED_IN = {401: _problem("Sign in: send 'Authorization: Bearer <token>' (or the token is not valid)"),
+             403: _problem("The caller's role may not do this (importing needs an editor), or the collection "
+                             "is reference data")}
 JOB_RESPONSE = {"content": {JSON: {"example": JOB_EXAMPLE}},
                 "description": "the job: state (queued, running, succeeded, failed, cancelled), progress "
                                "(phase, rows_done of rows_total), report (the loader's report with the proposal's "
@@ -83,16 +96,20 @@ class Upload:
     options: LoadOptions
 
 
-@router.post("/collections/{collectionId}/imports", status_code=202, response_class=Response,
+@router.post("/collections/{collectionId}/imports", status_code=202, response_class=Response, tags=UPLOAD_TAGS,
              summary="Upload a file into a collection as a proposal (a job: 202 with its URL)",
              openapi_extra={"requestBody": {"required": True,
                                             "content": {"multipart/form-data": {"schema": FORM_SCHEMA}}}},
              responses={202: {**JOB_RESPONSE, "headers": {"Location": {"schema": {"type": "string"},
-                                                                       "description": "the job's URL"}}}})
+                                                                       "description": "the job's URL"}}},
+                        **SIGNED_IN, 503: _problem("Every import worker is busy and the queue is full (see "
+                                                   "Retry-After), or the database does not answer")})
 async def create_import(request: Request, layer: LayerDep, caller: EditorDep, services: ServicesDep,
                         db: WriteDatabaseDep) -> Response:
     """Editors and above. The file is received within `LAPIS_UPLOAD_MAX_BYTES` (413 past it), checked as far
     as it can be without reading it, and queued: poll the job's URL (`Location`) until it has finished."""
+    if not layer.editable:  # as for the Part 4 writes (app.routers.edits): reference data is reloaded, not edited
+        raise Forbidden(f"{layer.id} is reference data, replaced by a reload from its source: not imported here")
     if media_type(request) != "multipart/form-data":
         raise UnsupportedFormat("body: send multipart/form-data with the file in the field 'file'",
                                 parameter="Content-Type")
@@ -101,7 +118,7 @@ async def create_import(request: Request, layer: LayerDep, caller: EditorDep, se
         runner.reserve()
     except QueueFull as exc:
         raise Problem(503, "Server busy", str(exc), headers={"Retry-After": "30"}) from None
-    folder: Path | None = None
+    folder: FilePath | None = None
     try:
         body, _ = await receive_body(request, settings.upload_max_bytes, "file")
         key = await run_in_threadpool(runner.key)
@@ -122,9 +139,9 @@ async def create_import(request: Request, layer: LayerDep, caller: EditorDep, se
                     headers={**PRIVATE, "Location": document["links"][0]["href"]})
 
 
-@router.get("/jobs/{jobId}", response_class=Response, summary="An import job: state, progress, report",
-            responses={200: JOB_RESPONSE})
-async def get_job(jobId: int, request: Request, caller: EditorDep, db: WriteDatabaseDep) -> Response:  # noqa: N803
+@router.get("/jobs/{jobId}", response_class=Response, tags=JOB_TAGS, summary="An import job: state, progress, report",
+            responses={200: JOB_RESPONSE, **SIGNED_IN, 404: _problem("No such job of the caller's")})
+async def get_job(jobId: JobId, request: Request, caller: EditorDep, db: WriteDatabaseDep) -> Response:  # noqa: N803
     """Its author's, and every approver's and admin's; anyone else: 404."""
     async with db.acquire() as conn:
         record = await store.read_job(conn, caller, jobId)
@@ -133,9 +150,10 @@ async def get_job(jobId: int, request: Request, caller: EditorDep, db: WriteData
     return json_response(job_document(record, base_url(request)), headers=PRIVATE)
 
 
-@router.post("/jobs/{jobId}/cancel", response_class=Response, summary="Cancel an import job",
-             responses={200: JOB_RESPONSE, 409: {"description": "the job had already finished"}})
-async def cancel_job(jobId: int, request: Request, caller: EditorDep, db: WriteDatabaseDep,  # noqa: N803
+@router.post("/jobs/{jobId}/cancel", response_class=Response, tags=JOB_TAGS, summary="Cancel an import job",
+             responses={200: JOB_RESPONSE, **SIGNED_IN, 404: _problem("No such job of the caller's"),
+                        409: _problem("The job had already finished")})
+async def cancel_job(jobId: JobId, request: Request, caller: EditorDep, db: WriteDatabaseDep,  # noqa: N803
                      services: ServicesDep) -> Response:
     """A queued job never starts; a running one stops and rolls back (nothing of it is written)."""
     async with db.acquire() as conn:
@@ -165,7 +183,7 @@ def job_document(record: dict[str, Any], base: str) -> dict[str, Any]:
 
 # --- taking the upload apart (in a worker thread) ---------------------------------------------------------------
 
-def _take_apart(body: IO[bytes], content_type: str, folder: Path, layer: Layer, settings: Settings) -> Upload:
+def _take_apart(body: IO[bytes], content_type: str, folder: FilePath, layer: Layer, settings: Settings) -> Upload:
     """The file written into `folder` under a safe form of its name, the options checked, a zip's directory
     checked against the limits."""
     part = folder / ".upload"
@@ -190,12 +208,12 @@ def _take_apart(body: IO[bytes], content_type: str, folder: Path, layer: Layer, 
     return Upload(filename, options)
 
 
-def _filename(given: str | None, part: Path, allowed: tuple[str, ...]) -> str:
+def _filename(given: str | None, part: FilePath, allowed: tuple[str, ...]) -> str:
     """The upload's name as the job will show it: the client's, without folders or odd characters; its
     extension one of `allowed` (or, with none, the format found from the file's first bytes)."""
     name = unicodedata.normalize("NFC", re.split(r"[\\/]", given or "")[-1]).strip()
     name = re.sub(r"[^\w.\- ]", "_", name).lstrip(".")[-NAME_LIMIT:]
-    suffix = Path(name).suffix.lower()
+    suffix = FilePath(name).suffix.lower()
     if not suffix:
         with part.open("rb") as f:
             head = f.read(64)
@@ -212,5 +230,5 @@ def _filename(given: str | None, part: Path, allowed: tuple[str, ...]) -> str:
     return name
 
 
-def _public(exc: Exception, path: Path, filename: str) -> str:
+def _public(exc: Exception, path: FilePath, filename: str) -> str:
     return public_message(str(exc), [path], name=filename)

@@ -38,7 +38,8 @@ from spatial.io.errors import LoadError
 from spatial.io.phases import CHECK, WRITE, OnPhase, silent
 from spatial.layers import Layer
 
-ROWS, CHANGES = sql.Identifier("lapis_import_rows"), sql.Identifier("lapis_import_changes")
+ROWS_TABLE = "lapis_import_rows"  # the rows the loader would write (the layer's shape and rules)
+ROWS, CHANGES = sql.Identifier(ROWS_TABLE), sql.Identifier("lapis_import_changes")
 ORD = "lapis_ord"  # the row's place in the file (its creates take their ids in that order)
 LISTED = 10  # conflicts named in a message (all are counted)
 

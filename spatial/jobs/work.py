@@ -28,7 +28,7 @@ from spatial.io.phases import COMMIT, ROLLBACK
 from spatial.jobs import store
 from spatial.jobs.options import form_words
 from spatial.jobs.progress import Interrupt, Progress, Stopped
-from spatial.jobs.propose import Proposed, propose_step
+from spatial.jobs.propose import ROWS_TABLE, Proposed, propose_step
 from spatial.redact import public_message
 from spatial.session import as_caller_sync
 
@@ -55,6 +55,7 @@ class Outcome:
     state: str
     report: dict[str, Any]
     errors: list[dict[str, Any]] = field(default_factory=list)
+    recorded: bool = False  # the job's end was written in its own transaction, with its proposal
 
 
 def run_job(url: str, job: ImportJob, interrupt: Interrupt) -> str:
@@ -65,8 +66,8 @@ def run_job(url: str, job: ImportJob, interrupt: Interrupt) -> str:
                 return "cancelled"  # cancelled (or reaped) while it waited
             progress = Progress(status, job.identity, job.id, interrupt, private=str(job.folder) + "/")
             outcome = _outcome(url, job, progress, interrupt)
-            if outcome.state == "succeeded" and not job.options.dry_run:
-                return outcome.state  # recorded in the job's own transaction
+            if outcome.recorded:
+                return outcome.state
             report = {**outcome.report, "errors": outcome.errors}
             if not store.finish_as(status, job.identity, job.id, outcome.state, report, progress.as_dict()):
                 return "cancelled"
@@ -96,7 +97,8 @@ def _outcome(url: str, job: ImportJob, progress: Progress, interrupt: Interrupt)
         diag = exc.diag
         detail = f" ({diag.message_detail})" if diag.message_detail else ""
         constraint = f" [constraint {diag.constraint_name}]" if diag.constraint_name else ""
-        message = f"the database refused the import: {diag.message_primary or exc}{detail}{constraint}"
+        primary = (diag.message_primary or str(exc)).replace(f'"{ROWS_TABLE}"', f'"{job.options.layer}"')
+        message = f"the database refused the import: {primary}{detail}{constraint}"
         return _failed(job, "Refused by the database", _public(job, message))
     except Exception:
         log.exception("import job %s failed", job.id)
@@ -133,7 +135,11 @@ def _work(url: str, job: ImportJob, progress: Progress, interrupt: Interrupt) ->
     if report.loaded == 0:
         why = "every feature was rejected (see rejects)" if report.rejected else "the file has no features"
         return Outcome("failed", document, [{"title": "Nothing to load", "detail": f"nothing to load: {why}"}])
-    return Outcome("succeeded", document)
+    if proposed.proposal_id is None and not job.options.dry_run:
+        document["warnings"].append(f"no changes: {job.options.layer} already holds every feature of the file as it "
+                                    "is; no proposal was made")
+        return Outcome("succeeded", document)
+    return Outcome("succeeded", document, recorded=not job.options.dry_run)
 
 
 def _report(job: ImportJob, report: LoadReport, proposed: Proposed) -> dict[str, Any]:

@@ -139,6 +139,7 @@ def test_bad_requests_are_refused_at_once(client: TestClient, tokens: dict[str, 
     editor = tokens["editor"]
     path = write("geojson", tmp_path, parcels(1, prefix="BAD"))
     assert_problem(upload(client, editor, path, collection="nowhere"), 404)
+    assert_problem(upload(client, editor, path, collection="admin_units"), 403)  # reference data, as for edits
     assert_problem(upload(client, editor, path, name="parcels.txt"), 415, "file")
     assert_problem(upload(client, editor, path, name="parcels.zip"), 400, "file")
     for field, value in (("mode", "merge"), ("key", "nope"), ("encoding", "ebcdic"), ("crs", "EPSG:0"),

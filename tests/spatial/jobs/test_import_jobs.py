@@ -71,7 +71,7 @@ def published(url: str, frame: gpd.GeoDataFrame) -> None:
     with psycopg.connect(url) as conn:
         for code, name, use, geom in zip(frame.code, frame.ten, frame.land_use, frame.geometry, strict=True):
             conn.execute("INSERT INTO parcels (code, name_vi, land_use, geom) VALUES (%s, %s, %s, "
-                         "ST_Multi(ST_GeomFromText(%s, 4326)))", (code, name, use, geom.wkt))
+                         "ST_Multi(ST_GeomFromWKB(%s, 4326)))", (code, name, use, geom.wkb))
 
 
 @pytest.mark.parametrize("kind", FORMATS)
@@ -166,6 +166,20 @@ def _etag(alias: str) -> str:
     return etag_sql(get_layer("parcels"), alias)
 
 
+def test_a_file_the_layer_already_holds_proposes_nothing(fresh_db_url: str, tmp_path: Path) -> None:
+    editor = user(fresh_db_url)
+    frame = parcels(5, prefix="SAME")
+    published(fresh_db_url, frame)
+    job = queue(fresh_db_url, editor, write("gpkg", tmp_path / "in", frame), tmp_path, mode="upsert")
+    assert run_job(fresh_db_url, job, Interrupt()) == "succeeded"
+    row = job_row(fresh_db_url, job.id)
+    assert row["state"] == "succeeded" and row["proposal_id"] is None and row["finished"] is not None
+    assert row["report"]["proposal"] == {"id": None, "create": 0, "replace": 0, "delete": 0, "unchanged": 5}
+    assert any(w.startswith("no changes") for w in row["report"]["warnings"])
+    with psycopg.connect(fresh_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM proposals").fetchone()[0] == 0
+
+
 def test_a_dry_run_reports_and_proposes_nothing(fresh_db_url: str, tmp_path: Path) -> None:
     editor = user(fresh_db_url)
     job = queue(fresh_db_url, editor, write("geojson", tmp_path / "in", parcels(6)), tmp_path, dry_run=True)
@@ -190,6 +204,14 @@ def test_the_loaders_refusals_fail_the_job_in_the_forms_words(fresh_db_url: str,
     zones = queue(fresh_db_url, editor, path, tmp_path, layer="zones")  # zones.kind is required
     assert run_job(fresh_db_url, zones, Interrupt()) == "failed"
     assert "zones.kind is required" in job_row(fresh_db_url, zones.id)["report"]["errors"][0]["detail"]
+
+    projects = tmp_path / "in" / "projects.csv"  # the layer's own rules: category is one of a list
+    projects.write_text("code,ten,category,lon,lat\nPR1,Cảng mới,spaceport,106.5,10.6\n", encoding="utf-8")
+    job = queue(fresh_db_url, editor, projects, tmp_path, layer="projects")
+    assert run_job(fresh_db_url, job, Interrupt()) == "failed"
+    error = job_row(fresh_db_url, job.id)["report"]["errors"][0]
+    assert error["title"] == "Refused by the database" and "[constraint projects_category_check]" in error["detail"]
+    assert 'relation "projects"' in error["detail"] and "lapis_import" not in error["detail"]
 
     broken = tmp_path / "in" / "broken.gpkg"
     broken.write_bytes(b"SQLite format 3\x00" + bytes(200))

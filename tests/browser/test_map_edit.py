@@ -160,6 +160,8 @@ def test_draw_a_polygon_fills_the_form_from_the_schema(browser: Any, server: tup
     pick_layer(page, "zones")
     layers = page.eval_on_selector_all("#edit-layer option", "els => els.map(e => e.value).filter(Boolean)")
     assert {"zones", "axes", "projects", "parcels"} <= set(layers) and "admin_units" not in layers  # reference data
+    editable = {c["id"]: c.get("lapis:editable") for c in http("GET", f"{url}/collections")[2]["collections"]}
+    assert editable["admin_units"] is False and editable["zones"] is True
     assert page.locator("#edit-draw button").count() == 1  # a polygon layer: areas only
     draw_polygon(page, square(SPOT, 0.004))
     drawn = page.evaluate("window.lapisEdit.editor.feature.drawn")

@@ -53,16 +53,6 @@
     signOut: () => sessionStorage.removeItem(KEY),
     me: async () => (await call("GET", "/me")).body,
     collections: async () => (await call("GET", "/collections", { auth: false })).body.collections || [],
-    /* The ids of the collections that take writes, as the API definition says (a POST on their items), or null
-       when it does not tell. Reference layers (administrative units) are replaced by reloads, never edited. */
-    editable: async () => {
-      const paths = (await call("GET", "/api?f=json", { auth: false })).body.paths || {};
-      const post = (paths["/collections/{collectionId}/items"] || {}).post;
-      const param = post && (post.parameters || []).find((p) => p.name === "collectionId");
-      if (param && param.schema && Array.isArray(param.schema.enum)) return new Set(param.schema.enum);
-      const own = Object.keys(paths).filter((p) => /^\/collections\/[^{/]+\/items$/.test(p) && paths[p].post);
-      return own.length ? new Set(own.map((p) => p.split("/")[2])) : null;
-    },
     schema: async (layer) => (await call("GET", `/collections/${encodeURIComponent(layer)}/schema`)).body,
     /* One feature and its ETag (of the proposed version when `proposal` is given). */
     item: async (layer, fid, proposal) => {

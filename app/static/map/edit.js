@@ -83,8 +83,8 @@
 
   async function loadLayers() {
     try {
-      const [collections, editable] = await Promise.all([api.collections(), api.editable().catch(() => null)]);
-      st.layers = collections.filter((c) => c.geometryType && (!editable || editable.has(c.id)));
+      // reference layers (administrative units) are replaced by reloads, never edited: the API marks them
+      st.layers = (await api.collections()).filter((c) => c.geometryType && c["lapis:editable"] !== false);
     } catch (err) {
       say("error", `${t("failed")}: ${err.message}`);
     }

@@ -111,6 +111,7 @@ def collection_json(base: str, summary: LayerSummary) -> dict[str, Any]:
         body["crs"] = list(URIS)
         body["storageCrs"] = CRS84
         body["geometryType"] = layer.geometry_type
+        body["lapis:editable"] = layer.editable  # takes Part 4 writes (the map's edit mode lists only these)
         if summary.bbox:
             body["extent"] = {"spatial": {"bbox": [list(summary.bbox)], "crs": CRS84}}
     if summary.interval:  # the time `datetime` is matched against (a layer without one has no temporal extent)

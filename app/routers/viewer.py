@@ -29,6 +29,9 @@ VENDOR = {  # name -> (file under node_modules, media type)
     "maplibre-gl.js.map": ("maplibre-gl/dist/maplibre-gl.js.map", "application/json"),
     "pmtiles.js": ("pmtiles/dist/pmtiles.js", "text/javascript"),
 }
+# the plan's past (feature history, the plan as of an instant, comparing revisions)
+ASSETS.update({"history.css": "text/css", **{f"{name}.js": "text/javascript"
+                                             for name in ("history-core", "timeslider", "compare", "history")}})
 
 
 @router.get("/map", summary="The web map of the plan", response_class=Response)

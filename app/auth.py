@@ -34,12 +34,17 @@ QUERY_TOKENS = ("access_token", "token", "id_token")
 NOT_VALID = "the token is not valid (unknown, expired or revoked)"
 
 
-async def get_caller(request: Request, services: ServicesDep,
-                     _documented: Annotated[object, Depends(BEARER)]) -> Identity:
+def refuse_tokens_in_url(request: Request) -> None:
+    """400 naming a token parameter of the query string, on any route (`app.query_params` asks this first)."""
     for name in QUERY_TOKENS:
         if name in request.query_params:
             raise InvalidParameter(f"{name}: send a token only as 'Authorization: Bearer <token>', never in the URL",
                                    parameter=name)
+
+
+async def get_caller(request: Request, services: ServicesDep,
+                     _documented: Annotated[object, Depends(BEARER)]) -> Identity:
+    refuse_tokens_in_url(request)
     header = request.headers.get("authorization")
     if header is None:
         return ANONYMOUS

@@ -18,7 +18,7 @@ console = Console(stderr=True)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -54,7 +54,7 @@ def create(
             detail = option + detail[len(exc.parameter):]
         raise _fail(detail) from None
     console.print(f"revision {revision.id} \"{revision.name}\" ({revision.legal_basis}) fixes the plan as of "
-                  f"{revision.published_at.isoformat()}", highlight=False)
+                  f"{revision.published_at.isoformat()}", highlight=False, soft_wrap=True)
     print(revision.id)
 
 

@@ -26,7 +26,7 @@ from spatial.layers import LAYERS, Layer
 from spatial.pool import Database
 from spatial.registry import Registry
 from spatial.settings import Settings
-from spatial.tiles.grid import Tile, check_tile_matrix_set
+from spatial.tiles.grid import MAX_ZOOM, Tile, TileOutOfRange, check_tile_matrix_set
 from spatial.tiles.layers import TileLayer
 from spatial.tiles.service import TileService, UnknownTileLayer, tile_layers
 
@@ -145,14 +145,23 @@ def tile_matrix_set(tileMatrixSetId: str) -> str:  # noqa: N803
 TileMatrixSetDep = Annotated[str, Depends(tile_matrix_set)]
 
 
-def tile_address(tileMatrixSetId: str,  # noqa: N803
-                 z: Annotated[int, Path(description="Zoom level (tileMatrix)")],
-                 y: Annotated[int, Path(description="Row (tileRow)")],
-                 x: Annotated[int, Path(description="Column (tileCol)")]) -> Tile:
-    """The tile a request addresses: its tile matrix set (UnknownTileMatrixSet: 404) and z/y/x (TileOutOfRange:
-    404)."""
+def tile_address(tileMatrixSetId: str,  # noqa: N803 - OGC API – Tiles names
+                 tileMatrix: Annotated[str, Path(description="Tile matrix (zoom level) of the tile matrix set",  # noqa: N803
+                                                 examples=["12"])],
+                 tileRow: Annotated[int, Path(description="Row of the tile in its tile matrix")],  # noqa: N803
+                 tileCol: Annotated[int, Path(description="Column of the tile in its tile matrix")],  # noqa: N803
+                 ) -> Tile:
+    """The tile a request addresses: its tile matrix set (UnknownTileMatrixSet: 404), tile matrix, row and column
+    (TileOutOfRange: 404). A tile matrix is named by a string (OGC API – Tiles); WebMercatorQuad's are its zoom
+    levels, so anything but a number is a bad value."""
     check_tile_matrix_set(tileMatrixSetId)
-    return Tile(z, x, y)
+    if not (tileMatrix.isascii() and tileMatrix.isdecimal()):
+        raise InvalidParameter(f"tileMatrix: {tileMatrix!r} is not a tile matrix of {tileMatrixSetId} "
+                               f"(0–{MAX_ZOOM})", parameter="tileMatrix")
+    if len(tileMatrix) > 2 or tileMatrix != str(int(tileMatrix)):  # "07", "123…": a number, but no matrix's id
+        raise TileOutOfRange(f"tileMatrix {tileMatrix!r} is not a tile matrix of {tileMatrixSetId} (0–{MAX_ZOOM})",
+                             parameter="tileMatrix")
+    return Tile(int(tileMatrix), tileCol, tileRow)
 
 
 TileDep = Annotated[Tile, Depends(tile_address)]

@@ -21,7 +21,7 @@ from fastapi import Request
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import Response
 
-from app.negotiate import GEOJSON, HTML, base_url
+from app.negotiate import GEOJSON, HTML, base_url, url_with
 from spatial.layers import Layer
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -70,11 +70,14 @@ def queryables_page(request: Request, layer_id: str, schema: dict[str, Any]) -> 
 
 def items_page(request: Request, layer: Layer, features: bytes, links: list[dict[str, Any]],
                matched: int | None, headers: dict[str, str] | None = None) -> Response:
+    """A page of features: their properties, their geometries on a map (this page fetched again as GeoJSON in
+    CRS84) and the links of the page."""
     rows = orjson.loads(features)
     columns = _in_layer_order(layer, (key for feature in rows for key in feature["properties"]))
+    map_src = url_with(request, f="json", crs=None) if any(f["geometry"] for f in rows) else None
     return render(request, "items.html", headers, title=f"{layer.title_en} ({layer.id})", layer=layer,
                   features=rows, columns=columns, links=links, matched=matched,
-                  item_url=_item_url(request, layer))
+                  item_url=_item_url(request, layer), map_src=map_src, map_bbox=None)
 
 
 def item_page(request: Request, layer: Layer, feature: str | bytes, links: list[dict[str, Any]],

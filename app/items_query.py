@@ -13,8 +13,9 @@ from fastapi import Depends, Query, Request
 from app.dependencies import ASOF_HELP, LayerDep, SettingsDep
 from spatial import cql
 from spatial.crs import parse_crs
+from spatial.datetime_param import parse_datetime
 from spatial.errors import InvalidParameter
-from spatial.features import ItemsRequest, parse_datetime, parse_properties, parse_sortby
+from spatial.features import ItemsRequest, parse_properties, parse_sortby
 from spatial.geometry import parse_bbox_text
 from spatial.history.asof import parse_asof
 from spatial.layers import Layer
@@ -23,8 +24,9 @@ from spatial.queryables import queryables
 # Query parameters of the items request itself; any other name is a property filter (`property=value`).
 ITEMS_PARAMS = frozenset({"f", "limit", "bbox", "bbox-crs", "crs", "properties", "sortby", "filter", "filter-lang",
                           "filter-crs", "cursor", "numberMatched", "datetime", "download", "asof"})
-DATETIME_HELP = ("Instant or interval (RFC 3339, `start/end`, `..` open). Matched against plans' decision date, "
-                 "projects' start–end years, and for other layers when the feature last changed")
+DATETIME_HELP = ("Instant or interval (RFC 3339, `start/end`, `..` or nothing open; an end may be an ISO 8601 "
+                 "duration). Matched against the time a collection advertises in its extent (plans' decision date, "
+                 "projects' start–end years); features without a time, and collections without one, always match")
 
 
 def property_filters(layer: Layer, params: list[tuple[str, str]]) -> dict[str, str]:
@@ -37,7 +39,7 @@ def property_filters(layer: Layer, params: list[tuple[str, str]]) -> dict[str, s
             continue
         if key not in fields or fields[key].kind == "geometry":
             raise InvalidParameter(f"{key}: unknown parameter or property of {layer.id!r}", parameter=key)
-        if fields[key].enum and value not in fields[key].enum:
+        if fields[key].enum and value not in fields[key].enum:  # the parameter has the queryable's schema, enum too
             raise InvalidParameter(f"{key}: {value!r} is not one of {', '.join(fields[key].enum)}", parameter=key)
         equals[key] = value
     return equals

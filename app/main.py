@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.cors import install_cors
 from app.head import HeadAsGet
 from app.middleware import install_tile_fast_path
 from app.problems import install_problem_handlers
+from app.query_params import reject_unknown_query_parameters
 from app.routers import (
     account,
     changes,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, db_url: str | None = None,
         lifespan=lifespan,
         docs_url=None,  # FastAPI's default pages load Swagger UI from a CDN; /api.html serves it locally
         redoc_url=None,
+        dependencies=[Depends(reject_unknown_query_parameters)],  # 400 for what a resource does not declare
     )
     install_problem_handlers(app)
     install_sign_in(app, settings)  # OpenID Connect keys and the failed sign-in limit (app.signin)

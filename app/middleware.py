@@ -20,14 +20,9 @@ from spatial.tiles.grid import TMS_ID, Tile
 FAST_TILE_PATH = re.compile(
     rf"^/(?:collections/([A-Za-z0-9_]+)/)?tiles/{TMS_ID}/(\d{{1,2}})/(\d{{1,9}})/(\d{{1,9}})(?:\.mvt|\.pbf)?$")
 
-
-# parameters only the routes answer: the plan at an instant (rendered from the history, outside the tile cache)
-ROUTES_ONLY = frozenset({"asof"})
-
-
-def query_names(query_string: bytes) -> set[str]:
-    """The parameter names of a query string, those with an empty value included."""
-    return set(parse_qs(query_string.decode("latin-1"), keep_blank_values=True)) if query_string else set()
+# the query parameters the tile routes declare (anything else is theirs to refuse)
+COLLECTION_TILE_PARAMS = frozenset({"v"})
+COMPOSITE_TILE_PARAMS = frozenset({"v", "collections"})
 
 
 class TileFastPath:
@@ -46,8 +41,11 @@ class TileFastPath:
                 match := FAST_TILE_PATH.match(scope["path"])) is None:
             return await self.app(scope, receive, send)
         collection, z, y, x = match.groups()
-        query = parse_qs(scope["query_string"].decode("latin-1")) if scope["query_string"] else {}
-        if query_names(scope["query_string"]) & ROUTES_ONLY:
+        query = parse_qs(scope["query_string"].decode("latin-1"), keep_blank_values=True) \
+            if scope["query_string"] else {}
+        if not set(query) <= (COLLECTION_TILE_PARAMS if collection is not None else COMPOSITE_TILE_PARAMS):
+            # the route refuses what it does not declare (400), and answers `asof=` (the plan at an instant,
+            # rendered from the history, outside the tile cache)
             return await self.app(scope, receive, send)
         services = services_of(self.lapis)
         try:

@@ -34,12 +34,12 @@ def negotiate(f: str | None, accept: str, allowed: tuple[str, ...]) -> str:
 
 
 def output_format(allowed: tuple[str, ...], description: str | None = None) -> Callable[..., str]:
-    """A dependency: the output format a request asks for among `allowed` (the first is the default). With a
-    `description`, `f` is listed in the API definition; without one it is still honoured, only not listed."""
+    """A dependency: the output format a request asks for among `allowed` (the first is the default), listed in the
+    API definition with its values (a resource refuses any parameter the definition does not declare)."""
 
     # (a default, not Annotated: the annotation of a function made here must not name this function's locals)
     def negotiated(request: Request, f: str | None = Query(
-            None, description=description, include_in_schema=description is not None,
+            None, description=description or " | ".join(allowed),
             json_schema_extra={"enum": list(allowed)})) -> str:
         return negotiate(f, request.headers.get("accept", ""), allowed)
 

@@ -9,9 +9,13 @@ from its shape: any request can be refused (400: a Host not served, a NUL in the
 path parameters can name something that does not exist (404); one with a body can send too much (413), the wrong
 media type (415) or a geometry that cannot be used (422); anything that reads the database can find it gone (503).
 
-Parameters parsed as text by `spatial` get the shape of what it accepts: the CRS parameters list the CRSs offered,
-bbox and the PMTiles archive name have their patterns, and no text parameter may hold a NUL character (refused at
-the edge).
+Parameters parsed as text by `spatial` get the shape of what it accepts: the CRS parameters are URIs among the CRSs
+offered (empty: the default, `allowEmptyValue`), bbox is an array of 4 or 6 numbers (OGC API – Features Part 1,
+/req/core/fc-bbox-definition; sent comma-separated), the PMTiles archive name has its pattern, tile matrices are
+named by their ids, and no text parameter may hold a NUL character (refused at the edge).
+
+Besides, any request may meet an unexpected error (500, a problem carrying the request id) and a CQL2 filter may
+hold an unusable geometry (422).
 """
 
 from __future__ import annotations
@@ -24,21 +28,22 @@ from app.problems import PROBLEM_JSON
 from app.routers.tiles import PMTILES_NAME
 from spatial.crs import CRS84, SUPPORTED
 from spatial.history.asof import RFC3339
-from spatial.tiles.grid import TMS_ID
+from spatial.tiles.grid import MAX_ZOOM, TMS_ID
 
-NUMBER = r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*"
-# the OGC URIs, their EPSG:n CURIEs, and empty (the default, CRS84)
-CRS_VALUES = ["", *(crs.uri for crs in SUPPORTED), *(f"EPSG:{crs.code}" for crs in SUPPORTED if crs.uri != CRS84)]
+# the OGC URIs and their EPSG:n CURIEs (an empty value, the default CRS84, is allowed by `allowEmptyValue`)
+CRS_VALUES = [*(crs.uri for crs in SUPPORTED), *(f"EPSG:{crs.code}" for crs in SUPPORTED if crs.uri != CRS84)]
+CRS_SCHEMA: dict[str, Any] = {"type": "string", "format": "uri", "enum": CRS_VALUES}
+EMPTY_IS_DEFAULT = frozenset({"crs", "bbox-crs", "filter-crs"})
 PARAMETER_SCHEMAS: dict[str, dict[str, Any]] = {
-    "crs": {"type": "string", "enum": CRS_VALUES},
-    "bbox-crs": {"type": "string", "enum": CRS_VALUES},
-    "filter-crs": {"type": "string", "enum": CRS_VALUES},
-    "bbox": {"type": "string", "pattern": f"^{NUMBER}(?:,{NUMBER}){{3}}(?:,{NUMBER},{NUMBER})?$"},
+    "crs": CRS_SCHEMA, "bbox-crs": CRS_SCHEMA, "filter-crs": CRS_SCHEMA,
+    "bbox": {"type": "array", "oneOf": [{"minItems": 4, "maxItems": 4}, {"minItems": 6, "maxItems": 6}],
+             "items": {"type": "number"}},
     "pmtiles": {"type": "string", "pattern": PMTILES_NAME.pattern},
     # the plan at an instant (spatial.history.asof), and a feature's versions before a version number
     "asof": {"type": "string", "format": "date-time", "pattern": RFC3339.pattern},
     "before": {"type": "string", "pattern": "^[0-9]{1,18}$"},
 }
+TILE_MATRICES = [str(z) for z in range(MAX_ZOOM + 1)]
 NO_NUL = "^[^\\u0000]*$"
 # what Python's str.split() takes for white space: /search ignores it, so a q of nothing else is empty
 SPACE = "\\t\\n\\u000b\\f\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
@@ -66,6 +71,7 @@ DESCRIPTIONS = {
     413: "Content too large: the body, the file or its contents are over a configured limit",
     415: "Unsupported media type",
     422: "Unusable geometry: well-formed but empty, invalid, out of range or ambiguous on the ellipsoid",
+    500: "An unexpected error (logged; the problem carries the request id)",
     503: "The database does not answer, or the query took longer than the configured timeout (see Retry-After)",
 }
 NO_DATABASE = {"/api", "/api.html", "/conformance", "/map", "/tileMatrixSets", "/tileMatrixSets/{tileMatrixSetId}",
@@ -75,11 +81,13 @@ VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 
 def problem_statuses(path: str, operation: dict[str, Any]) -> list[int]:
-    statuses = {400}
+    statuses = {400, 500}
     if "{" in path:
         statuses.add(404)
     if "requestBody" in operation:
         statuses |= {413, 415, 422}
+    if any(p.get("in") == "query" and p.get("name") == "filter" for p in operation.get("parameters", [])):
+        statuses.add(422)  # a geometry in a CQL2 filter
     if path not in NO_DATABASE:
         statuses.add(503)
     statuses.update(RESTRICTED.get(path, ()))
@@ -96,14 +104,17 @@ def refine_parameters(operation: dict[str, Any], shapes: dict[str, dict[str, Any
     for parameter in operation.get("parameters", []):
         schema = parameter.get("schema", {})
         if parameter.get("in") == "query" and parameter["name"] in shapes:
-            parameter["schema"] = {**schema, **shapes[parameter["name"]]}
+            # the shape replaces FastAPI's `anyOf [string, null]`: an absent parameter is simply absent
+            parameter["schema"] = {**{k: v for k, v in schema.items() if k != "anyOf"}, **shapes[parameter["name"]]}
+            if parameter["name"] in EMPTY_IS_DEFAULT:
+                parameter["allowEmptyValue"] = True
         elif _is_text(schema) and not {"enum", "pattern"} & set(schema):
             _text_schema(schema)["pattern"] = NO_NUL
 
 
 def name_path_values(operation: dict[str, Any], layers: list[str]) -> None:
-    """The collection ids and tile matrix sets a path may name (anything else is a 404)."""
-    values = {"collectionId": layers, "tileMatrixSetId": [TMS_ID]}
+    """The collection ids, tile matrix sets and tile matrices a path may name."""
+    values = {"collectionId": layers, "tileMatrixSetId": [TMS_ID], "tileMatrix": TILE_MATRICES}
     for parameter in operation.get("parameters", []):
         if parameter.get("in") == "path" and parameter["name"] in values:
             parameter["schema"] = {**parameter.get("schema", {}), "type": "string", "enum": values[parameter["name"]]}

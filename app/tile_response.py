@@ -10,8 +10,9 @@ from starlette.responses import Response
 
 from spatial.history.tiles import render_asof
 from spatial.tiles.cache import RenderedTile
-from spatial.tiles.grid import Tile
+from spatial.tiles.grid import Tile, TileOutOfRange, tile_range
 from spatial.tiles.layers import TileLayer
+from spatial.tiles.limits import TilesetLimits
 from spatial.tiles.service import TileService
 from spatial.tiles.versions import version_tag
 
@@ -45,10 +46,12 @@ async def tile_reply(service: TileService, layers: tuple[TileLayer, ...], tile: 
     no version is read at all and every tile comes straight from the database."""
     if service.cache is not None:
         versions = await service.versions()
+        check_in_limits(tile, await service.limits(layers, composite=composite, versions=versions))
         rendered = await service.render(layers, tile, composite=composite, versions=versions)
         current = version_tag(versions, [layer.id for layer in layers])
         headers = [_IMMUTABLE if version == current else _REVALIDATE, _VARY, (b"x-data-version", current.encode())]
     else:
+        check_in_limits(tile, await service.limits(layers, composite=composite))
         rendered = await service.render_fresh(layers, tile, composite=composite)
         headers = [_REVALIDATE, _VARY]
     return _reply(rendered, headers, accept_encoding, if_none_match)
@@ -76,6 +79,21 @@ def _reply(rendered: RenderedTile, headers: Headers, accept_encoding: str, if_no
         headers.append(_GZIP)
     headers += [_MVT_TYPE, (b"content-length", str(len(body)).encode())]
     return 200, headers, body
+
+
+def check_in_limits(tile: Tile, limits: TilesetLimits) -> None:
+    """TileOutOfRange (404, OGC API – Tiles /req/core/tc-error) for a tile outside the tileset's limits."""
+    if limits.contains(tile):
+        return
+    if tile.z not in limits.zooms:
+        raise TileOutOfRange(f"tileMatrix {tile.z} is outside this tileset's tile matrices "
+                             f"{limits.min_zoom}–{limits.max_zoom}", parameter="tileMatrix")
+    x0, x1, y0, y1 = tile_range(limits.box, tile.z) if limits.box else (tile.x, tile.x, tile.y, tile.y)
+    if not y0 <= tile.y <= y1:
+        raise TileOutOfRange(f"tileRow {tile.y} is outside this tileset's rows {y0}–{y1} at tileMatrix {tile.z}",
+                             parameter="tileRow")
+    raise TileOutOfRange(f"tileCol {tile.x} is outside this tileset's columns {x0}–{x1} at tileMatrix {tile.z}",
+                         parameter="tileCol")
 
 
 class RawResponse(Response):

@@ -18,6 +18,7 @@ import cql2
 import orjson
 
 from spatial.cql_limits import check_text, check_tree, run_with_deep_stack
+from spatial.cql_text import normalise_quotes
 from spatial.crs import SupportedCrs
 from spatial.errors import InvalidParameter
 from spatial.geometry import geometry_literal_sql
@@ -39,7 +40,9 @@ SPATIAL = {
     "s_disjoint": "ST_Disjoint", "s_touches": "ST_Touches", "s_crosses": "ST_Crosses",
     "s_overlaps": "ST_Overlaps", "s_equals": "ST_Equals",
 }
-ARITHMETIC = {"+": "+", "-": "-", "*": "*", "/": "/"}
+# CQL2 arithmetic (its class "Arithmetic Expressions"): `div` is integer division, `%` the remainder, `^` a power
+ARITHMETIC = {"+": "({} + {})", "-": "({} - {})", "*": "({} * {})", "/": "({} / {})", "%": "({} % {})",
+              "^": "({} ^ {})", "div": "div({}, {})"}
 OPEN = ("..", "")
 
 
@@ -60,9 +63,9 @@ class Bound:
 Sql = str | Bound
 
 
-def parse(text: str, lang: str) -> dict[str, Any]:
-    """CQL2 text or JSON → the CQL2-JSON tree. Syntax errors, and filters past the limits of `spatial.cql_limits`
-    (length, nesting, size), are InvalidParameter('filter')."""
+def parse(text: str, lang: str) -> dict[str, Any] | bool:
+    """CQL2 text or JSON → the CQL2-JSON tree (`true` and `false` are filters too). Syntax errors, and filters past
+    the limits of `spatial.cql_limits` (length, nesting, size), are InvalidParameter('filter')."""
     lang = (lang or "cql2-text").lower()
     if lang == LEGACY_CQL_TEXT:
         text, lang = legacy_to_cql2(text), "cql2-text"
@@ -70,13 +73,15 @@ def parse(text: str, lang: str) -> dict[str, Any]:
         raise InvalidParameter(f"filter-lang: unsupported {lang!r}; use cql2-text or cql2-json",
                                parameter="filter-lang")
     check_text(text)
+    if lang == "cql2-text":
+        text = normalise_quotes(text)
     read = cql2.parse_text if lang == "cql2-text" else cql2.parse_json
     try:
         tree = run_with_deep_stack(lambda: read(text).to_json(), text)
     except (cql2.ParseError, cql2.ValidationError, ValueError, RecursionError) as exc:
         message = " ".join(str(exc).split())
         raise InvalidParameter(f"filter: CQL2 syntax error ({lang}): {message}", parameter=PARAM) from None
-    if not isinstance(tree, dict):
+    if not isinstance(tree, dict | bool):
         raise InvalidParameter("filter: a CQL2 filter must be a boolean expression", parameter=PARAM)
     check_tree(tree)
     return tree
@@ -169,7 +174,10 @@ class Compiler:
                 return
 
     def _isnull(self, args: list[Any]) -> str:
-        return f"({self.scalar(_one(args, 'IS NULL'), None)} IS NULL)"
+        node = _one(args, "IS NULL")
+        if isinstance(node, dict) and "property" in node and self.field(node["property"]).kind == "geometry":
+            return f"({self.geometry(node)} IS NULL)"  # a geometry may be null too (CQL2 isNullOperand)
+        return f"({self.scalar(node, None)} IS NULL)"
 
     # -- spatial ---------------------------------------------------------------------------------------
     def _spatial(self, op: str, args: list[Any]) -> str:
@@ -184,6 +192,8 @@ class Compiler:
             return field.sql
         if isinstance(node, dict) and ("type" in node or "bbox" in node):
             return geometry_literal_sql(node, self.crs, self.params, PARAM)
+        if isinstance(node, dict) and str(node.get("op", "")).lower() == "envelope":  # CQL2 drafts' name of BBOX
+            return geometry_literal_sql({"bbox": node.get("args") or []}, self.crs, self.params, PARAM)
         raise InvalidParameter(f"filter: expected a geometry, got {_short(node)}", parameter=PARAM)
 
     # -- temporal --------------------------------------------------------------------------------------
@@ -282,7 +292,7 @@ class Compiler:
             args = _args(node)
             if op in ARITHMETIC:
                 left, right = _two(args)
-                return f"({self.scalar(left, 'number')} {ARITHMETIC[op]} {self.scalar(right, 'number')})"
+                return ARITHMETIC[op].format(self.scalar(left, "number"), self.scalar(right, "number"))
             if op in ("casei", "lower"):
                 return f"lower({self.scalar(_one(args, op), 'text')}::text)"
             if op == "upper":
@@ -314,7 +324,7 @@ class Compiler:
         raise InvalidParameter(f"filter: unsupported value {_short(value)}", parameter=PARAM)
 
 
-def compile_filter(tree: dict[str, Any], fields: dict[str, Queryable], params: Params,
+def compile_filter(tree: dict[str, Any] | bool, fields: dict[str, Queryable], params: Params,
                    filter_crs: SupportedCrs) -> str:
     return Compiler(fields, params, filter_crs).condition(tree)
 

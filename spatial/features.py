@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -40,7 +40,7 @@ class ItemsRequest:
     properties: tuple[str, ...] | None = None
     sortby: tuple[tuple[str, bool], ...] = ()  # (property, descending)
     equals: dict[str, str] = field(default_factory=dict)
-    filter: dict[str, Any] | None = None
+    filter: dict[str, Any] | bool | None = None  # a CQL2-JSON tree (`true`/`false` are filters too)
     filter_crs: SupportedCrs = DEFAULT
     cursor: str | None = None
     count: bool = False  # numberMatched even on a big table
@@ -85,40 +85,6 @@ def parse_properties(layer: Layer, text: str | None) -> tuple[str, ...] | None:
         raise InvalidParameter(f"properties: unknown {', '.join(unknown)}; known: {', '.join(layer.column_names)}",
                                parameter="properties")
     return names
-
-
-def _instant(text: str, end: bool) -> datetime | None:
-    text = text.strip()
-    if text in ("", ".."):
-        return None
-    if "T" not in text and len(text) == 10:  # a date: the whole day
-        day = date.fromisoformat(text)
-        return datetime(day.year, day.month, day.day, tzinfo=UTC) + (timedelta(days=1, microseconds=-1) if end
-                                                                       else timedelta())
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def parse_datetime(text: str | None) -> tuple[datetime | None, datetime | None] | None:
-    """OGC `datetime`: an instant (date or date-time) or an interval `start/end` with `..` (or nothing) open."""
-    if text is None:
-        return None
-    try:
-        if "/" in text:
-            start_text, end_text = text.split("/", 1)
-            start, end = _instant(start_text, False), _instant(end_text, True)
-            if start is None and end is None:
-                raise ValueError("both ends open")
-            if start is not None and end is not None and start > end:
-                raise ValueError("start after end")
-            return start, end
-        start, end = _instant(text, False), _instant(text, True)
-        if start is None:
-            raise ValueError("empty")
-        return start, end
-    except ValueError as exc:
-        raise InvalidParameter(f"datetime: {text!r} is not an RFC 3339 instant or interval ({exc})",
-                               parameter="datetime") from None
 
 
 def typed_value(q: Queryable, raw: str, parameter: str) -> Any:
@@ -179,23 +145,22 @@ def _decode_cursor(token: str, signature: str, n_keys: int) -> tuple[list[str | 
 def _conditions(req: ItemsRequest, params: Params) -> list[str]:
     layer, fields = req.layer, queryables(req.layer)
     where: list[str] = []
-    if req.bbox is not None:
-        if not layer.has_geometry:
-            raise InvalidParameter(f"bbox: collection {layer.id!r} has no geometry", parameter="bbox")
+    # features without a spatial (temporal) geometry match any bbox (datetime): OGC API – Features Part 1,
+    # /req/core/fc-bbox-response C and /req/core/fc-time-response C
+    if req.bbox is not None and layer.has_geometry:
         where.append(f"ST_Intersects(t.geom, (SELECT {bbox_sql(req.bbox, req.bbox_crs, params)}))")
     for name, raw in req.equals.items():
         q = fields[name]
         where.append(f"{q.sql} = {params.add(typed_value(q, raw, name), q.cast)}")
     if req.filter is not None:
         where.append(cql.compile_filter(req.filter, fields, params, req.filter_crs))
-    if req.datetime is not None:
-        start_sql, end_sql = temporal_extent(layer)
+    if req.datetime is not None and (extent := temporal_extent(layer)) is not None:
+        start_sql, end_sql = extent
         lo, hi = req.datetime
         if hi is not None:
             where.append(f"coalesce({start_sql} <= {params.add(hi, 'timestamptz')}, TRUE)")
         if lo is not None:
             where.append(f"coalesce({end_sql} >= {params.add(lo, 'timestamptz')}, TRUE)")
-        where.append(f"NOT ({start_sql} IS NULL AND {end_sql} IS NULL)")
     return where
 
 

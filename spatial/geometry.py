@@ -48,10 +48,19 @@ def parse_bbox(values: Sequence[float], crs: SupportedCrs,
     x0, y0, x1, y1 = (float(v) for v in values)
     if not all(map(_finite, (x0, y0, x1, y1))):
         raise InvalidParameter(f"{parameter}: numbers must be finite", parameter=parameter)
-    if y0 > y1 or (x0 > x1 and crs.projected):
+    # a longitude range may wrap: west > east is a box across the antimeridian (OGC API – Features, bbox)
+    if (y0 > y1 and not _longitude_second(crs)) or (x0 > x1 and not _longitude_first(crs)):
         raise InvalidParameter(f"{parameter}: lower corner above or right of the upper corner", parameter=parameter)
     check_in_range(crs, [x0, x1], [y0, y1], parameter)
     return x0, y0, x1, y1
+
+
+def _longitude_first(crs: SupportedCrs) -> bool:
+    return not crs.projected and not crs.lat_first
+
+
+def _longitude_second(crs: SupportedCrs) -> bool:
+    return not crs.projected and crs.lat_first
 
 
 def parse_bbox_text(text: str, crs: SupportedCrs, parameter: str = "bbox") -> tuple[float, float, float, float]:
@@ -64,10 +73,20 @@ def parse_bbox_text(text: str, crs: SupportedCrs, parameter: str = "bbox") -> tu
 
 
 def bbox_sql(bbox: tuple[float, float, float, float], crs: SupportedCrs, params: Params) -> str:
+    """The box as SQL in the storage CRS; a box across the antimeridian (west > east) as its two halves."""
     x0, y0, x1, y1 = bbox
-    env = (f"ST_MakeEnvelope({params.add(x0, 'float8')}, {params.add(y0, 'float8')}, "
-           f"{params.add(x1, 'float8')}, {params.add(y1, 'float8')})")
-    return to_storage_sql(env, crs)
+    if x0 > x1 and _longitude_first(crs):
+        halves = _envelope(x0, y0, 180.0, y1, params), _envelope(-180.0, y0, x1, y1, params)
+    elif y0 > y1 and _longitude_second(crs):
+        halves = _envelope(x0, y0, x1, 180.0, params), _envelope(x0, -180.0, x1, y1, params)
+    else:
+        return to_storage_sql(_envelope(x0, y0, x1, y1, params), crs)
+    return to_storage_sql(f"ST_Collect({halves[0]}, {halves[1]})", crs)
+
+
+def _envelope(x0: float, y0: float, x1: float, y1: float, params: Params) -> str:
+    return (f"ST_MakeEnvelope({params.add(x0, 'float8')}, {params.add(y0, 'float8')}, "
+            f"{params.add(x1, 'float8')}, {params.add(y1, 'float8')})")
 
 
 def parse_geojson_geometry(obj: Any, crs: SupportedCrs, parameter: str) -> shapely.Geometry:

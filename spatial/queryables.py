@@ -99,19 +99,20 @@ def _property_schema(q: Queryable) -> dict[str, Any]:
 
 
 # What `datetime` (OGC API – Features Core) is matched against: a layer's own time where its registry entry names
-# one (plans: the decision date; projects: start year … end year, open where unknown), otherwise when the record
-# changed. A date covers its whole day in UTC, an integer year its whole year.
+# one (plans: the decision date; projects: start year … end year, open where unknown) — the temporal extent its
+# collection advertises. A layer without one has no temporal geometry, so `datetime` matches all of its features
+# (/req/core/fc-time-response C); when a record changed is a queryable (`updated_at`) for filters, not its time.
+# A date covers its whole day in UTC, an integer year its whole year.
 START_OF = {"date": "({c}::timestamp AT TIME ZONE 'UTC')",
             "integer": "make_timestamptz({c}, 1, 1, 0, 0, 0, 'UTC')"}
 END_OF = {"date": "(({c} + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond')",
           "integer": "make_timestamptz({c}, 12, 31, 23, 59, 59.999, 'UTC')"}
-DEFAULT_TEMPORAL = ("t.updated_at", "t.updated_at")
 
 
-def temporal_extent(layer: Layer) -> tuple[str, str]:
-    """SQL (start, end) of a feature's time for `datetime` filtering (NULL = open)."""
+def temporal_extent(layer: Layer) -> tuple[str, str] | None:
+    """SQL (start, end) of a feature's time for `datetime` filtering (NULL = open); None: the layer has none."""
     if layer.temporal is None:
-        return DEFAULT_TEMPORAL
+        return None
     return _instant_sql(layer, layer.temporal.start, START_OF), _instant_sql(layer, layer.temporal.end, END_OF)
 
 

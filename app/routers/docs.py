@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, Response
 
 from app.dependencies import services_of
 from app.negotiate import JsonOrHtml, base_url
+from app.openapi_conformance import conformant
 from app.openapi_extras import describe_problems
 from app.openapi_items import items_for_clients
 from spatial.json import dumps
@@ -64,7 +65,7 @@ def openapi30(request: Request) -> dict[str, Any]:
         services = services_of(app)
         tiled = [layer.id for layer in services.tiles.tile_layers(None)]
         described = describe_problems(copy.deepcopy(app.openapi()), list(services.registry), tiled)
-        spec = items_for_clients(to_openapi30(described), services.settings, services.registry)
+        spec = conformant(items_for_clients(to_openapi30(described), services.settings, services.registry))
         spec["openapi"] = "3.0.3"
         _converted[app] = spec
     return {**spec, "servers": [{"url": base_url(request)}]}

@@ -33,6 +33,7 @@ from app.negotiate import (
     request_url,
     url_with,
 )
+from app.query_params import accepts_property_filters
 from spatial.catalog import LayerSummary, layer_summaries, layer_summary
 from spatial.crs import CRS84, URIS, SupportedCrs
 from spatial.features import ItemsPage, ItemsRequest, fetch_feature, fetch_items
@@ -43,6 +44,8 @@ from spatial.registry import Layer
 router = APIRouter(tags=["OGC API – Features"])
 
 OGC = "http://www.opengis.net/spec"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 CONFORMANCE = (
     f"{OGC}/ogcapi-features-1/1.0/conf/core",
     f"{OGC}/ogcapi-features-1/1.0/conf/geojson",
@@ -84,8 +87,8 @@ def collection_json(base: str, summary: LayerSummary) -> dict[str, Any]:
             {"rel": "alternate", "type": HTML, "title": "This collection as HTML", "href": f"{href}?f=html"},
             {"rel": "items", "type": GEOJSON, "title": "Items", "href": f"{href}/items"},
             {"rel": "items", "type": HTML, "title": "Items as HTML", "href": f"{href}/items?f=html"},
-            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": "application/schema+json",
-             "title": "Queryables", "href": f"{href}/queryables"},
+            {"rel": QUERYABLES_REL, "type": "application/schema+json", "title": "Queryables",
+             "href": f"{href}/queryables"},
             # "describedBy": the spelling GDAL's OAPIF driver matches (link relations are case-insensitive)
             {"rel": "describedBy", "type": "application/schema+json", "title": "Schema of the features",
              "href": f"{href}/schema"},
@@ -105,6 +108,8 @@ def collection_json(base: str, summary: LayerSummary) -> dict[str, Any]:
         body["geometryType"] = layer.geometry_type
         if summary.bbox:
             body["extent"] = {"spatial": {"bbox": [list(summary.bbox)], "crs": CRS84}}
+    if summary.interval:  # the time `datetime` is matched against (a layer without one has no temporal extent)
+        body.setdefault("extent", {})["temporal"] = {"interval": [list(summary.interval)], "trs": GREGORIAN}
     return body
 
 
@@ -164,6 +169,7 @@ async def collection_queryables(request: Request, layer: LayerDep, fmt: JsonOrHt
 
 @router.get("/collections/{collectionId}/items", summary="Features of a collection",
             response_class=Response, responses=with_downloads(GEOJSON_RESPONSE))
+@accepts_property_filters  # `property=value` for each queryable: app.items_query checks those names
 async def items(request: Request, query: ItemsQueryDep, fmt: ItemsFormat, db: DatabaseDep) -> Response:
     if isinstance(fmt, DownloadFormat):
         return await download_items(request, query, fmt)
@@ -196,6 +202,8 @@ def _items_links(request: Request, fmt: str, layer: Layer, page: ItemsPage) -> l
         *({"rel": "alternate", "type": MEDIA_OF[alt], "href": url_with(request, f=alt)}
           for alt in ("geojson", "html", "csv") if alt != fmt),
         {"rel": "collection", "type": JSON, "href": f"{base_url(request)}/collections/{layer.id}"},
+        {"rel": QUERYABLES_REL, "type": "application/schema+json", "title": "Queryables",
+         "href": _queryables_href(request, layer)},
     ]
     if page.next_cursor:
         links.append({"rel": "next", "type": MEDIA_OF[fmt], "href": url_with(request, cursor=page.next_cursor)})
@@ -207,7 +215,9 @@ def _items_links(request: Request, fmt: str, layer: Layer, page: ItemsPage) -> l
 def _items_response(request: Request, fmt: str, query: ItemsRequest, page: ItemsPage) -> Response:
     """A page of items as GeoJSON (the features' texts from PostgreSQL, joined as they are), HTML or CSV."""
     links = _items_links(request, fmt, query.layer, page)
-    headers = {"Content-Crs": f"<{query.crs.uri}>"}
+    # the filterable resource references its queryables in a Link header too (Features Part 3, queryables-link B)
+    headers = {"Content-Crs": f"<{query.crs.uri}>",
+               "Link": f'<{_queryables_href(request, query.layer)}>; rel="{QUERYABLES_REL}"'}
     if fmt == "html":
         return html.items_page(request, query.layer, page.features_json(), links, page.number_matched, headers)
     if fmt == "csv":
@@ -218,6 +228,10 @@ def _items_response(request: Request, fmt: str, query: ItemsRequest, page: Items
     if page.number_matched is not None:
         tail["numberMatched"] = page.number_matched
     return Response(head + page.features_json() + b"," + dumps(tail)[1:], media_type=GEOJSON, headers=headers)
+
+
+def _queryables_href(request: Request, layer: Layer) -> str:
+    return f"{base_url(request)}/collections/{layer.id}/queryables"
 
 
 MEDIA_OF = {"geojson": GEOJSON, "json": GEOJSON, "html": HTML, "csv": CSV}

@@ -5,6 +5,7 @@ JSON, GeoJSON for a map, HTML). The work is `spatial.history.revisions` and `spa
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -57,7 +58,7 @@ CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
 DIFF_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {JSON: {}, GEOJSON: {}, HTML: {}}, "description": (
     "json: from, to, summary (per collection: added, removed, changed), collections [{id, counts, added, removed, "
     "changed}] — each entry id, code, name_vi, name_en, from_version, to_version, attributes {name: {old, new}} and "
-    "geometry {changed, area_m2 | length_m {old, new, difference}, hausdorff_m}; geojson: the same entries as "
+    "geometry_change {changed, area_m2 | length_m {old, new, difference}, hausdorff_m}; geojson: the same entries as "
     "Features (property `change`: added, removed, changed; `side`: to, or from for a changed geometry's old one)")}}
 
 
@@ -130,7 +131,7 @@ def _diff_links(request: Request, fmt: str, result: Diff) -> list[dict[str, str]
              *({"rel": "alternate", "type": MEDIA[alt], "href": url_with(request, f=alt)}
                for alt in ("json", "geojson", "html") if alt != fmt),
              {"rel": "related", "type": JSON, "title": "Every change in between (the change log)",
-              "href": f"{base}/changes?from={result.start.label}&to={result.end.label}"}]
+              "href": f"{base}/changes?{urlencode({'from': result.start.label, 'to': result.end.label})}"}]
     for end in (result.start, result.end):
         if end.revision is not None:
             links.append({"rel": "related", "type": JSON, "title": f"Revision {end.revision.id}",
@@ -163,9 +164,7 @@ def _diff_geojson(result: Diff, links: list[dict[str, str]]) -> bytes:
     for d in result.layers:
         for entry in d.entries:
             data = entry.data()
-            fid, measures = data.pop("id"), data.pop("geometry")
-            properties = {"collection": d.layer.id, "featureId": fid, **data, "geometry_change": measures,
-                          "side": "to"}
+            properties = {"collection": d.layer.id, "featureId": data.pop("id"), **data, "side": "to"}
             key = f"{d.layer.id}/{properties['featureId']}"
             features.append(_feature(key, entry.geometry, properties))
             if entry.old_geometry is not None:

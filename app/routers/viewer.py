@@ -34,8 +34,15 @@ ASSETS.update({"history.css": "text/css", **{f"{name}.js": "text/javascript"
                                              for name in ("history-core", "timeslider", "compare", "history")}})
 
 
-@router.get("/map", summary="The web map of the plan", response_class=Response)
-async def map_page() -> Response:
+@router.get("/map", summary="The web map of the plan", response_class=Response,
+            responses={200: {"content": {"text/html": {}}}})
+async def map_page(
+        lang: Literal["vi", "en"] = Query("vi", description="Language of the map (read by the page itself)"),
+        pmtiles: str | None = Query(None, description="Draw this archive under /pmtiles/ instead of the tile "
+                                    "endpoints (read by the page itself)")) -> Response:
+    """The page reads its parameters itself; they are declared here because a resource refuses undeclared ones,
+    and checked as `/styles/plan.json` checks them."""
+    check_pmtiles_name(pmtiles)
     return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
                         headers={"Cache-Control": "no-cache"})
 
@@ -64,8 +71,12 @@ async def style(request: Request, settings: SettingsDep, registry: RegistryDep,
                 pmtiles: str | None = Query(None, description="Use this archive under /pmtiles/ as the tile source "
                                             "(the viewer's static mode; needs the pmtiles:// protocol)")) -> Response:
     base = base_url(request)
-    if pmtiles is not None and not PMTILES_NAME.match(pmtiles):
-        raise InvalidParameter("pmtiles must be an archive name like plan.pmtiles", parameter="pmtiles")
+    check_pmtiles_name(pmtiles)
     source = f"pmtiles://{base}/pmtiles/{pmtiles}" if pmtiles else f"{base}/tiles/WebMercatorQuad/tilejson.json"
     return json_response(plan_style(tilejson_url=source, lang=lang, basemap_url=settings.basemap_url,
                                     registry=registry))
+
+
+def check_pmtiles_name(pmtiles: str | None) -> None:
+    if pmtiles is not None and not PMTILES_NAME.match(pmtiles):
+        raise InvalidParameter("pmtiles must be an archive name like plan.pmtiles", parameter="pmtiles")

@@ -255,7 +255,9 @@ def _history_table(table: str) -> None:
     # names of their own: a catalog query by table name alone must not take them for the plan table's
     op.execute(f"CREATE INDEX history_{table}_id_version_idx ON history.{table} (id, version) INCLUDE (valid_from)")
     if any(name == "geom" for name, _ in columns):
-        op.execute(f"CREATE INDEX history_{table}_geom_idx ON history.{table} USING gist (geom)")
+        # deletions hold no geometry: left out of the GiST index, which bbox and tile queries use all the same
+        op.execute(f"CREATE INDEX history_{table}_geom_idx ON history.{table} USING gist (geom) "
+                   "WHERE geom IS NOT NULL")
     op.execute(f"COMMENT ON TABLE history.{table} IS 'Every version of every feature of public.{table} "
                "(migration 0014; append-only)'")
     names = ", ".join(f'"{name}"' for name, _ in columns)

@@ -13,7 +13,7 @@ Who made a change is recorded exactly (the LAPIS user, or the database role); wh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -156,9 +156,10 @@ async def _fetch(conn: asyncpg.Connection, query: ChangeQuery, columns: dict[str
 
 async def fetch_changes(conn: asyncpg.Connection, query: ChangeQuery) -> ChangePage:
     """A page of the change log, newest first, with where the pages beside it start."""
+    columns = await history_columns(conn)
+    query = replace(query, layers=tuple(layer for layer in query.layers if layer.id in columns))
     if not query.layers:
         return ChangePage([], None, None)
-    columns = await history_columns(conn)
     newer = query.after is not None and query.before is None
     rows = await _fetch(conn, query, columns, newer=newer, after=query.after, before=query.before,
                         limit=query.limit + 1)

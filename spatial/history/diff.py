@@ -68,7 +68,7 @@ UNION ALL
 (SELECT c.id, jsonb_build_object(
             'id', c.id, 'change', c.change, 'code', coalesce(b.code, a.code), 'name_vi', coalesce(b.name_vi, a.name_vi),
             'name_en', coalesce(b.name_en, a.name_en), 'from_version', c.va, 'to_version', c.vb,
-            'attributes', c.attributes, 'geometry', {measures})::text,
+            'attributes', c.attributes, 'geometry_change', {measures})::text,
         {geometry}, {old_geometry}
  FROM (SELECT * FROM classified WHERE $3::bigint IS NULL OR id > $3::bigint ORDER BY id LIMIT $4) c
  LEFT JOIN {h} a ON a.version = c.va
@@ -174,11 +174,12 @@ async def diff(conn: asyncpg.Connection, layers: list[Layer], start: Instant, en
     """The plan's changes from `start` to `end` in `layers` (every layer counted; at most `limit` entries listed,
     from `after` on)."""
     columns = await history_columns(conn)
+    layers = [layer for layer in layers if layer.id in columns]  # (a layer without a history table has no past)
     order = [layer.id for layer in layers]
     remaining, last, more = limit, None, False
     result = []
     for layer in layers:
-        position = order.index(layer.id) - (order.index(after[0]) if after else 0)
+        position = order.index(layer.id) - (order.index(after[0]) if after and after[0] in order else 0)
         take = 0 if position < 0 or more else remaining + 1
         found = await layer_diff(conn, layer, columns[layer.id], start, end, geometries=geometries,
                                  after=after[1] if after and position == 0 else None, limit=take)

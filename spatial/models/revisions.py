@@ -18,6 +18,7 @@ class Revision(Base):
         CheckConstraint("legal_basis <> '' AND legal_basis IS NFC NORMALIZED", name="revisions_legal_basis_check"),
         CheckConstraint("note IS NFC NORMALIZED", name="revisions_note_check"),
         Index("revisions_published_at_idx", "published_at"),
+        {"comment": "Named, published states of the plan: the plan as the history had it at published_at"},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)

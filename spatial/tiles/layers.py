@@ -55,9 +55,10 @@ RENDERED_GEOMETRY = "ST_AsMVTGeom(ST_Simplify(f.geom_3857, $4::float8, true), en
 STORED_GEOMETRY = """CASE WHEN $1::int IN ({zooms}) AND f.geom_3857 @ env.box
                 THEN ST_Translate(CASE $1::int {columns} END, -{extent}.0 * $2::int, -{extent}.0 * $3::int)
                 ELSE {rendered} END"""
+# the layer's extent, and its largest feature's size (where its tiles start: spatial.tiles.limits)
 EXTENT_SQL = """
-SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
-FROM (SELECT ST_Extent(geom_3857) AS e FROM {table}) AS s
+SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), largest
+FROM (SELECT ST_Extent(geom_3857) AS e, max(lapis_feature_size(geom_3857)) AS largest FROM {table}) AS s
 """
 
 

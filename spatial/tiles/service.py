@@ -24,6 +24,7 @@ from spatial.replicaset import ReplicaSet, write_lsn
 from spatial.tiles.cache import DEFAULT_CACHE_BYTES, CacheKey, RenderedTile, TileCache
 from spatial.tiles.grid import BUFFER, EXTENT, Tile
 from spatial.tiles.layers import TileLayer, generalisation, tile_layers_of
+from spatial.tiles.limits import LayerExtent, TilesetLimits, tileset_limits
 from spatial.tiles.versions import VersionReader, Versions, version_tag
 
 Box = tuple[float, float, float, float]
@@ -41,14 +42,15 @@ class UnknownTileLayer(UnknownLayer):
 
 
 def tile_layers(ids: Sequence[str] | None, registry: Registry = LAYERS) -> tuple[TileLayer, ...]:
-    """Layers for a tileset in drawing order: the composite's, or the named subset of the tiled layers."""
+    """Layers for a tileset in drawing order (bottom to top): the composite's, or the named subset of the tiled
+    layers in the order named — the leftmost first, at the bottom (OGC API – Tiles, collections-selection)."""
     tiled = tile_layers_of(registry)
     if not ids:
         return tuple(layer for layer in tiled.values() if layer.spec.in_composite)
     for layer_id in ids:
         if layer_id not in tiled:
             raise UnknownTileLayer(layer_id, tiled)
-    return tuple(layer for layer_id, layer in tiled.items() if layer_id in ids)
+    return tuple(tiled[layer_id] for layer_id in dict.fromkeys(ids))
 
 
 class VersionsAt(dict[str, int]):
@@ -73,7 +75,7 @@ class TileService:
         self.largest_first = cap_order == "size"
         self.cache = TileCache(cache_size, cache_dir, max_bytes=cache_bytes) if cache else None
         self._versions = VersionReader(self._fetch_versions)
-        self._bounds: dict[tuple[str, int], Box | None] = {}
+        self._extents: dict[tuple[str, int], LayerExtent] = {}
         self._inflight: dict[CacheKey, asyncio.Future[RenderedTile]] = {}
 
     def tile_layers(self, ids: Sequence[str] | None) -> tuple[TileLayer, ...]:
@@ -99,14 +101,27 @@ class TileService:
 
     async def bounds(self, layer: TileLayer, versions: Versions | None = None) -> Box | None:
         """The layer's EPSG:3857 extent (None when empty), remembered per data version."""
+        return (await self.extent(layer, versions)).box
+
+    async def extent(self, layer: TileLayer, versions: Versions | None = None) -> LayerExtent:
+        """The layer's extent and largest feature size, read once per data version."""
         versions = versions if versions is not None else await self.versions()
         key = (layer.id, versions.get(layer.id, 0))
-        if key not in self._bounds:
+        if key not in self._extents:
             async with self._reader(versions) as conn:
                 row = await conn.fetchrow(layer.extent_sql)
-            self._bounds = {k: v for k, v in self._bounds.items() if k[0] != layer.id}
-            self._bounds[key] = None if row is None or row[0] is None else (row[0], row[1], row[2], row[3])
-        return self._bounds[key]
+            self._extents = {k: v for k, v in self._extents.items() if k[0] != layer.id}
+            empty = row is None or row[0] is None
+            self._extents[key] = LayerExtent(None if empty else (row[0], row[1], row[2], row[3]),
+                                             None if empty else row[4])
+        return self._extents[key]
+
+    async def limits(self, layers: Sequence[TileLayer], *, composite: bool,
+                     versions: Versions | None = None) -> TilesetLimits:
+        """The zooms, rows and columns of a tileset of `layers` (a tile outside them is out of range)."""
+        versions = versions if versions is not None else await self.versions()
+        extents = [await self.extent(layer, versions) for layer in layers]
+        return tileset_limits(layers, extents, composite=composite, min_feature_px=self.min_feature_px)
 
     async def render(self, layers: Sequence[TileLayer], tile: Tile, *, composite: bool = False,
                      versions: Versions | None = None) -> RenderedTile:

@@ -40,10 +40,15 @@ def _credit(layer: Layer, html: bool) -> str:
 
 
 def tilejson(*, name: str, description: str, tiles_url: str, layers: Sequence[TileLayer],
-             boxes: Sequence[Box | None], composite: bool) -> dict[str, Any]:
+             boxes: Sequence[Box | None], composite: bool, min_zooms: Sequence[int] | None = None) -> dict[str, Any]:
+    """TileJSON of a tileset. `min_zooms`: each layer's first zoom in it (`spatial.tiles.limits`; by default where
+    the composite starts carrying it)."""
     bounds = lonlat_bounds(boxes) or [-180.0, -85.051129, 180.0, 85.051129]
+    if min_zooms is None:
+        min_zooms = [layer.composite_min_zoom if composite else 0 for layer in layers]
+    first = dict(zip((layer.id for layer in layers), min_zooms, strict=True))
     present = [layer for layer, box in zip(layers, boxes, strict=True) if box is not None] or list(layers)
-    minzoom = min((layer.composite_min_zoom if composite else 0) for layer in present)
+    minzoom = min(first[layer.id] for layer in present)
     maxzoom = max(layer.max_zoom for layer in present)
     centre_zoom = max(minzoom, min(9, maxzoom))
     return {
@@ -62,7 +67,7 @@ def tilejson(*, name: str, description: str, tiles_url: str, layers: Sequence[Ti
             {
                 "id": layer.id,
                 "description": layer.layer.title_en,
-                "minzoom": layer.composite_min_zoom if composite else 0,
+                "minzoom": first[layer.id],
                 "maxzoom": layer.max_zoom,
                 "fields": layer.fields(),
             }

@@ -140,7 +140,10 @@ def test_items_page_lists_features_properties_and_links(client: TestClient) -> N
     names = [f["properties"]["name_vi"] for f in body["features"]]
     assert "Khu kinh tế cửa khẩu Long An" in names and ["Bình Hiệp", "Mỹ Quý Tây", "Long Khốt"] in [
         f["properties"].get("gates") for f in body["features"]]
-    assert page.map is None
+    # the page's geometries on a map, fed with the same page as GeoJSON (OGC API – Features, /req/html/content)
+    assert page.map is not None and "f=json" in page.map["data-src"] and "limit=4" in page.map["data-src"]
+    plans, _ = get_page(client, "/collections/plans/items?f=html")
+    assert plans.map is None  # no geometry, no map
 
 
 def test_item_page_lists_properties_links_and_maps_the_geometry(client: TestClient) -> None:

@@ -52,8 +52,9 @@ def test_collection_subset_parses_once_for_route_and_fast_path() -> None:
     assert parse_collection_subset("").layers == every.layers
     subset = parse_collection_subset(" axes , zones,,")
     assert isinstance(subset, CollectionSubset)
-    assert [layer.id for layer in subset.layers] == ["zones", "axes"]  # drawing order, not the order asked
-    assert subset.named and subset.param == "collections=zones,axes"
+    # in the order asked, the leftmost at the bottom (OGC API – Tiles, /req/collections-selection/collections-response)
+    assert [layer.id for layer in subset.layers] == ["axes", "zones"]
+    assert subset.named and subset.param == "collections=axes,zones"
     with pytest.raises(InvalidParameter) as error:
         parse_collection_subset("zones,plans")  # plans has no geometry, so no tiles
     assert error.value.parameter == "collections" and "'plans'" in error.value.detail
@@ -74,13 +75,21 @@ def test_fast_path_and_route_agree_on_every_subset(settings, collections: str) -
 
 
 def test_tile_address_is_one_group() -> None:
-    assert tile_address("WebMercatorQuad", 3, 2, 1) == Tile(3, 1, 2)
+    assert tile_address("WebMercatorQuad", "3", 2, 1) == Tile(3, 1, 2)
     with pytest.raises(UnknownTileMatrixSet) as unknown:
-        tile_address("WorldCRS84Quad", 3, 2, 1)
+        tile_address("WorldCRS84Quad", "3", 2, 1)
     assert unknown.value.parameter == "tileMatrixSetId"
     with pytest.raises(TileOutOfRange) as outside:
-        tile_address("WebMercatorQuad", 3, 8, 1)
+        tile_address("WebMercatorQuad", "3", 8, 1)
     assert outside.value.parameter == "tileRow"
+    for name in ("three", "\u0663", "1.5"):  # tile matrices are named by strings; these are zooms in ASCII digits
+        with pytest.raises(InvalidParameter) as not_a_matrix:
+            tile_address("WebMercatorQuad", name, 2, 1)
+        assert not_a_matrix.value.parameter == "tileMatrix"
+    for name in ("03", "25", "9" * 5000):  # numbers, but no tile matrix of the set is named so
+        with pytest.raises(TileOutOfRange) as no_such_matrix:
+            tile_address("WebMercatorQuad", name, 2, 1)
+        assert no_such_matrix.value.parameter == "tileMatrix"
 
 
 def test_crs_parameter() -> None:
@@ -141,18 +150,30 @@ def test_the_api_document_describes_the_parameters_as_before(client: TestClient)
     assert items["asof"].startswith("The plan as it stood at this instant (RFC 3339")
     item = _parameters(spec, "/collections/{collectionId}/items/{featureId}")
     assert set(item) == {"collectionId", "featureId", "crs", "f", "asof"} and item["crs"] == "Output CRS URI"
-    tile = _parameters(spec, "/collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{y}/{x}")
-    assert list(tile) == ["collectionId", "tileMatrixSetId", "z", "y", "x", "asof"] and tile["y"] == "Row (tileRow)"
-    assert _parameters(spec, "/tiles/{tileMatrixSetId}/{z}/{y}/{x}")["collections"] == "Subset: a,b,c"
+    # the OGC API – Tiles names (/req/core/tc-tilematrix-definition …), and the tile URL's data version
+    tile = _parameters(spec, "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}")
+    assert list(tile) == ["collectionId", "tileMatrixSetId", "tileMatrix", "tileRow", "tileCol", "asof", "v"]
+    assert tile["tileRow"] == "Row of the tile in its tile matrix"
+    assert _parameters(spec, "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}")["collections"] == \
+        "Subset: a,b,c"
     locate = _parameters(spec, "/locate")
     assert list(locate) == ["lon", "lat", "crs", "radius", "asof"]
     assert locate["crs"] == "CRS of lon/lat (OGC URI); default CRS84; e.g. EPSG 9210"
     assert _parameters(spec, "/classify", "post") == {"f": "geojson (default) or csv",
                                                       "crs": "CRS of the input when it does not say (OGC URI)"}
-    assert "f" not in _parameters(spec, "/collections")  # honoured there, but not listed (as before)
+    # `f` is listed wherever it is honoured: a resource refuses the parameters its definition does not list
+    assert _parameters(spec, "/collections")["f"] == "json | html"
 
 
 def test_a_property_filter_outside_its_list_of_values_is_refused(client: TestClient) -> None:
     assert client.get("/collections/projects/items", params={"status": "planned"}).status_code == 200
     r = client.get("/collections/projects/items", params={"status": "AAA"})
     assert r.status_code == 400 and r.json()["parameter"] == "status" and "planned" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/collections?f=json", "/me?f=json", "/collections/zones/items?f=json"])
+def test_a_token_in_the_url_is_refused_before_other_unknown_parameters(client: TestClient, path: str) -> None:
+    """Whichever resource, and whatever else it does not take (`/me` takes no `f`): the token is named, with why."""
+    r = client.get(f"{path}&nope=1&access_token=abc")
+    assert r.status_code == 400 and r.json()["parameter"] == "access_token"
+    assert "never in the URL" in r.json()["detail"] and "abc" not in r.text

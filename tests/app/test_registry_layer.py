@@ -98,9 +98,11 @@ def test_extra_layer_is_a_collection_with_features(wells_client: TestClient) -> 
     assert page["features"][1]["geometry"] == {"type": "Point", "coordinates": [106.413, 10.535]}
     deep = wells_client.get("/collections/wells/items", params={"filter": "depth_m > 40 AND drilled_year < 2015"})
     assert [f["properties"]["code"] for f in deep.json()["features"]] == ["GQT-01"]
-    # `datetime` is matched against the entry's temporal columns: the drilling year, a well of unknown year never
+    # `datetime` is matched against the entry's temporal columns: the drilling year; a well of unknown year has no
+    # time, so it matches any (OGC API – Features, /req/core/fc-time-response C)
     in_2019 = wells_client.get("/collections/wells/items", params={"datetime": "2019-06-01T00:00:00Z"}).json()
-    assert [f["properties"]["code"] for f in in_2019["features"]] == ["GQT-02"]
+    assert [f["properties"]["code"] for f in in_2019["features"]] == ["GQT-02", "GQT-03"]
+    assert wells["extent"]["temporal"]["interval"] == [["2012-01-01T00:00:00Z", "2019-12-31T23:59:59.999000Z"]]
     assert wells_client.get("/collections/wells/items/1").json()["properties"]["name_vi"] == "Giếng quan trắc Bình Tâm"
 
 

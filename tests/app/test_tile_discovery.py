@@ -67,14 +67,28 @@ def test_every_tiled_collection_links_its_tilesets(client: TestClient, layer_id:
 def test_tileset_limits_hold_the_data(client: TestClient) -> None:
     tileset = client.get("/collections/zones/tiles/WebMercatorQuad").json()
     limits = {limit["tileMatrix"]: limit for limit in tileset["tileMatrixSetLimits"]}
-    assert set(limits) == {str(z) for z in range(0, 15)}
+    # zones start where their largest polygon reaches the 2 display pixels tiles keep (the province is ~1 px at z0)
+    first = min(int(z) for z in limits)
+    assert 0 < first <= 4 and set(limits) == {str(z) for z in range(first, 15)}
+    assert tileset["layers"][0]["minTileMatrix"] == str(first)
     at12 = limits["12"]
     assert at12["minTileCol"] <= TILE.x <= at12["maxTileCol"] and at12["minTileRow"] <= TILE.y <= at12["maxTileRow"]
     assert at12["maxTileCol"] - at12["minTileCol"] < 20  # the province, not the world
-    assert limits["0"] == {"tileMatrix": "0", "minTileRow": 0, "maxTileRow": 0, "minTileCol": 0, "maxTileCol": 0}
-    # a tile just outside the limits is empty
+    start = limits[str(first)]
+    assert start["maxTileCol"] - start["minTileCol"] <= 1 and start["maxTileRow"] - start["minTileRow"] <= 1
+    starting = [client.get(f"/collections/zones/tiles/WebMercatorQuad/{first}/{row}/{col}").status_code
+                for row in range(start["minTileRow"], start["maxTileRow"] + 1)
+                for col in range(start["minTileCol"], start["maxTileCol"] + 1)]
+    assert 200 in starting  # where the tileset starts, it has something to draw
+    # outside the limits — a tile beside them, a zoom before they start — is out of range (OGC /req/core/tc-error)
     outside = f"/collections/zones/tiles/WebMercatorQuad/12/{at12['maxTileRow'] + 1}/{at12['maxTileCol'] + 1}"
-    assert client.get(outside).status_code == 204
+    assert client.get(outside).status_code == 404
+    assert client.get("/collections/zones/tiles/WebMercatorQuad/0/0/0").status_code == 404
+    # the plan tileset starts where its first layer shows (the province outline), and has it there
+    plan = client.get("/tiles/WebMercatorQuad").json()["tileMatrixSetLimits"][0]
+    assert int(plan["tileMatrix"]) < first
+    assert client.get(f"/tiles/WebMercatorQuad/{plan['tileMatrix']}/{plan['minTileRow']}/{plan['minTileCol']}"
+                      ).status_code == 200
 
 
 def test_tile_range() -> None:

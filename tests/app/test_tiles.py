@@ -107,7 +107,7 @@ def test_composite_tile_has_every_plan_layer_and_subset(client: TestClient) -> N
     assert all(isinstance(f["id"], int) and f["id"] > 0 for f in layers["projects"]["features"])
     sub = client.get(f"/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}?collections=axes,zones",
                      headers={"Accept-Encoding": "identity"})
-    assert list(decode(sub.content)) == ["zones", "axes"]
+    assert list(decode(sub.content)) == ["axes", "zones"]  # the leftmost first (OGC API – Tiles)
     bad = client.get(f"/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}?collections=zones,bogus")
     assert bad.status_code == 400 and bad.json()["parameter"] == "collections"
 
@@ -138,13 +138,21 @@ def test_out_of_range_tiles_are_problems(client: TestClient, path: str, paramete
 
 def test_not_an_integer_is_400(client: TestClient) -> None:
     r = client.get("/tiles/WebMercatorQuad/a/0/0")
-    assert r.status_code == 400 and r.json()["parameter"] == "z"
+    assert r.status_code == 400 and r.json()["parameter"] == "tileMatrix"
 
 
-def test_tiles_outside_the_data_are_204(client: TestClient) -> None:
+def test_tiles_outside_the_data_are_404_and_empty_ones_204(client: TestClient) -> None:
+    # outside the tileset's limits: out of range (OGC API – Tiles, /req/core/tc-error)
     for path in ("/tiles/WebMercatorQuad/10/0/0", "/collections/zones/tiles/WebMercatorQuad/12/100/100"):
         r = client.get(path)
-        assert r.status_code == 204 and r.content == b""
+        assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    # inside them, a tile without a feature is empty: the axes' tiles between the lines
+    limits = client.get("/collections/axes/tiles/WebMercatorQuad").json()["tileMatrixSetLimits"]
+    at12 = next(x for x in limits if x["tileMatrix"] == "12")
+    statuses = {client.get(f"/collections/axes/tiles/WebMercatorQuad/12/{row}/{col}").status_code
+                for row in range(at12["minTileRow"], at12["maxTileRow"] + 1)
+                for col in range(at12["minTileCol"], at12["maxTileCol"] + 1)}
+    assert statuses == {200, 204}
 
 
 def test_etag_304(client: TestClient) -> None:

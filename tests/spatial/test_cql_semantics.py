@@ -471,12 +471,18 @@ def test_filter_lang() -> None:
     assert "= expected GEOMETRY, Identifier," in text.value.detail
 
 
-@pytest.mark.parametrize("text", ["1", "TRUE", "'x'"])
+@pytest.mark.parametrize("text", ["1", "NULL", "'x'"])
 def test_a_filter_must_be_a_predicate(text: str) -> None:
     with pytest.raises(InvalidParameter) as error:
         cql.parse(text, "cql2-text")
     assert error.value.parameter == "filter"
     assert error.value.detail == "filter: a CQL2 filter must be a boolean expression"
+
+
+@pytest.mark.parametrize(("text", "tree"), [("TRUE", True), ("false", False)])
+def test_a_boolean_literal_is_a_whole_filter(text: str, tree: bool) -> None:
+    """CQL2's booleanPrimary includes booleanLiteral (/conf/basic-cql2/boolean): TRUE selects everything."""
+    assert cql.parse(text, "cql2-text") is tree and cql.parse(text.lower(), "cql2-json") is tree
 
 
 def test_long_values_are_cut_in_messages() -> None:

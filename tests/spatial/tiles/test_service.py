@@ -28,7 +28,7 @@ def test_grid() -> None:
 
 
 def test_tile_layers_order_and_unknown() -> None:
-    assert [layer.id for layer in tile_layers(["projects", "zones"])] == ["zones", "projects"]
+    assert [layer.id for layer in tile_layers(["projects", "zones"])] == ["projects", "zones"]  # as named
     with pytest.raises(UnknownTileLayer):
         tile_layers(["plans"])
 

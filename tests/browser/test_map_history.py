@@ -244,7 +244,7 @@ def test_english_keeps_the_past_and_the_comparison(served: Served, open_page: Ca
     p.page.click("button[data-lang=en]")
     wait_for_js(p.page, "window.lapis.map.getStyle().metadata['lapis:lang'] === 'en'", timeout=15_000)
     wait_for_js(p.page, "window.lapis.map.getSource('lapis-compare') !== undefined")
-    assert p.page.locator("#history-panel h1").inner_text() == "Plan history"
+    assert p.page.locator("#history-panel .panel-title").inner_text() == "Plan history"
     assert "Viewing the plan as of" in p.page.locator("#asof-banner").inner_text()
     assert p.page.locator(".compare-legend li[data-change=added]").inner_text().startswith("Added")
     assert "Changed" in p.page.locator("#history-versions li").nth(0).inner_text()
@@ -257,5 +257,5 @@ def test_english_keeps_the_past_and_the_comparison(served: Served, open_page: Ca
     p.page.screenshot(path=str(ARTIFACTS / "map-history-en.png"))
 
     p.page.click("button[data-lang=vi]")
-    wait_for_js(p.page, "document.querySelector('#history-panel h1').textContent === 'Lịch sử quy hoạch'")
+    wait_for_js(p.page, "document.querySelector('#history-panel .panel-title').textContent === 'Lịch sử quy hoạch'")
     p.clean()

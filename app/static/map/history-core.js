@@ -140,7 +140,7 @@
     const panel = document.createElement("aside");
     panel.id = "history-panel";
     panel.setAttribute("aria-label", "history");
-    panel.innerHTML = `<h1 data-hist="panel"></h1>
+    panel.innerHTML = `<h2 class="panel-title" data-hist="panel"></h2>
       <div id="hist-asof"></div><div id="hist-compare"></div><div id="hist-feature"></div>`;
     document.body.appendChild(panel);
     const banner = document.createElement("div");

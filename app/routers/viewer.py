@@ -33,6 +33,9 @@ VENDOR = {  # name -> (file under node_modules, media type)
     "mapbox-gl-draw.js": ("@mapbox/mapbox-gl-draw/dist/mapbox-gl-draw.js", "text/javascript"),
     "mapbox-gl-draw.js.map": ("@mapbox/mapbox-gl-draw/dist/mapbox-gl-draw.js.map", "application/json"),
 }
+# the plan's past (feature history, the plan as of an instant, comparing revisions)
+ASSETS.update({"history.css": "text/css", **{f"{name}.js": "text/javascript"
+                                             for name in ("history-core", "timeslider", "compare", "history")}})
 
 
 @router.get("/map", summary="The web map of the plan", response_class=Response,

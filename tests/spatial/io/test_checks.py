@@ -149,8 +149,10 @@ def test_an_invalid_geometry_of_a_layer_of_any_type_keeps_whatever_st_makevalid_
     stage(conn, (1, 1, "flat", FLAT), (1, 2, "spike", SPIKE))
     result = check(conn, PROJECTS)
     assert (result.repaired, result.rejected) == (2, 0)
-    assert staged(conn) == [(1, 1, "MULTILINESTRING((0 0,1 1),(1 1,2 2))"),
-        (1, 2, "GEOMETRYCOLLECTION(POLYGON((0 2,2 2,2 0,0 0,0 2)),LINESTRING(0 0,-1 -1))")]
+    assert staged(conn) == [
+        (1, 1, "MULTILINESTRING((0 0,1 1),(1 1,2 2))"),
+        (1, 2, "GEOMETRYCOLLECTION(POLYGON((0 2,2 2,2 0,0 0,0 2)),LINESTRING(0 0,-1 -1))"),
+    ]
 
 
 def test_strict_rejects_invalid_geometries_instead_of_repairing_them(conn: psycopg.Connection) -> None:

@@ -1,4 +1,5 @@
-"""The `lapis` command: each subcommand is a thin call into `spatial` (or, for `serve`, the app)."""
+"""The `lapis` command: each subcommand is a thin call into `spatial` (or, for `serve`, the app). The database
+operations commands are in `app.cli_ops`, the analysis commands (`classify`, `report`, `qgis`) in `app.cli_analysis`."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from app.cli_access import access_cli, print_connection
+from app.cli_analysis import analysis_cli, qgis_cli
+from app.cli_common import console, fail, url_or_fail
 from app.cli_history import history_cli, instant, restore_cli
 from app.cli_identity import tokens_cli, users_cli
 from app.cli_ops import ops_cli, replica_cli
 from app.cli_revisions import revision_cli
-from spatial.db import database_url, embedded_cluster, owner_database_url
+from spatial.db import embedded_cluster
 from spatial.embedded import EmbeddedError
 from spatial.json import dumps as json_dumps
 from spatial.settings import Settings
@@ -31,27 +33,12 @@ db_cli = typer.Typer(help="The database: embedded cluster lifecycle, migrations,
 cli.add_typer(db_cli, name="db")
 tiles_cli = typer.Typer(help="Vector tiles: export to PMTiles.", no_args_is_help=True)
 cli.add_typer(tiles_cli, name="tiles")
-qgis_cli = typer.Typer(help="QGIS: a project of the plan, styled like the web map.", no_args_is_help=True)
 cli.add_typer(qgis_cli, name="qgis")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(tokens_cli, name="tokens")
 cli.add_typer(history_cli, name="history")
 cli.add_typer(revision_cli, name="revision")
 cli.registered_commands.extend(restore_cli.registered_commands)  # lapis restore
-console = Console(stderr=True)
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
-
-
-def _url(settings: Settings, *, owner: bool = True) -> str:
-    """The database URL the CLI works with: the owner's (migrations, loads, exports), or the server's login."""
-    try:
-        return owner_database_url(settings) if owner else database_url(settings)
-    except EmbeddedError as exc:
-        raise fail(str(exc)) from None
 
 
 @cli.command()
@@ -62,7 +49,7 @@ def serve(host: str = typer.Option(None, help="Bind address (default: settings, 
     from app.serving import serve as run_server
 
     settings = Settings()
-    _url(settings)  # start the embedded database first, with a clear error if it cannot
+    url_or_fail(settings)  # start the embedded database first, with a clear error if it cannot
     run_server(settings, host=host, port=port, workers=workers)
 
 
@@ -99,7 +86,7 @@ def db_migrate(revision: str = typer.Argument("head", help="Target revision")) -
     """Upgrade the schema (Alembic) to head or to a given revision."""
     from spatial import migrate
 
-    url = _url(Settings())
+    url = url_or_fail(Settings())
     migrate.upgrade(url, revision)
     console.print(f"schema at revision {migrate.current_revision(url)}")
 
@@ -110,7 +97,7 @@ def db_seed() -> None:
     from spatial.seed import seed
 
     settings = Settings()
-    url = _url(settings)
+    url = url_or_fail(settings)
     started = time.perf_counter()
     results = seed(url, settings.bundled_data_dir)
     table = Table("layer", "features", "inserted", "updated", "unchanged", title="bundled plan data")
@@ -128,7 +115,7 @@ def db_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask for confi
     from spatial.seed import seed
 
     settings = Settings()
-    url = _url(settings)
+    url = url_or_fail(settings)
     if not yes and not typer.confirm(f"Erase all LAPIS data in {redact(url)}?"):
         raise typer.Exit(1)
     migrate.downgrade(url, "base")
@@ -159,7 +146,7 @@ def tiles_export(
     if minzoom > maxzoom:
         raise fail(f"--minzoom {minzoom} is above --maxzoom {maxzoom}", 2)
     names = [c.strip() for c in collections.split(",") if c.strip()] if collections else None
-    url = _url(Settings())
+    url = url_or_fail(Settings())
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console) as bar:
         task = bar.add_task("tiles", total=None)
@@ -174,44 +161,6 @@ def tiles_export(
             raise fail(f"{output}: {exc.strerror or exc}") from None
     console.print(f"{result.written} tiles (of {result.planned} planned, the rest empty) written to "
                   f"{result.path} ({result.bytes / 1024:.0f} KiB), z{minzoom}–{maxzoom}")
-
-
-@qgis_cli.command("project")
-def qgis_project(
-    output: Path = typer.Argument(..., help="The QGIS project to write: .qgz (or .qgs)"),
-    source: str = typer.Option("oapif", "--source", help="oapif (the LAPIS server) | postgis (the database)"),
-    url: str = typer.Option(None, "--url", help="oapif: the LAPIS server (default http://LAPIS_HOST:LAPIS_PORT); "
-                            "postgis: a database URL (default: LAPIS's database)"),
-    lang: str = typer.Option("vi", "--lang", help="vi | en: layer names and labels"),
-    parcels: bool = typer.Option(False, "--parcels", help="Add the parcels (drawn from zoom 13, as on the web map)"),
-) -> None:
-    """Write a QGIS project (3.22 or later) of the plan layers, drawn and labelled as the web map draws them."""
-    import psycopg
-
-    from spatial.qgis.project import SOURCES, write_project
-
-    if source not in SOURCES:
-        raise fail(f"--source {source!r}: use {' or '.join(SOURCES)}", 2)
-    if lang not in ("vi", "en"):
-        raise fail(f"--lang {lang!r}: use vi or en", 2)
-    settings = Settings()
-    if source == "oapif":
-        where = url or f"http://{'127.0.0.1' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
-    else:
-        where = url or _url(settings, owner=False)  # the server's login: it reads, and writes nothing
-    try:
-        layers = write_project(output, source, where, lang=lang, detail=parcels)  # type: ignore[arg-type]
-    except psycopg.ProgrammingError as exc:
-        raise fail(f"--url {where!r} is not a database URL libpq reads: {exc}", 2) from None
-    console.print(f"QGIS project written to {output}: {len(layers)} layers from "
-                  f"{where if source == 'oapif' else 'PostGIS (' + _database_note(where) + ')'}")
-
-
-def _database_note(url: str) -> str:
-    from spatial.conninfo import connection_text
-
-    text, hidden = connection_text(url, "libpq")
-    return text + ("; the password is not stored: QGIS asks for it" if hidden else "")
 
 
 def _pairs(values: list[str], option: str) -> dict[str, str]:
@@ -257,7 +206,7 @@ def load(
     options = LoadOptions(layer=layer, mode=mode, key=key, crs=crs, encoding=encoding,  # type: ignore[arg-type]
                           set_values=_pairs(set_, "--set"), field_map=_pairs(map_, "--map"),
                           source_layer=source_layer, dry_run=dry_run, strict=strict)
-    url = _url(Settings())
+    url = url_or_fail(Settings())
     try:
         with LoadProgress(console) as shown:
             result = run_load(url, path, options, progress=shown.advance, on_total=shown.on_total,
@@ -332,7 +281,7 @@ def export(
         if len(box) != 4:
             raise fail(f"--bbox {bbox!r}: four numbers separated by commas")
     try:
-        result = export_layer(_url(Settings()), layer, out, crs=crs, cql2=filter_, bbox=box,  # type: ignore[arg-type]
+        result = export_layer(url_or_fail(Settings()), layer, out, crs=crs, cql2=filter_, bbox=box,  # type: ignore[arg-type]
                               partitions=partitions, asof=instant(asof))
     except SpatialInputError as exc:
         raise fail(str(exc)) from None
@@ -340,52 +289,7 @@ def export(
                   f"({result.driver}, {result.crs})")
 
 
-@cli.command()
-def classify(
-    input_: Path = typer.Argument(..., metavar="INPUT", help="Parcels: GeoParquet (file or dataset folder), shapefile, "
-                                  "GeoPackage, GeoJSON, FlatGeobuf or CSV"),
-    out: Path = typer.Argument(..., help="Output: a GeoParquet dataset folder (part-00000.parquet …)"),
-    engine: str = typer.Option("local", "--engine", help="local (this process) | dask (a Dask cluster; GeoParquet "
-                               "input) | postgis (/classify's SQL in the database)"),
-    scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler, e.g. tcp://host:8786 (default: a "
-                                  "LocalCluster of --workers processes)"),
-    partitions: int = typer.Option(None, "--partitions", min=1, help="Cut the input into this many partitions"),
-    workers: int = typer.Option(None, "--workers", min=1, help="LocalCluster worker processes (default 2)"),
-    crs: str = typer.Option(None, "--crs", help="CRS of an input that does not say (e.g. EPSG:9210)"),
-) -> None:
-    """Classify parcels against the plan (the answers of POST /classify) into a partitioned GeoParquet dataset."""
-    from spatial.analysis.classification import ENGINES, classify_file
-    from spatial.errors import SpatialInputError
-
-    if engine not in ENGINES:
-        raise fail(f"--engine {engine!r}: use {' | '.join(ENGINES)}", 2)
-    if scheduler and engine != "dask":
-        raise fail("--scheduler needs --engine dask", 2)
-    try:
-        report = classify_file(input_, out, engine, url=_url(Settings()), crs=crs, scheduler=scheduler,
-                               partitions=partitions, workers=workers)
-    except (SpatialInputError, ValueError) as exc:
-        raise fail(str(exc)) from None
-    console.print(f"classified {report.rows:,} parcels with the {report.engine} engine ({report.workers} worker"
-                  f"{'s' if report.workers != 1 else ''}) in {report.seconds:.1f} s ({report.rate:,.0f} parcels/s): "
-                  f"{report.partitions} partitions in {report.out}")
-
-
-@cli.command()
-def report(
-    out: Path = typer.Argument(Path("plan.html"), help="The HTML file to write"),
-    parcels: Path = typer.Option(None, "--parcels", help="Parcels to summarise: a `lapis classify` output folder or "
-                                 "any parcels file (default: the parcels layer)"),
-) -> None:
-    """Write the plan's analysis report: tables and charts in one self-contained HTML page (Vietnamese, English)."""
-    from spatial.analysis.report import write_report
-    from spatial.errors import SpatialInputError
-
-    try:
-        path = write_report(out, _url(Settings()), parcels)
-    except SpatialInputError as exc:
-        raise fail(str(exc)) from None
-    console.print(f"report written to {path} ({path.stat().st_size / 1024:,.0f} KiB)")
+cli.registered_commands.extend(analysis_cli.registered_commands)  # classify, report
 
 
 def _unreachable_database(exc: Exception) -> bool:

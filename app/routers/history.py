@@ -13,6 +13,7 @@ from starlette.responses import Response
 from app.auth import require
 from app.dependencies import AsOfDep, DatabaseDep, LayerDep, SettingsDep, WriteDatabaseDep, crs_parameter
 from app.negotiate import GEOJSON, JSON, base_url, json_response, request_url, url_with
+from app.problems import PROBLEM_JSON
 from spatial.crs import SupportedCrs
 from spatial.history.restore import restore
 from spatial.history.versions import feature_id_of, fetch_versions, parse_before
@@ -32,9 +33,8 @@ HISTORY_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {GEOJSON:
 RESTORE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {JSON: {}}, "description": "Rolled back to the version valid at `asof` (or already that)"},
     201: {"content": {JSON: {}}, "description": "The deleted feature is back (Location: the feature)"},
-    401: {"description": "A bearer token is needed"},
-    403: {"description": "The approver role is needed"},
-    409: {"description": "The feature exists and no `asof` says what to restore, or its code is taken"},
+    409: {"description": "The feature exists and no `asof` says what to restore, or its code is taken now",
+          "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}},
 }
 
 

@@ -101,6 +101,12 @@ def tile_codes(body: bytes) -> list[str]:
 
 def test_reads_go_to_the_replica_and_tiles_never_show_older_data(pair: Pair, tmp_path: Path) -> None:
     wait_for(lambda: execute(pair.replica_url, "SELECT count(*) FROM zones") == [(1,)], "REP-A on the replica")
+    # a commit replayed since the base backup: until then a replica that has received WAL it has not replayed has
+    # no measurable lag (no last replayed commit) and counts as lagging — whether it has, when REP-B is added
+    # below, would otherwise depend on how soon the primary's WAL writer sends that commit
+    execute(pair.primary_url, "SELECT pg_current_xact_id()")
+    wait_for(lambda: execute(pair.replica_url, "SELECT pg_last_xact_replay_timestamp() IS NOT NULL") == [(True,)],
+             "a commit replayed on the replica")
     settings = make_settings(pair.primary_url, tmp_path, replica_urls=pair.replica_url, replica_max_lag_ms=600_000)
     with TestClient(create_app(settings)) as client:
         assert codes(client.get(ITEMS)) == ["REP-A"]

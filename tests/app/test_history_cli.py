@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -12,9 +14,12 @@ import psycopg
 import pyogrio
 import shapely
 
-from tests.app.test_cli import run
-
+LAPIS = [sys.executable, "-m", "app.cli"]
 MOVED = shapely.MultiPolygon([shapely.box(106.5, 10.7, 106.52, 10.72)])
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*LAPIS, *args], capture_output=True, text=True, env=env, timeout=180, check=False)
 
 
 def _env(url: str, tmp_path: Path) -> dict[str, str]:

@@ -152,7 +152,7 @@ def test_the_api_document_describes_the_parameters_as_before(client: TestClient)
     assert set(item) == {"collectionId", "featureId", "crs", "f", "asof"} and item["crs"] == "Output CRS URI"
     # the OGC API – Tiles names (/req/core/tc-tilematrix-definition …), and the tile URL's data version
     tile = _parameters(spec, "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}")
-    assert list(tile) == ["collectionId", "tileMatrixSetId", "tileMatrix", "tileRow", "tileCol", "asof", "v"]
+    assert list(tile) == ["collectionId", "tileMatrixSetId", "tileMatrix", "tileRow", "tileCol", "v", "asof"]
     assert tile["tileRow"] == "Row of the tile in its tile matrix"
     assert _parameters(spec, "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}")["collections"] == \
         "Subset: a,b,c"

@@ -15,11 +15,10 @@ from typing import IO, Any, TypeVar
 
 import orjson
 from fastapi import Request
-from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
 from app.dependencies import services_of
+from app.multipart import read_form
 from app.offload import parse_file
 from app.problems import Problem
 from spatial.errors import TooLarge, UnsupportedFormat
@@ -104,40 +103,5 @@ def nul_path(obj: Any) -> str | None:
 
 def multipart_file(body: IO[bytes], content_type: str, field: str, target: Path) -> bool:
     """Write the part named `field` of a multipart/form-data `body` to `target` (blocking: run it in a worker
-    thread); whether the body had such a part. Other parts are skipped unread."""
-    _, options = parse_options_header(content_type)
-    boundary = options.get(b"boundary")
-    if not boundary:
-        raise Problem(400, "Invalid body", "body: a multipart body needs a boundary", parameter="Content-Type")
-    part: dict[str, Any] = {"headers": {}, "name": b"", "value": b"", "writing": False, "found": False}
-
-    def header_end() -> None:
-        part["headers"][part["name"].lower()] = part["value"]
-        part["name"] = part["value"] = b""
-
-    def headers_finished() -> None:
-        _, disposition = parse_options_header(part["headers"].get(b"content-disposition", b""))
-        part["writing"] = disposition.get(b"name") == field.encode() and not part["found"]
-
-    def data(chunk: bytes, start: int, end: int) -> None:
-        if part["writing"]:
-            out.write(chunk[start:end])
-
-    def part_end() -> None:
-        part["found"] = part["found"] or part["writing"]
-        part.update(headers={}, writing=False)
-
-    with target.open("wb") as out:
-        parser = MultipartParser(boundary, {
-            "on_header_field": lambda c, s, e: part.update(name=part["name"] + c[s:e]),
-            "on_header_value": lambda c, s, e: part.update(value=part["value"] + c[s:e]),
-            "on_header_end": header_end, "on_headers_finished": headers_finished, "on_part_data": data,
-            "on_part_end": part_end})
-        try:
-            while chunk := body.read(1 << 20):
-                parser.write(chunk)
-            parser.finalize()
-        except MultipartParseError as exc:
-            raise Problem(400, "Invalid body", f"body: not a readable multipart body ({exc})",
-                          parameter="body") from None
-    return part["found"]
+    thread); whether the body had such a part. Other parts are skipped unread (`app.multipart.read_form`)."""
+    return read_form(body, content_type, field, target, keep_fields=False).found

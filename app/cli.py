@@ -1,4 +1,5 @@
-"""The `lapis` command: each subcommand is a thin call into `spatial` (or, for `serve`, the app)."""
+"""The `lapis` command: each subcommand is a thin call into `spatial` (or, for `serve`, the app). The database
+operations commands are in `app.cli_ops`, the analysis commands (`classify`, `report`, `qgis`) in `app.cli_analysis`."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from app.cli_access import access_cli, print_connection
+from app.cli_analysis import analysis_cli, qgis_cli
+from app.cli_common import console, fail, url_or_fail
 from app.cli_history import history_cli, instant, restore_cli
 from app.cli_identity import tokens_cli, users_cli
 from app.cli_ops import ops_cli, replica_cli
-from spatial.conninfo import Format
-from spatial.db import database_url, embedded_cluster
+from app.cli_revisions import revision_cli
+from spatial.db import embedded_cluster
 from spatial.embedded import EmbeddedError
 from spatial.json import dumps as json_dumps
 from spatial.settings import Settings
@@ -30,25 +33,12 @@ db_cli = typer.Typer(help="The database: embedded cluster lifecycle, migrations,
 cli.add_typer(db_cli, name="db")
 tiles_cli = typer.Typer(help="Vector tiles: export to PMTiles.", no_args_is_help=True)
 cli.add_typer(tiles_cli, name="tiles")
-qgis_cli = typer.Typer(help="QGIS: a project of the plan, styled like the web map.", no_args_is_help=True)
 cli.add_typer(qgis_cli, name="qgis")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(tokens_cli, name="tokens")
 cli.add_typer(history_cli, name="history")
+cli.add_typer(revision_cli, name="revision")
 cli.registered_commands.extend(restore_cli.registered_commands)  # lapis restore
-console = Console(stderr=True)
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
-
-
-def _url(settings: Settings) -> str:
-    try:
-        return database_url(settings)
-    except EmbeddedError as exc:
-        raise fail(str(exc)) from None
 
 
 @cli.command()
@@ -59,7 +49,7 @@ def serve(host: str = typer.Option(None, help="Bind address (default: settings, 
     from app.serving import serve as run_server
 
     settings = Settings()
-    _url(settings)  # start the embedded database first, with a clear error if it cannot
+    url_or_fail(settings)  # start the embedded database first, with a clear error if it cannot
     run_server(settings, host=host, port=port, workers=workers)
 
 
@@ -70,12 +60,14 @@ def db_start() -> None:
     if settings.database_url:
         console.print("DATABASE_URL is set: LAPIS uses that server and starts none.")
         return
+    cluster = embedded_cluster(settings)
     try:
-        status = embedded_cluster(settings).start()
+        status = cluster.start()
     except EmbeddedError as exc:
         raise fail(str(exc)) from None
     console.print(f"embedded PostGIS running (pid {status.pid})")
-    print(status.url)
+    assert status.app_url
+    print_connection(status.app_url, "url", False, cluster.passfile)  # the server's login, without its password
 
 
 @db_cli.command("stop")
@@ -89,49 +81,12 @@ def db_stop() -> None:
     console.print("stopped" if stopped else "not running")
 
 
-@db_cli.command("status")
-def db_status(
-    fmt: str = typer.Option("url", "--format", help="url (postgresql://…) | libpq (host=… port=… dbname=… user=…, "
-                            "the form QGIS reads)"),
-    show_password: bool = typer.Option(False, "--show-password", help="Include the password (left out by default)"),
-) -> None:
-    """Say whether the database runs and print how to connect to it (exit 1 when it does not run)."""
-    from spatial.conninfo import FORMATS
-
-    if fmt not in FORMATS:
-        raise fail(f"--format {fmt!r}: use {' or '.join(FORMATS)}", 2)
-    settings = Settings()
-    if settings.database_url:
-        _print_connection(settings.database_url, fmt, show_password)  # type: ignore[arg-type]
-        return
-    status = embedded_cluster(settings).status()
-    if not status.running or not status.url:
-        console.print(f"embedded PostGIS not running (data in {status.data_dir}); start it with `lapis db start`")
-        raise typer.Exit(1)
-    console.print(f"embedded PostGIS running: pid {status.pid}, port {status.port}, data {status.data_dir}")
-    _print_connection(status.url, fmt, show_password)  # type: ignore[arg-type]
-
-
-def _print_connection(url: str, fmt: Format, show_password: bool) -> None:
-    import psycopg
-
-    from spatial.conninfo import connection_text
-
-    try:
-        text, hidden = connection_text(url, fmt, show_password=show_password)
-    except psycopg.ProgrammingError as exc:
-        raise fail(f"the database URL is not one libpq reads: {exc}") from None
-    print(text)
-    if hidden:
-        console.print("(password left out: --show-password prints it; libpq also reads PGPASSWORD or ~/.pgpass)")
-
-
 @db_cli.command("migrate")
 def db_migrate(revision: str = typer.Argument("head", help="Target revision")) -> None:
     """Upgrade the schema (Alembic) to head or to a given revision."""
     from spatial import migrate
 
-    url = _url(Settings())
+    url = url_or_fail(Settings())
     migrate.upgrade(url, revision)
     console.print(f"schema at revision {migrate.current_revision(url)}")
 
@@ -142,7 +97,7 @@ def db_seed() -> None:
     from spatial.seed import seed
 
     settings = Settings()
-    url = _url(settings)
+    url = url_or_fail(settings)
     started = time.perf_counter()
     results = seed(url, settings.bundled_data_dir)
     table = Table("layer", "features", "inserted", "updated", "unchanged", title="bundled plan data")
@@ -156,11 +111,12 @@ def db_seed() -> None:
 def db_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation")) -> None:
     """Drop every LAPIS table (downgrade to base), migrate again and reseed."""
     from spatial import migrate
+    from spatial.pgclient import redact
     from spatial.seed import seed
 
     settings = Settings()
-    url = _url(settings)
-    if not yes and not typer.confirm(f"Erase all LAPIS data in {url}?"):
+    url = url_or_fail(settings)
+    if not yes and not typer.confirm(f"Erase all LAPIS data in {redact(url)}?"):
         raise typer.Exit(1)
     migrate.downgrade(url, "base")
     migrate.upgrade(url, "head")
@@ -168,6 +124,7 @@ def db_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask for confi
     console.print("database reset and reseeded")
 
 
+db_cli.registered_commands.extend(access_cli.registered_commands)  # status, grant
 db_cli.registered_commands.extend(ops_cli.registered_commands)  # backup, restore, basebackup, recover
 db_cli.add_typer(replica_cli, name="replica")
 
@@ -189,7 +146,7 @@ def tiles_export(
     if minzoom > maxzoom:
         raise fail(f"--minzoom {minzoom} is above --maxzoom {maxzoom}", 2)
     names = [c.strip() for c in collections.split(",") if c.strip()] if collections else None
-    url = _url(Settings())
+    url = url_or_fail(Settings())
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console) as bar:
         task = bar.add_task("tiles", total=None)
@@ -204,44 +161,6 @@ def tiles_export(
             raise fail(f"{output}: {exc.strerror or exc}") from None
     console.print(f"{result.written} tiles (of {result.planned} planned, the rest empty) written to "
                   f"{result.path} ({result.bytes / 1024:.0f} KiB), z{minzoom}–{maxzoom}")
-
-
-@qgis_cli.command("project")
-def qgis_project(
-    output: Path = typer.Argument(..., help="The QGIS project to write: .qgz (or .qgs)"),
-    source: str = typer.Option("oapif", "--source", help="oapif (the LAPIS server) | postgis (the database)"),
-    url: str = typer.Option(None, "--url", help="oapif: the LAPIS server (default http://LAPIS_HOST:LAPIS_PORT); "
-                            "postgis: a database URL (default: LAPIS's database)"),
-    lang: str = typer.Option("vi", "--lang", help="vi | en: layer names and labels"),
-    parcels: bool = typer.Option(False, "--parcels", help="Add the parcels (drawn from zoom 13, as on the web map)"),
-) -> None:
-    """Write a QGIS project (3.22 or later) of the plan layers, drawn and labelled as the web map draws them."""
-    import psycopg
-
-    from spatial.qgis.project import SOURCES, write_project
-
-    if source not in SOURCES:
-        raise fail(f"--source {source!r}: use {' or '.join(SOURCES)}", 2)
-    if lang not in ("vi", "en"):
-        raise fail(f"--lang {lang!r}: use vi or en", 2)
-    settings = Settings()
-    if source == "oapif":
-        where = url or f"http://{'127.0.0.1' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
-    else:
-        where = url or _url(settings)
-    try:
-        layers = write_project(output, source, where, lang=lang, detail=parcels)  # type: ignore[arg-type]
-    except psycopg.ProgrammingError as exc:
-        raise fail(f"--url {where!r} is not a database URL libpq reads: {exc}", 2) from None
-    console.print(f"QGIS project written to {output}: {len(layers)} layers from "
-                  f"{where if source == 'oapif' else 'PostGIS (' + _database_note(where) + ')'}")
-
-
-def _database_note(url: str) -> str:
-    from spatial.conninfo import connection_text
-
-    text, hidden = connection_text(url, "libpq")
-    return text + ("; the password is not stored: QGIS asks for it" if hidden else "")
 
 
 def _pairs(values: list[str], option: str) -> dict[str, str]:
@@ -287,7 +206,7 @@ def load(
     options = LoadOptions(layer=layer, mode=mode, key=key, crs=crs, encoding=encoding,  # type: ignore[arg-type]
                           set_values=_pairs(set_, "--set"), field_map=_pairs(map_, "--map"),
                           source_layer=source_layer, dry_run=dry_run, strict=strict)
-    url = _url(Settings())
+    url = url_or_fail(Settings())
     try:
         with LoadProgress(console) as shown:
             result = run_load(url, path, options, progress=shown.advance, on_total=shown.on_total,
@@ -362,7 +281,7 @@ def export(
         if len(box) != 4:
             raise fail(f"--bbox {bbox!r}: four numbers separated by commas")
     try:
-        result = export_layer(_url(Settings()), layer, out, crs=crs, cql2=filter_, bbox=box,  # type: ignore[arg-type]
+        result = export_layer(url_or_fail(Settings()), layer, out, crs=crs, cql2=filter_, bbox=box,  # type: ignore[arg-type]
                               partitions=partitions, asof=instant(asof))
     except SpatialInputError as exc:
         raise fail(str(exc)) from None
@@ -370,52 +289,7 @@ def export(
                   f"({result.driver}, {result.crs})")
 
 
-@cli.command()
-def classify(
-    input_: Path = typer.Argument(..., metavar="INPUT", help="Parcels: GeoParquet (file or dataset folder), shapefile, "
-                                  "GeoPackage, GeoJSON, FlatGeobuf or CSV"),
-    out: Path = typer.Argument(..., help="Output: a GeoParquet dataset folder (part-00000.parquet …)"),
-    engine: str = typer.Option("local", "--engine", help="local (this process) | dask (a Dask cluster; GeoParquet "
-                               "input) | postgis (/classify's SQL in the database)"),
-    scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler, e.g. tcp://host:8786 (default: a "
-                                  "LocalCluster of --workers processes)"),
-    partitions: int = typer.Option(None, "--partitions", min=1, help="Cut the input into this many partitions"),
-    workers: int = typer.Option(None, "--workers", min=1, help="LocalCluster worker processes (default 2)"),
-    crs: str = typer.Option(None, "--crs", help="CRS of an input that does not say (e.g. EPSG:9210)"),
-) -> None:
-    """Classify parcels against the plan (the answers of POST /classify) into a partitioned GeoParquet dataset."""
-    from spatial.analysis.classification import ENGINES, classify_file
-    from spatial.errors import SpatialInputError
-
-    if engine not in ENGINES:
-        raise fail(f"--engine {engine!r}: use {' | '.join(ENGINES)}", 2)
-    if scheduler and engine != "dask":
-        raise fail("--scheduler needs --engine dask", 2)
-    try:
-        report = classify_file(input_, out, engine, url=_url(Settings()), crs=crs, scheduler=scheduler,
-                               partitions=partitions, workers=workers)
-    except (SpatialInputError, ValueError) as exc:
-        raise fail(str(exc)) from None
-    console.print(f"classified {report.rows:,} parcels with the {report.engine} engine ({report.workers} worker"
-                  f"{'s' if report.workers != 1 else ''}) in {report.seconds:.1f} s ({report.rate:,.0f} parcels/s): "
-                  f"{report.partitions} partitions in {report.out}")
-
-
-@cli.command()
-def report(
-    out: Path = typer.Argument(Path("plan.html"), help="The HTML file to write"),
-    parcels: Path = typer.Option(None, "--parcels", help="Parcels to summarise: a `lapis classify` output folder or "
-                                 "any parcels file (default: the parcels layer)"),
-) -> None:
-    """Write the plan's analysis report: tables and charts in one self-contained HTML page (Vietnamese, English)."""
-    from spatial.analysis.report import write_report
-    from spatial.errors import SpatialInputError
-
-    try:
-        path = write_report(out, _url(Settings()), parcels)
-    except SpatialInputError as exc:
-        raise fail(str(exc)) from None
-    console.print(f"report written to {path} ({path.stat().st_size / 1024:,.0f} KiB)")
+cli.registered_commands.extend(analysis_cli.registered_commands)  # classify, report
 
 
 def _unreachable_database(exc: Exception) -> bool:

@@ -9,8 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from spatial.db import database_url
-from spatial.embedded import EmbeddedError
+from app.cli_common import url_or_fail
 from spatial.errors import SpatialInputError
 from spatial.settings import Settings
 
@@ -26,10 +25,8 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _url() -> str:
-    try:
-        return database_url(Settings())
-    except EmbeddedError as exc:
-        raise _fail(str(exc)) from None
+    """The server's login (the caller's role is taken with SET ROLE), or a clear failure."""
+    return url_or_fail(Settings(), owner=False)
 
 
 def instant(asof: str | None) -> datetime | None:

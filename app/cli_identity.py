@@ -16,7 +16,7 @@ import psycopg
 import typer
 from rich.console import Console
 
-from spatial.db import database_url
+from spatial.db import owner_database_url
 from spatial.embedded import EmbeddedError
 from spatial.errors import SpatialInputError
 from spatial.identity import tokens as token_store
@@ -39,7 +39,7 @@ def _fail(message: str) -> typer.Exit:
 def _owner_connection() -> Iterator[psycopg.Connection]:
     """One transaction as the database owner; a caller's mistake (unknown user, bad role…) exits 1 with its text."""
     try:
-        url = database_url(Settings())
+        url = owner_database_url(Settings())
     except (EmbeddedError, RuntimeError) as exc:
         raise _fail(str(exc)) from None
     try:

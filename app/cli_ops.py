@@ -10,8 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from spatial.db import database_url, embedded_cluster
+from spatial.db import embedded_cluster, owner_database_url
 from spatial.embedded import EmbeddedCluster, EmbeddedError
+from spatial.pgclient import redact
 from spatial.settings import Settings
 
 ops_cli = typer.Typer()
@@ -25,8 +26,9 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _url(settings: Settings) -> str:
+    """The owner's URL: a backup must read, and a restore write, every table."""
     try:
-        return database_url(settings)
+        return owner_database_url(settings)
     except EmbeddedError as exc:
         raise _fail(str(exc)) from None
 
@@ -55,7 +57,6 @@ def db_restore(file: Path = typer.Argument(..., help="A file made by `lapis db b
                yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation")) -> None:
     """Replace the database by the content of FILE (restored aside, then swapped; the old one is kept)."""
     from spatial.backup import BackupError, inspect, restore
-    from spatial.pgclient import redact
 
     url = _url(Settings())
     try:

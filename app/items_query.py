@@ -23,7 +23,8 @@ from spatial.queryables import queryables
 
 # Query parameters of the items request itself; any other name is a property filter (`property=value`).
 ITEMS_PARAMS = frozenset({"f", "limit", "bbox", "bbox-crs", "crs", "properties", "sortby", "filter", "filter-lang",
-                          "filter-crs", "cursor", "numberMatched", "datetime", "download", "asof"})
+                          "filter-crs", "cursor", "numberMatched", "datetime", "download",
+                          "proposal", "asof"})
 DATETIME_HELP = ("Instant or interval (RFC 3339, `start/end`, `..` or nothing open; an end may be an ISO 8601 "
                  "duration). Matched against the time a collection advertises in its extent (plans' decision date, "
                  "projects' start–end years); features without a time, and collections without one, always match")

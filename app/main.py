@@ -15,7 +15,24 @@ from app.head import HeadAsGet
 from app.middleware import install_tile_fast_path
 from app.problems import install_problem_handlers
 from app.query_params import reject_unknown_query_parameters
-from app.routers import account, check, docs, features, health, history, landing, metrics, planner, tiles, viewer
+from app.routers import (
+    account,
+    changes,
+    check,
+    docs,
+    edits,
+    features,
+    health,
+    history,
+    imports,
+    landing,
+    metrics,
+    planner,
+    proposals,
+    revisions,
+    tiles,
+    viewer,
+)
 from app.security import install_edge
 from app.services import build_services
 from app.signin import install_sign_in
@@ -24,10 +41,11 @@ from spatial.layers import LAYERS
 from spatial.registry import Registry
 from spatial.settings import PROJECT_ROOT, Settings
 
-ROUTERS = (health.router, metrics.router, landing.router, features.router, planner.router, check.router, docs.router,
-           tiles.router, viewer.router, account.router, history.router)
+ROUTERS = (health.router, metrics.router, landing.router, features.router, edits.router, proposals.router,
+           planner.router, check.router, docs.router, tiles.router, viewer.router, account.router,
+           imports.router, history.router, revisions.router, changes.router)
 # OGC conformance classes, each declared by the router that implements it (listed at /conformance)
-CONFORMANCE: tuple[str, ...] = (*features.CONFORMANCE, *getattr(tiles, "CONFORMANCE", ()))
+CONFORMANCE: tuple[str, ...] = (*features.CONFORMANCE, *edits.CONFORMANCE, *getattr(tiles, "CONFORMANCE", ()))
 SWAGGER_UI_DIR = PROJECT_ROOT / "node_modules" / "swagger-ui-dist"
 
 

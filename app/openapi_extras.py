@@ -145,6 +145,9 @@ def describe_problems(spec: dict[str, Any], layers: list[str], tiled: list[str])
             for status in problem_statuses(path, operation):
                 responses.setdefault(str(status), {"description": DESCRIPTIONS[status],
                                                    "content": {PROBLEM_JSON: {"schema": ref}}})
+            for code, response in responses.items():  # a route's own 4xx/5xx rows say only why: the body is a problem
+                if code.startswith(("4", "5")) and "content" not in response:
+                    response["content"] = {PROBLEM_JSON: {"schema": ref}}
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     for name in VALIDATION_SCHEMAS:
         schemas.pop(name, None)

@@ -24,6 +24,7 @@ from typing import Any
 
 import asyncpg
 
+from spatial.dbroles import READ_ROLE
 from spatial.pool import Database
 from spatial.probe import DatabaseProbe
 from spatial.replicaset import ReplicaHealth, ReplicaSet
@@ -75,8 +76,11 @@ class Pools:
 
 
 def _read_pool(settings: Settings, url: str, name: str, max_size: int, **options: Any) -> ReadPool:
-    """The `name` pool on the primary and, for a read pool with replicas configured, a pool per replica."""
-    options = {"statement_timeout_ms": settings.statement_timeout_ms,
+    """The `name` pool on the primary and, for a read pool with replicas configured, a pool per replica. Its
+    sessions act as `lapis_reader` from the start (a startup setting: no extra round trip, and RESET ALL keeps
+    it), so a query of any route can only read; a write takes the caller's role (`spatial.session.as_caller`)."""
+    server_settings = {**options.pop("server_settings", {}), "role": READ_ROLE}
+    options = {"statement_timeout_ms": settings.statement_timeout_ms, "server_settings": server_settings,
                "acquire_timeout_ms": settings.pool_acquire_timeout_ms, "name": name, **options}
     primary = Database(url, min_size=min(settings.pool_min_size, max_size), max_size=max_size, **options)
     if not settings.replica_url_list or name == "uploads":

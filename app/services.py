@@ -4,10 +4,12 @@ closed together at shutdown. Routers never build or look them up themselves: the
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from app.offload import Offload
 from app.pools import Pools, build_pools
+from spatial.jobs.runner import ImportRunner
 from spatial.pool import Database
 from spatial.registry import Registry
 from spatial.settings import Settings
@@ -22,9 +24,11 @@ class Services:
     conformance: tuple[str, ...]  # OGC conformance classes the routers implement (listed at /conformance)
     registry: Registry  # the layers this app serves (collections, tiles, style, search)
     pools: Pools  # every pool by kind of work, and the readiness probe's connection
+    imports: ImportRunner  # uploads loaded as jobs, in worker threads (spatial.jobs)
     offload: Offload = field(default_factory=Offload)  # child processes parsing big JSON bodies
 
     async def close(self) -> None:
+        await asyncio.to_thread(self.imports.close)  # running imports rolled back, before the pools go
         await self.pools.close()
         self.offload.close()
 
@@ -44,5 +48,7 @@ def build_services(settings: Settings, url: str, conformance: tuple[str, ...], r
     """Every service of one app. Pools connect on first use, so this works (and /health answers 503) while the
     database is down."""
     pools = build_pools(settings, url)
+    imports = ImportRunner(url, settings.import_workers, settings.import_max_queued, settings.import_tmp_dir)
+    imports.start()  # marks failed the jobs a stopped server left unfinished
     return Services(settings=settings, db=pools.api.primary, tiles=tile_service(settings, pools, registry),
-                    conformance=conformance, registry=registry, pools=pools)
+                    conformance=conformance, registry=registry, pools=pools, imports=imports)

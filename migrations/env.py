@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from alembic import context
 
-from spatial.db import database_url, make_engine
+from spatial.db import make_engine, owner_database_url
 from spatial.settings import Settings
 
 config = context.config
 
 
 def run_migrations_online() -> None:
-    url = config.attributes.get("database_url") or database_url(Settings())
+    url = config.attributes.get("database_url") or owner_database_url(Settings())
     engine = make_engine(url)
     with engine.connect() as connection:
         context.configure(connection=connection, transaction_per_migration=True)

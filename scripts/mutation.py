@@ -1,6 +1,6 @@
 """Mutation testing of the core modules with mutmut 3: each module with the tests that exercise it.
 
-    python scripts/mutation.py [cql detect locate grid ...] [--max-children N] [--min-score 80]
+    python scripts/mutation.py [cql detect locate grid checks ...] [--max-children N] [--min-score 80]
                                [--without TESTS] [--sql-only] [--report-only]
 
 mutmut reads one `[tool.mutmut]` table, so one run would mutate every module with every test. Here each
@@ -101,6 +101,20 @@ GRID_ACCEPTED = (
 )
 
 
+CHECKS_ACCEPTED = (
+    Accepted("_on_stage", r".",
+             "runs at import, before mutmut turns a mutant on (its test runs fork from a process that imported the "
+             "module); the statements it builds are pinned by the SQL mutants"),
+    Accepted("_check_geometry", r'wanted = layer\.geometry_type or "',
+             "called for a layer with geometry only: its geometry_type is never None, the fallback never used"),
+    Accepted("_check_geometry", r"^if validate or not strict:$",
+             "the repairs act on the rows the check marked 'invalid', which it does only when validating and not "
+             "strict: run otherwise, they find nothing"),
+    Accepted("check_stage", r"extent\[[123]\] is None",
+             "ST_Extent's bounds are all NULL (no geometry left) or none is"),
+)
+
+
 @dataclass(frozen=True)
 class Target:
     source: str
@@ -149,6 +163,43 @@ LOCATE_SQL_MUTANTS = (
 )
 
 
+CHECKS_SQL_MUTANTS = (
+    # geometries: strict rejects invalid ones, collections pass the type test, dimensions differ either way
+    ("CASE WHEN reason LIKE 'invalid%%' AND NOT %(strict)s THEN", "CASE WHEN reason LIKE 'invalid%%' THEN"),
+    ("WHEN s.geom IS NULL THEN 'null geometry'", "WHEN s.geom IS NULL THEN NULL"),
+    ("ST_Dimension(s.geom) <> %(dimension)s::int", "ST_Dimension(s.geom) < %(dimension)s::int"),
+    ("ST_Dimension(s.geom) <> %(dimension)s::int", "ST_Dimension(s.geom) > %(dimension)s::int"),
+    ("AND NOT (GeometryType(s.geom) = 'GEOMETRYCOLLECTION')", ""),
+    ("WHEN %(validate)s AND NOT ST_IsValid(s.geom)", "WHEN NOT ST_IsValid(s.geom)"),
+    # repairs: only the layer's geometry type kept; nothing left of it is a rejection, with the reason
+    ("ELSE ST_CollectionExtract(ST_MakeValid(s.geom), %(extract)s::int) END", "ELSE ST_MakeValid(s.geom) END"),
+    ("SET kind = CASE WHEN s.geom IS NULL OR ST_IsEmpty(s.geom) OR NOT ST_IsValid(s.geom)",
+     "SET kind = CASE WHEN s.geom IS NULL OR NOT ST_IsValid(s.geom)"),
+    ("THEN i.reason || '; ST_MakeValid left nothing of the layer''s geometry type'", "THEN i.reason"),
+    # codes: a pair is a duplicate, the first in source order stays, an empty code is no duplicate
+    ("GROUP BY 1 HAVING count(*) > 1 LIMIT 1", "GROUP BY 1 HAVING count(*) > 2 LIMIT 1"),
+    ("first_value(s.row_no) OVER w", "last_value(s.row_no) OVER w"),
+    ("PARTITION BY {code} ORDER BY s.src, s.row_no", "PARTITION BY {code} ORDER BY s.row_no"),
+    ("WHERE n > 1 AND code IS NOT NULL", "WHERE n > 1"),
+    ("'duplicate code ' || quote_literal(code)", "'duplicate code ''' || code || ''''"),
+    # the list, the counts (rows, not reasons) and what leaves the stage
+    ("ORDER BY i.src, i.row_no, i.reason LIMIT", "ORDER BY i.row_no, i.src, i.reason LIMIT"),
+    ("ORDER BY i.src, i.row_no, i.reason LIMIT", "ORDER BY i.src, i.row_no, i.reason DESC LIMIT"),
+    ("WHERE i.kind = 'rejected' ORDER BY", "WHERE i.kind <> 'invalid' ORDER BY"),
+    ("CASE WHEN bool_or(kind = 'rejected')", "CASE WHEN bool_and(kind = 'rejected')"),
+    ("FROM {issues} GROUP BY src, row_no) r", "FROM {issues} GROUP BY row_no) r"),
+    ("FROM {issues} GROUP BY src, row_no) r", "FROM {issues} GROUP BY src, row_no, kind) r"),
+    ("WHERE i.kind = 'rejected' AND i.src = s.src AND i.row_no = s.row_no",
+     "WHERE i.kind = 'rejected' AND i.row_no = s.row_no"),
+    ("WHERE i.kind = 'rejected' AND i.src = s.src AND i.row_no = s.row_no",
+     "WHERE i.src = s.src AND i.row_no = s.row_no"),
+    # the plausible extent (a bounding box that overlaps it is in), in source order; the stage's extent
+    ("NOT (s.geom && ST_MakeEnvelope(%s, %s, %s, %s))", "NOT ST_Within(s.geom, ST_MakeEnvelope(%s, %s, %s, %s))"),
+    ('ORDER BY s.src, s.row_no\n""")', 'ORDER BY s.row_no\n""")'),
+    ("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)", "SELECT ST_XMin(e), ST_XMax(e), ST_YMin(e), ST_YMax(e)"),
+)
+
+
 TARGETS: dict[str, Target] = {
     "cql": Target("spatial/cql.py", (
         "tests/spatial/test_cql.py",
@@ -175,6 +226,15 @@ TARGETS: dict[str, Target] = {
         "tests/app/test_tiles.py",
         "tests/app/test_tile_cache.py",
     ), accepted=GRID_ACCEPTED),
+    "checks": Target("spatial/io/checks.py", (
+        "tests/spatial/io/test_checks.py",
+        # the loads that test the checks (every load reaches them, at several seconds a load)
+        "tests/spatial/io/test_loader.py::test_invalid_polygons_repaired_and_counted_or_rejected_when_strict",
+        "tests/spatial/io/test_loader.py::test_valid_load_validates_once_and_an_invalid_row_gets_the_full_check",
+        "tests/spatial/io/test_loader.py::test_outside_extent_warns_or_fails_when_strict",
+        "tests/spatial/io/test_loader.py::test_duplicate_codes_rejected_with_reason",
+        "tests/spatial/io/test_loader.py::test_a_row_with_two_faults_is_one_rejected_row",
+    ), accepted=CHECKS_ACCEPTED, sql_mutants=CHECKS_SQL_MUTANTS),
 }
 
 

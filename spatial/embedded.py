@@ -4,6 +4,10 @@ One cluster lives in ``<data_dir>/postgres`` with its unix socket in ``<data_dir
 127.0.0.1 on a free port (kept across restarts while it stays free). PostgreSQL refuses to run as
 root, so when we are root the server runs as the ``postgres`` system user (or a ``lapis`` user we
 create), which owns the cluster folder. The test suite uses the same class for throwaway clusters.
+
+Every connection needs a password (`spatial.cluster_auth`: SCRAM, kept in ``<data_dir>/pgpass``, mode 0600); the
+data and socket folders are private to the server's user. `url()` is the owner's (migrations, loads), `app_url()`
+the server's login `lapis_app` (`spatial.dbroles`), which every start makes sure exists.
 """
 
 from __future__ import annotations
@@ -20,10 +24,14 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 
-SUPERUSER = "lapis"
+from spatial import cluster_auth, dbroles
+from spatial.cluster_auth import APP_ROLE, OWNER, Credentials
+
+SUPERUSER = OWNER
 EXTENSIONS = ("postgis", "unaccent", "pg_trgm")
 
 # Settings that make PostGIS fast for short spatial queries; durability is PostgreSQL's default.
@@ -36,6 +44,8 @@ SERVER_SETTINGS = {
     "max_connections": "200",
     "max_wal_size": "2GB",
     "log_min_messages": "warning",
+    "unix_socket_permissions": "0700",  # and the socket's folder is the server user's own, mode 0700
+    "password_encryption": "scram-sha-256",
 }
 # A throwaway cluster (tests, benchmarks) may lose its data on a crash: trade durability for speed.
 THROWAWAY_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
@@ -93,8 +103,9 @@ class ClusterStatus:
     running: bool
     pid: int | None
     port: int | None
-    url: str | None
+    url: str | None  # the owner's (with its password)
     data_dir: Path
+    app_url: str | None = None  # the server's login, lapis_app (with its password)
 
 
 class EmbeddedCluster:
@@ -102,9 +113,10 @@ class EmbeddedCluster:
 
     def __init__(self, data_dir: Path, db_name: str = "lapis", *, throwaway: bool = False,
                  wal_archive: bool = False, wal_archive_dir: Path | None = None, port: int | None = None,
-                 extra_settings: dict[str, str] | None = None) -> None:
+                 extra_settings: dict[str, str] | None = None, passfile: Path | None = None) -> None:
         """`wal_archive` turns on continuous archiving into `wal_archive_dir` (default <data_dir>/wal-archive);
-        `port` pins the port (a replica's); `extra_settings` are added to the server's -c settings."""
+        `port` pins the port (a replica's); `extra_settings` are added to the server's -c settings; `passfile`
+        is where the passwords are kept (default <data_dir>/pgpass; a replica uses its primary's)."""
         self.data_dir = Path(data_dir).resolve()
         self.pgdata = self.data_dir / "postgres"
         self.socket_dir = self.data_dir / "run"
@@ -116,26 +128,56 @@ class EmbeddedCluster:
         self.wal_archive_dir = Path(wal_archive_dir).resolve() if wal_archive_dir else self.data_dir / "wal-archive"
         self.fixed_port = port
         self.extra_settings = dict(extra_settings or {})
+        self.passfile = Path(passfile).resolve() if passfile else self.data_dir / cluster_auth.PASSFILE
         self._bindir: Path | None = None
 
     # -- public API ---------------------------------------------------------------------------
     def url(self, port: int, db_name: str | None = None) -> str:
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{db_name or self.db_name}"
+        """The owner's URL (its password included: never print it, see spatial.conninfo)."""
+        return self._login_url(OWNER, port, db_name)
+
+    def app_url(self, port: int, db_name: str | None = None) -> str:
+        """The URL of the server's login role, lapis_app (password included)."""
+        return self._login_url(APP_ROLE, port, db_name)
+
+    def passfile_url(self, port: int, db_name: str | None = None, role: str = APP_ROLE) -> str:
+        """A URL that names the pgpass file instead of holding the password (libpq, psycopg and asyncpg read it):
+        safe to print, and it works as long as the file is readable by whoever connects."""
+        return f"postgresql://{role}@127.0.0.1:{port}/{db_name or self.db_name}?passfile={quote(str(self.passfile))}"
+
+    def credentials(self) -> Credentials | None:
+        return cluster_auth.read_credentials(self.passfile)
+
+    def _login_url(self, role: str, port: int, db_name: str | None) -> str:
+        credentials = self.credentials()
+        password = credentials.passwords.get(role) if credentials else None
+        login = f"{role}:{password}" if password else role
+        return f"postgresql://{login}@127.0.0.1:{port}/{db_name or self.db_name}"
 
     def status(self) -> ClusterStatus:
         pid, port = self._read_pidfile()
         running = pid is not None and _pid_alive(pid) and self._is_our_postmaster(pid)
-        if not running:
-            return ClusterStatus(False, None, None, None, self.data_dir)
-        return ClusterStatus(True, pid, port, self.url(port) if port else None, self.data_dir)
+        if not running or not port:
+            return ClusterStatus(running, pid if running else None, None, None, self.data_dir)
+        return ClusterStatus(True, pid, port, self.url(port), self.data_dir, self.app_url(port))
 
     def start(self) -> ClusterStatus:
-        """Initialise once, start if not running, make sure the database and extensions exist."""
+        """Initialise once, make sure nothing connects without a password, start if not running, make sure
+        the database, its extensions and the app's login role exist."""
         current = self.status()
+        self.prepare_folders()
+        created = self._initdb_once()
+        try:
+            cluster_auth.refuse_lost_password(self, running=current.running)
+            credentials, new = cluster_auth.ensure_credentials(self.passfile)
+            if created or OWNER in new or cluster_auth.hba_trusts(self.pgdata / "pg_hba.conf"):
+                self._remove_stale_pidfile()
+                cluster_auth.secure(self, credentials, current.port if current.running else None)
+        except cluster_auth.ClusterAuthError as exc:
+            raise EmbeddedError(str(exc)) from None
         if current.running and current.port:
-            self._ensure_database(current.port)
-            return current
-        self._initdb_once()
+            self._ensure_database(current.port, reset_app_password=APP_ROLE in new)
+            return self.status()
         self._remove_stale_pidfile()
         port = self._choose_port()
         options = " ".join(
@@ -152,7 +194,7 @@ class EmbeddedCluster:
                 f"--- last lines of {self.log_file} ---\n{self.log_tail()}"
             )
         self.state_file.write_text(json.dumps({"port": port}))
-        self._ensure_database(port)
+        self._ensure_database(port, reset_app_password=APP_ROLE in new)
         return self.status()
 
     def stop(self) -> bool:
@@ -210,19 +252,22 @@ class EmbeddedCluster:
         subprocess.run(["useradd", "--system", "--no-create-home", "lapis"], check=True)
         return pwd.getpwnam("lapis")
 
-    def run_as_owner(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    def run_as_owner(self, argv: list[str], *, input: str | None = None,
+                     env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """Run a PostgreSQL program as the cluster's owner (this user when not root)."""
         owner = self.owner()
         if owner is not None:
             argv = ["runuser", "-u", owner.pw_name, "--", *argv]
-        env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
-        return subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
+        env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", **(env or {})}
+        return subprocess.run(argv, capture_output=True, text=True, check=False, env=env, input=input)
 
     def prepare_folders(self) -> None:
-        """Create the data, socket (and archive) folders, owned by the server user when we are root."""
+        """Create the data, socket (and archive) folders, private (0700) to the server user (owned by it when we
+        are root)."""
         folders = [self.data_dir, self.socket_dir] + ([self.wal_archive_dir] if self.wal_archive else [])
         for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)
         owner = self.owner()
         if owner is None:
             return
@@ -230,26 +275,27 @@ class EmbeddedCluster:
         # that lacks it (a `mktemp -d` folder is 0700). Nothing is made readable, only traversable.
         for folder in folders:
             for ancestor in reversed(folder.parents):
-                mode = ancestor.stat().st_mode
-                if not mode & 0o001:
-                    os.chmod(ancestor, mode | 0o001)
+                info = ancestor.stat()
+                if ancestor not in folders and info.st_uid != owner.pw_uid and not info.st_mode & 0o001:
+                    os.chmod(ancestor, info.st_mode | 0o001)
             os.chown(folder, owner.pw_uid, owner.pw_gid)
         if not self.log_file.exists():
             self.log_file.touch()
         os.chown(self.log_file, owner.pw_uid, owner.pw_gid)
 
-    def _initdb_once(self) -> None:
-        self.prepare_folders()
+    def _initdb_once(self) -> bool:
+        """Make the cluster unless it exists; True when made. It admits nobody (`reject`) until secured."""
         if (self.pgdata / "PG_VERSION").exists():
-            return
+            return False
         if self.pgdata.exists():
             shutil.rmtree(self.pgdata)  # a half-made folder from an interrupted initdb
         result = self.run_as_owner(
-            [str(self.bindir / "initdb"), "-D", str(self.pgdata), "-U", SUPERUSER, "--auth=trust",
+            [str(self.bindir / "initdb"), "-D", str(self.pgdata), "-U", SUPERUSER, "--auth=reject",
              "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions"]
         )
         if result.returncode != 0:
             raise EmbeddedError(f"initdb failed: {result.stderr.strip() or result.stdout.strip()}")
+        return True
 
     def _read_pidfile(self) -> tuple[int | None, int | None]:
         pidfile = self.pgdata / "postmaster.pid"
@@ -291,18 +337,29 @@ class EmbeddedCluster:
                 return previous
         return free_port()
 
-    def _ensure_database(self, port: int) -> None:
-        """Create our database and extensions, unless the server is a standby or still recovering
-        (read-only: what it serves comes from its primary or from the WAL it replays)."""
+    def _ensure_database(self, port: int, *, reset_app_password: bool = False) -> None:
+        """Create our database, its extensions and the app's login role, unless the server is a standby or still
+        recovering (read-only: what it serves comes from its primary or from the WAL it replays)."""
         with psycopg.connect(self.url(port, "postgres"), autocommit=True, connect_timeout=10) as conn:
             if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
                 return
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.db_name,)).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{self.db_name}"')
+            self._ensure_app_role(conn, reset_app_password)
         with psycopg.connect(self.url(port), autocommit=True, connect_timeout=10) as conn:
             for extension in EXTENSIONS:
                 conn.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
+
+    def _ensure_app_role(self, conn: psycopg.Connection, reset_password: bool) -> None:
+        state = dbroles.login_role_ok(conn)
+        if state and not reset_password:
+            return
+        credentials = self.credentials()
+        if credentials is None or APP_ROLE not in credentials.passwords:
+            raise EmbeddedError(f"{self.passfile} holds no password for {APP_ROLE}")
+        verifier = cluster_auth.scram_verifier(credentials.password(APP_ROLE))
+        dbroles.ensure_login_role(conn, verifier if state is None or reset_password else None)
 
     def log_tail(self, lines: int = 20) -> str:
         try:

@@ -18,6 +18,7 @@ import orjson
 
 from spatial import cql
 from spatial.crs import DEFAULT, SupportedCrs
+from spatial.edits.etag import etag_sql
 from spatial.errors import InvalidParameter, NotFound
 from spatial.geometry import bbox_sql, from_storage_sql
 from spatial.history.asof import source_sql
@@ -28,7 +29,6 @@ from spatial.sqlbuild import Params
 # numberMatched is computed with the page when the table is estimated at no more rows than this
 # (or when asked for); above it, a COUNT(*) per page would cost more than the page itself.
 CHEAP_COUNT_ROWS = 50_000
-
 
 @dataclass
 class ItemsRequest:
@@ -45,8 +45,9 @@ class ItemsRequest:
     cursor: str | None = None
     count: bool = False  # numberMatched even on a big table
     datetime: tuple[datetime | None, datetime | None] | None = None  # instant or interval; None ends are open
+    # SQL of the rows to read in place of the layer's table (a proposal's preview: `spatial.edits.preview`)
+    source: str | None = None
     asof: datetime | None = None  # the layer as it stood then (spatial.history.asof), not as it is
-
 
 @dataclass
 class ItemsPage:
@@ -57,7 +58,6 @@ class ItemsPage:
 
     def features_json(self) -> bytes:
         return ("[" + ",".join(self.features) + "]").encode()
-
 
 def parse_sortby(layer: Layer, text: str | None) -> tuple[tuple[str, bool], ...]:
     if not text:
@@ -75,7 +75,6 @@ def parse_sortby(layer: Layer, text: str | None) -> tuple[tuple[str, bool], ...]
         keys.append((name, descending))
     return tuple(keys)
 
-
 def parse_properties(layer: Layer, text: str | None) -> tuple[str, ...] | None:
     if text is None:
         return None
@@ -85,7 +84,6 @@ def parse_properties(layer: Layer, text: str | None) -> tuple[str, ...] | None:
         raise InvalidParameter(f"properties: unknown {', '.join(unknown)}; known: {', '.join(layer.column_names)}",
                                parameter="properties")
     return names
-
 
 def typed_value(q: Queryable, raw: str, parameter: str) -> Any:
     """A query-string value converted to the property's type (so a bad one is a 400, not a database error)."""
@@ -106,7 +104,6 @@ def typed_value(q: Queryable, raw: str, parameter: str) -> Any:
         raise InvalidParameter(f"{parameter}: {raw!r} is not a valid {q.kind}", parameter=parameter) from None
     return raw
 
-
 def feature_sql(layer: Layer, crs: SupportedCrs, properties: tuple[str, ...] | None) -> str:
     """SQL text of one GeoJSON Feature for the row `t`."""
     names = properties if properties is not None else layer.column_names
@@ -120,11 +117,9 @@ def feature_sql(layer: Layer, crs: SupportedCrs, properties: tuple[str, ...] | N
     return (f"""'{{"type":"Feature","id":' || t.id || ',"geometry":' || {geometry} """
             f"""|| ',"properties":' || {props} || '}}'""")
 
-
 def _encode_cursor(values: list[str | None], direction: str, signature: str) -> str:
     raw = orjson.dumps({"v": values, "d": direction, "s": signature})
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
 
 def _decode_cursor(token: str, signature: str, n_keys: int) -> tuple[list[str | None], str]:
     foreign = InvalidParameter("cursor: not a cursor this server issued", parameter="cursor")
@@ -140,7 +135,6 @@ def _decode_cursor(token: str, signature: str, n_keys: int) -> tuple[list[str | 
         raise InvalidParameter("cursor: issued for another sort order; follow the links as given",
                                parameter="cursor")
     return values, direction
-
 
 def _conditions(req: ItemsRequest, params: Params) -> list[str]:
     layer, fields = req.layer, queryables(req.layer)
@@ -163,9 +157,7 @@ def _conditions(req: ItemsRequest, params: Params) -> list[str]:
             where.append(f"coalesce({end_sql} >= {params.add(lo, 'timestamptz')}, TRUE)")
     return where
 
-
 SortKey = tuple[str, bool, str]  # (sql, descending, cast)
-
 
 def _sort_keys(req: ItemsRequest) -> list[SortKey]:
     """Per sort property an "is null" key (nulls last) and the value; id last, unique."""
@@ -181,7 +173,6 @@ def _sort_keys(req: ItemsRequest) -> list[SortKey]:
     if all(sql != "t.id" for sql, _d, _c in keys):
         keys.append(("t.id", False, "bigint"))
     return keys
-
 
 def _after_cursor(keys: list[SortKey], values: list[str | None], direction: str, params: Params) -> str:
     """The keyset condition: rows after (direction 'n') or before ('p') the cursor's key values."""
@@ -202,14 +193,12 @@ def _after_cursor(keys: list[SortKey], values: list[str | None], direction: str,
         terms.append("(" + " AND ".join([*equal, f"{sql} {op} {refs[i]}"]) + ")")
     return "(" + " OR ".join(terms) + ")"
 
-
 def selection_sql(req: ItemsRequest, params: Params) -> tuple[str, str]:
     """The WHERE condition and ORDER BY of every feature `req` selects, paging aside (no cursor, no limit): what a
     download writes. The same conditions and order as `fetch_items`, so a download holds exactly the pages' features."""
     where = " AND ".join(_conditions(req, params)) or "TRUE"
     order = ", ".join(f"{sql} {'DESC' if desc else 'ASC'}" for sql, desc, _cast in _sort_keys(req))
     return where, order
-
 
 async def fetch_items(conn: asyncpg.Connection, req: ItemsRequest) -> ItemsPage:
     layer = req.layer
@@ -230,9 +219,10 @@ async def fetch_items(conn: asyncpg.Connection, req: ItemsRequest) -> ItemsPage:
     key_columns = "".join(f", {sql}::text" for sql, _d, _c in value_keys)
     where_sql = " AND ".join(where) or "TRUE"
     count_sql = " AND ".join(count_where) or "TRUE"
-    source = source_sql(layer, req.asof, params)
+    source = req.source or source_sql(layer, req.asof, params)
     want_count = params.add(req.count, "boolean")
     limit = params.add(req.limit + 1, "bigint")
+
     sql = (
         f"SELECT {feature_sql(layer, req.crs, req.properties)} AS f{key_columns}, "
         f"CASE WHEN {want_count} OR (SELECT c.reltuples FROM pg_class c WHERE c.oid = '{layer.id}'::regclass) "
@@ -260,22 +250,24 @@ async def fetch_items(conn: asyncpg.Connection, req: ItemsRequest) -> ItemsPage:
             prev_cursor = cursor_of(rows[0], "p")
     return ItemsPage([r[0] for r in rows], next_cursor, prev_cursor, matched)
 
-
 async def fetch_feature(conn: asyncpg.Connection, layer: Layer, feature_id: str, crs: SupportedCrs,
-                        asof: datetime | None = None) -> str:
-    """One feature as GeoJSON text: as it is, or (`asof`) as it was then — NotFound when it did not exist."""
+                        source: str | None = None, asof: datetime | None = None) -> tuple[str, str | None]:
+    """One feature's GeoJSON and its version (`spatial.edits.etag`: what `If-Match` of a write is compared with),
+    from the layer's table, from `source` (a preview, see ItemsRequest), or (`asof`) as it was then, without a
+    version (a past state is not written to) — NotFound when it did not exist."""
     try:
         fid = int(feature_id)
     except ValueError:
         fid = None
-    text = None
+    row = None
     if fid is not None and -(2**63) <= fid < 2**63:
         params = Params()
         params.add(fid, "bigint")
-        source = source_sql(layer, asof, params)
-        text = await conn.fetchval(f"SELECT {feature_sql(layer, crs, None)} FROM {source} t WHERE t.id = $1",
-                                   *params.values)
-    if text is None:
+        table = source or source_sql(layer, asof, params)
+        version = "NULL::text" if asof is not None else etag_sql(layer, "t")
+        row = await conn.fetchrow(f"SELECT {feature_sql(layer, crs, None)}, {version} FROM {table} t WHERE t.id = $1",
+                                  *params.values)
+    if row is None:
         when = f" at {asof.isoformat()}" if asof is not None else ""
         raise NotFound(f"no feature {feature_id!r} in collection {layer.id!r}{when}", parameter="featureId")
-    return text
+    return row[0], row[1]

@@ -188,6 +188,9 @@ LAYERS = Registry((
         style=_ADMIN_STYLE,
         attribution=OCHA_ATTRIBUTION,
         license_url=CC_BY_3_IGO,
+        # the government's boundaries as OCHA and geoBoundaries distribute them: reloaded from the source, never
+        # edited by hand (a steward's edit would pass off LAPIS's lines as the attributed official data)
+        editable=False,
     ),
     Layer(
         "zones", "Vùng và phân khu", "Zones",

@@ -117,6 +117,8 @@ class Layer:
     searchable: bool = True  # in `/search` (its table has the trigram index on lapis_search_text)
     attribution: str | None = None  # credit the data's licence asks for
     license_url: str | None = None
+    # editable over the API (OGC API – Features Part 4, as proposals); False: reference data replaced by a reload
+    editable: bool = True
 
     def __post_init__(self) -> None:
         problems = [*self._tile_problems(), *self._temporal_problems()]

@@ -5,15 +5,19 @@ running primary: it streams the primary's WAL through a physical replication slo
 the primary keeps what a briefly stopped replica still needs) and answers read-only queries. The replicas of a
 primary are listed in `<primary data_dir>/replicas.json`.
 
-Authentication is whatever the primary's pg_hba.conf says for 127.0.0.1 (today `trust`): when no rule admits
-replication connections, one is added with the method of the `host all` rule. A `passfile` (libpq format) can
-be given for a password method; it is written into the replica's `primary_conninfo`, never the password itself.
+Authentication is whatever the primary's pg_hba.conf says for 127.0.0.1 (LAPIS's asks for a password): when no
+rule admits replication connections, one is added with the method of the `host all` rule. The replica streams as
+the owner, with a password file of its own (`replication.pgpass` in its folder, the server user's, mode 0600)
+unless a `passfile` (libpq format) is given; either is named in the replica's `primary_conninfo`, never the
+password itself. The replica shares its primary's roles and passwords (its `pgpass` is the primary's); the URL
+printed for it is the server's login, naming that password file (`EmbeddedCluster.passfile_url`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from spatial import cluster_auth
 from spatial.embedded import SUPERUSER, EmbeddedCluster, EmbeddedError, port_is_free
 
 SLOT_PREFIX = "lapis_replica_"
@@ -48,7 +53,7 @@ class ReplicaStatus:
     port: int
     data_dir: Path
     running: bool
-    url: str | None
+    url: str | None  # the server's login (lapis_app), naming the password file: for LAPIS_REPLICA_URLS
     replay_lsn: str | None = None
     lag_ms: float | None = None
     paused: bool = False
@@ -58,7 +63,7 @@ class ReplicaStatus:
 def replica_cluster(primary: EmbeddedCluster, port: int, data_dir: Path) -> EmbeddedCluster:
     """The `EmbeddedCluster` that runs the replica in `data_dir` on `port`."""
     return EmbeddedCluster(data_dir, primary.db_name, throwaway=primary.throwaway, port=port,
-                           extra_settings=STANDBY_SETTINGS)
+                           extra_settings=STANDBY_SETTINGS, passfile=primary.passfile)
 
 
 def registered(primary: EmbeddedCluster) -> dict[int, Path]:
@@ -89,10 +94,10 @@ def create_replica(primary: EmbeddedCluster, port: int, data_dir: Path | None = 
         conn.execute("SELECT pg_create_physical_replication_slot(%s) WHERE NOT EXISTS "
                      "(SELECT 1 FROM pg_replication_slots WHERE slot_name = %s)", (slot, slot))
         primary_port = conn.execute("SHOW port").fetchone()[0]
-    params = {"host": "127.0.0.1", "port": primary_port, "user": user, "application_name": slot}
-    if passfile is not None:
-        params["passfile"] = str(Path(passfile).resolve())
     replica.prepare_folders()
+    passfile = Path(passfile).resolve() if passfile is not None else _replication_passfile(primary, replica, user)
+    params = {"host": "127.0.0.1", "port": primary_port, "user": user, "application_name": slot,
+              "passfile": str(passfile)}
     result = replica.run_as_owner(
         [str(primary.bindir / "pg_basebackup"), "--pgdata", str(replica.pgdata), "--write-recovery-conf",
          "--wal-method=stream", "--checkpoint=fast", "--slot", slot, "--no-password",
@@ -133,15 +138,30 @@ def remove_replica(primary: EmbeddedCluster, port: int) -> None:
 
 def replica_status(primary: EmbeddedCluster, port: int) -> ReplicaStatus:
     folder = _folder(primary, port)
-    status = replica_cluster(primary, port, folder).status()
+    replica = replica_cluster(primary, port, folder)
+    status = replica.status()
     if not status.running or not status.url:
         return ReplicaStatus(port, folder, False, None)
     with psycopg.connect(status.url, connect_timeout=5) as conn:
         in_recovery, replay_lsn, paused, lag_ms = conn.execute(STANDBY_POSITION).fetchone()
     if not in_recovery:
         raise ReplicaError(f"the server on port {port} is not a standby any more (promoted?)")
-    return ReplicaStatus(port, folder, True, status.url, replay_lsn, float(lag_ms), bool(paused),
+    return ReplicaStatus(port, folder, True, replica.passfile_url(port), replay_lsn, float(lag_ms), bool(paused),
                          _streaming(primary, f"{SLOT_PREFIX}{port}"))
+
+
+def _replication_passfile(primary: EmbeddedCluster, replica: EmbeddedCluster, user: str) -> Path:
+    """The replica's own password file for its replication connection, readable by the server's user only."""
+    credentials = primary.credentials()
+    if credentials is None or user not in credentials.passwords:
+        raise ReplicaError(f"{primary.passfile} holds no password for {user}: give --passfile")
+    path = replica.data_dir / "replication.pgpass"
+    cluster_auth.write_passfile(path, {user: credentials.password(user)}, note="the replica's password for "
+                                "streaming from its primary")
+    owner = replica.owner()
+    if owner is not None:
+        os.chown(path, owner.pw_uid, owner.pw_gid)
+    return path
 
 
 def _primary_url(primary: EmbeddedCluster) -> str:

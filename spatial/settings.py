@@ -23,6 +23,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "LAPIS_DATABASE_URL"),
         description="PostgreSQL URL. Unset: LAPIS runs its own embedded PostGIS under data_dir.",
     )
+    owner_database_url: str | None = Field(
+        default=None, description="With DATABASE_URL (the server's login): the URL of the role that owns the "
+        "schema, for migrations, loads, seed, backup and restore (LAPIS_OWNER_DATABASE_URL); unset: DATABASE_URL")
     data_dir: Path = Field(default=PROJECT_ROOT / ".data", description="Embedded cluster and caches.")
     db_name: str = "lapis"
     host: str = "127.0.0.1"
@@ -40,6 +43,8 @@ class Settings(BaseSettings):
     download_tmp_dir: Path | None = Field(default=None, description="Where downloads are written before they are "
                                           "sent (removed once sent); default: the system's temporary folder")
     upload_max_bytes: int = 512 * 1024 * 1024
+    edit_max_bytes: int = Field(default=16 << 20, ge=1, description="Largest body of a feature write (POST, PUT, "
+                                "PATCH of /collections/{id}/items): 413 beyond")
     tile_cache: str = Field(default="on", description="'off' disables every tile cache (LAPIS_TILE_CACHE).")
     tile_cache_size: int = 20_000
     tile_cache_dir: Path | None = None
@@ -93,6 +98,17 @@ class Settings(BaseSettings):
     upload_max_members: int = Field(default=100, ge=1, description="Files an uploaded zip may hold")
     upload_max_ratio: float = Field(default=200.0, gt=1, description="How many times its compressed size any one "
                                     "member of an uploaded zip may expand (zip bombs expand ~1000x)")
+    # --- uploads as jobs (POST /collections/{id}/imports: spatial.jobs, README "Uploads") ----------------------
+    import_workers: int = Field(default=1, ge=1, description="Uploads loaded at once, each in a worker thread of "
+                                "the server with two database connections; the others wait in the queue")
+    import_max_queued: int = Field(default=8, ge=0, description="Uploads waiting for a worker; past it, 503 with "
+                                   "Retry-After")
+    import_formats: str = Field(default="zip,gpkg,geojson,json,fgb,csv", description="File name extensions an "
+                                "upload may have (a zip holds shapefiles or any of the others)")
+    import_batch_rows: int = Field(default=10_000, ge=1, description="Features staged per batch of an upload "
+                                   "(its progress moves once per batch)")
+    import_tmp_dir: Path | None = Field(default=None, description="Where uploaded files wait for their job "
+                                        "(removed when it ends); default: the system's temporary folder")
     tile_cache_bytes: int = Field(default=256 << 20, ge=0, description="Bytes of tiles (raw and gzip) kept in the "
                                   "in-process tile cache, besides LAPIS_TILE_CACHE_SIZE tiles")
 
@@ -118,6 +134,13 @@ class Settings(BaseSettings):
                                      "within signin_failure_window_s before it gets 429 (per server process)")
     signin_failure_window_s: float = Field(default=60, gt=0, description="The window of signin_max_failures")
 
+    # --- the open change log (README "The change log") --------------------------------------------------------
+    changes_public_who: Literal["name", "role", "office"] = Field(
+        default="office", description="What /changes shows readers who are not signed in of who made a change: the "
+        "user's name, their role, or only the office that keeps the plan (LAPIS_CHANGES_OFFICE)")
+    changes_office: str = Field(default="Ủy ban nhân dân tỉnh Long An", min_length=1,
+                                description="The office named for every change when changes_public_who is 'office'")
+
     @property
     def pmtiles_path(self) -> Path:
         return self.pmtiles_dir or self.data_dir / "pmtiles"
@@ -135,6 +158,11 @@ class Settings(BaseSettings):
         """LAPIS_CORS_ORIGINS as a list: ["*"], the listed origins, or [] (CORS off)."""
         origins = [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
         return ["*"] if "*" in origins else origins
+
+    @property
+    def import_format_list(self) -> tuple[str, ...]:
+        """LAPIS_IMPORT_FORMATS as extensions with their dot, lower case."""
+        return tuple(f".{f.strip().lstrip('.').lower()}" for f in self.import_formats.split(",") if f.strip())
 
     @property
     def tile_cache_enabled(self) -> bool:

@@ -22,7 +22,7 @@ from spatial import migrate
 from spatial.embedded import EmbeddedCluster
 from spatial.seed import seed
 from spatial.settings import Settings
-from tests.helpers import BUNDLED_DATA, make_settings, serve_in_thread
+from tests.helpers import BUNDLED_DATA, app_url_of, make_settings, serve_in_thread
 
 TEMPLATE_DB = "lapis_template"
 # Starlette's TestClient sends `Host: testserver`: the apps of this session answer for it (outside tests, a Host off
@@ -96,6 +96,13 @@ def db_url(make_database: Callable[[], str]) -> str:
     return make_database()
 
 
+@pytest.fixture(scope="session")
+def app_db_url(cluster: EmbeddedCluster, db_url: str) -> str:
+    """`db_url`'s database as the server's login, lapis_app (what `lapis serve` connects with): the apps of the
+    session fixtures use it. `db_url` itself is the owner's, for what tests set up."""
+    return app_url_of(cluster, db_url)
+
+
 @pytest.fixture()
 def fresh_db_url(make_database: Callable[[], str]) -> str:
     """A seeded database of this test's own, for tests that write."""
@@ -103,8 +110,8 @@ def fresh_db_url(make_database: Callable[[], str]) -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return make_settings(db_url, tmp_path_factory.mktemp("app-data"))
+def settings(app_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(app_db_url, tmp_path_factory.mktemp("app-data"))
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,11 @@ from typing import Any
 
 import asyncpg
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from pyproj import Transformer
 from pyproj.transformer import TransformerGroup
 
+from spatial.embedded import EmbeddedCluster
 from spatial.settings import PROJECT_ROOT, Settings
 
 BUNDLED_DATA = PROJECT_ROOT / "data" / "geojson"
@@ -30,6 +32,11 @@ def make_settings(url: str, tmp: Path | None = None, **overrides: object) -> Set
         values["data_dir"] = tmp
     values.update(overrides)
     return Settings(**values)
+
+
+def app_url_of(cluster: EmbeddedCluster, owner_url: str) -> str:
+    """The same database of `cluster` as the server's login (lapis_app) instead of the owner."""
+    return cluster.app_url(int(conninfo_to_dict(owner_url)["port"]), conninfo_to_dict(owner_url)["dbname"])
 
 
 def assert_problem(response: Any, status: int, parameter: str | None = None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, Response
 from app.dependencies import services_of
 from app.negotiate import JsonOrHtml, base_url
 from app.openapi_conformance import conformant
+from app.openapi_edits import describe_editing
 from app.openapi_extras import describe_problems
 from app.openapi_items import items_for_clients
 from spatial.json import dumps
@@ -65,13 +66,17 @@ def openapi30(request: Request) -> dict[str, Any]:
         services = services_of(app)
         tiled = [layer.id for layer in services.tiles.tile_layers(None)]
         described = describe_problems(copy.deepcopy(app.openapi()), list(services.registry), tiled)
-        spec = conformant(items_for_clients(to_openapi30(described), services.settings, services.registry))
+        spec = items_for_clients(to_openapi30(described), services.settings, services.registry)
+        spec = describe_editing(spec, [layer.id for layer in services.registry.values() if layer.editable])
+        spec = conformant(spec)
         spec["openapi"] = "3.0.3"
         _converted[app] = spec
     return {**spec, "servers": [{"url": base_url(request)}]}
 
 
-@router.get("/api", summary="The API definition (OpenAPI 3.0)")
+@router.get("/api", summary="The API definition (OpenAPI 3.0)", response_class=Response,
+            responses={200: {"description": "The OpenAPI document (f=html: its Swagger UI page)",
+                             "content": {OPENAPI_JSON: {}, "text/html": {}}}})
 async def api(request: Request, fmt: JsonOrHtml) -> Response:
     if fmt == "html":
         return await api_html(request)

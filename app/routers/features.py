@@ -33,13 +33,18 @@ from app.negotiate import (
     request_url,
     url_with,
 )
+from app.preview import PRIVATE, PreviewDep, preview_caller
 from app.query_params import accepts_property_filters
 from spatial.catalog import LayerSummary, layer_summaries, layer_summary
 from spatial.crs import CRS84, URIS, SupportedCrs
+from spatial.edits.etag import if_none_match_hits, quoted
+from spatial.edits.preview import preview_source_sql
+from spatial.errors import InvalidParameter
 from spatial.features import ItemsPage, ItemsRequest, fetch_feature, fetch_items
 from spatial.json import dumps
 from spatial.queryables import feature_schema, json_schema
 from spatial.registry import Layer
+from spatial.session import as_caller
 
 router = APIRouter(tags=["OGC API – Features"])
 
@@ -106,6 +111,7 @@ def collection_json(base: str, summary: LayerSummary) -> dict[str, Any]:
         body["crs"] = list(URIS)
         body["storageCrs"] = CRS84
         body["geometryType"] = layer.geometry_type
+        body["lapis:editable"] = layer.editable  # takes Part 4 writes (the map's edit mode lists only these)
         if summary.bbox:
             body["extent"] = {"spatial": {"bbox": [list(summary.bbox)], "crs": CRS84}}
     if summary.interval:  # the time `datetime` is matched against (a layer without one has no temporal extent)
@@ -170,7 +176,18 @@ async def collection_queryables(request: Request, layer: LayerDep, fmt: JsonOrHt
 @router.get("/collections/{collectionId}/items", summary="Features of a collection",
             response_class=Response, responses=with_downloads(GEOJSON_RESPONSE))
 @accepts_property_filters  # `property=value` for each queryable: app.items_query checks those names
-async def items(request: Request, query: ItemsQueryDep, fmt: ItemsFormat, db: DatabaseDep) -> Response:
+async def items(request: Request, query: ItemsQueryDep, fmt: ItemsFormat, db: DatabaseDep,
+                preview: PreviewDep) -> Response:
+    if preview.proposal is not None:
+        if isinstance(fmt, DownloadFormat):
+            raise InvalidParameter("proposal: a preview is not downloaded; page through it", parameter="proposal")
+        who = await preview_caller(preview.caller, preview.proposal, preview.db)
+        query.source = preview_source_sql(query.layer, preview.proposal)
+        async with preview.db.acquire() as conn, as_caller(conn, who):
+            page = await fetch_items(conn, query)
+        response = _items_response(request, fmt, query, page)
+        response.headers.update(PRIVATE)
+        return response
     if isinstance(fmt, DownloadFormat):
         return await download_items(request, query, fmt)
     async with db.acquire() as conn:
@@ -181,18 +198,33 @@ async def items(request: Request, query: ItemsQueryDep, fmt: ItemsFormat, db: Da
 @router.get("/collections/{collectionId}/items/{featureId}", summary="One feature",
             response_class=Response, responses=GEOJSON_RESPONSE)
 async def item(request: Request, layer: LayerDep, featureId: Annotated[str, Path(examples=["1"])],  # noqa: N803
-               crs: OutputCrs, fmt: ItemFormat, db: DatabaseDep, asof: AsOfDep) -> Response:
-    async with db.acquire() as conn:
-        text = await fetch_feature(conn, layer, featureId, crs, asof)
+               crs: OutputCrs, fmt: ItemFormat, db: DatabaseDep, preview: PreviewDep,
+               asof: AsOfDep) -> Response:
+    """The feature; its `ETag` is its version, which a write's `If-Match` names (with `proposal`: as that
+    proposal would publish it; with `asof`: as it was then, without an ETag)."""
+    headers = {"Content-Crs": f"<{crs.uri}>"}
+    if preview.proposal is not None:
+        if asof is not None:
+            raise InvalidParameter("asof: a proposal's preview is of the plan as it is now", parameter="asof")
+        who = await preview_caller(preview.caller, preview.proposal, preview.db)
+        async with preview.db.acquire() as conn, as_caller(conn, who):
+            text, etag = await fetch_feature(conn, layer, featureId, crs, preview_source_sql(layer, preview.proposal))
+        headers |= PRIVATE
+    else:
+        async with db.acquire() as conn:
+            text, etag = await fetch_feature(conn, layer, featureId, crs, asof=asof)
     links = [
         {"rel": "self", "type": MEDIA_OF[fmt], "href": request_url(request)},
         {"rel": "alternate", "type": HTML if fmt != "html" else GEOJSON,
          "href": url_with(request, f="html" if fmt != "html" else "geojson")},
         {"rel": "collection", "type": JSON, "href": f"{base_url(request)}/collections/{layer.id}"},
     ]
-    headers = {"Content-Crs": f"<{crs.uri}>"}
     if fmt == "html":
         return html.item_page(request, layer, text, links, headers)
+    if etag is not None:  # none for a past state (asof): it is not what a write may name
+        headers["ETag"] = quoted(etag)
+        if if_none_match_hits(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=headers)
     return Response(text.encode()[:-1] + b',"links":' + dumps(links) + b"}", media_type=GEOJSON, headers=headers)
 
 

@@ -37,6 +37,12 @@ async def landing(request: Request, fmt: JsonOrHtml, db: DatabaseDep, registry: 
             {"rel": "http://www.opengis.net/def/rel/ogc/1.0/data", "type": JSON, "title": "Collections",
              "href": f"{base}/collections"},
             *landing_tile_links(base),
+            {"rel": "related", "type": JSON, "title": "Plan revisions: named, published states of the plan",
+             "href": f"{base}/revisions"},
+            {"rel": "related", "type": JSON, "title": "The change log: every published change, newest first",
+             "href": f"{base}/changes"},
+            {"rel": "alternate", "type": "application/atom+xml", "title": "The change log as an Atom feed",
+             "href": f"{base}/changes?f=atom"},
         ],
         "layers": [
             {

@@ -12,8 +12,10 @@ from starlette.responses import FileResponse, Response
 
 from app.dependencies import AsOfDep, SettingsDep, SubsetDep, TileDep, TileLayerDep, TileMatrixSetDep, TilesDep
 from app.negotiate import JSON, base_url, json_response
+from app.preview import Preview, PreviewDep, preview_tile_response
 from app.problems import Problem
 from app.tile_response import MVT, RawResponse, asof_tile_reply, tile_reply
+from spatial.errors import InvalidParameter
 from spatial.tiles.grid import CRS_URI, TMS_ID, TMS_URI, Tile, tile_matrix_set
 from spatial.tiles.layers import TileLayer
 from spatial.tiles.limits import LayerExtent, layer_min_zooms
@@ -46,7 +48,12 @@ Version = Annotated[str | None, Query(description="Data version the URL was made
 
 
 async def _tile_response(request: Request, service: TileService, layers: tuple[TileLayer, ...], tile: Tile,
-                         *, composite: bool, version: str | None, asof: datetime | None = None) -> Response:
+                         *, composite: bool, version: str | None, preview: Preview | None = None,
+                         asof: datetime | None = None) -> Response:
+    if preview is not None and preview.proposal is not None:
+        if asof is not None:
+            raise InvalidParameter("asof: a proposal's preview is of the plan as it is now", parameter="asof")
+        return await preview_tile_response(request, service, layers, tile, composite, preview)
     if asof is not None:  # the plan then: from the history, never the tile cache (the fast path leaves these here)
         return RawResponse(*await asof_tile_reply(service, layers, tile, asof, composite=composite,
                                                   accept_encoding=request.headers.get("accept-encoding", ""),
@@ -166,8 +173,10 @@ async def composite_tilejson(request: Request, _tms: TileMatrixSetDep, subset: S
 @router.get("/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}.mvt", include_in_schema=False)
 @router.get("/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}.pbf", include_in_schema=False)
 async def composite_tile(request: Request, subset: SubsetDep, tile: TileDep, service: TilesDep,
-                         asof: AsOfDep, v: Version = None) -> Response:
-    return await _tile_response(request, service, subset.layers, tile, composite=True, version=v, asof=asof)
+                         preview: PreviewDep, asof: AsOfDep,
+                         v: Version = None) -> Response:
+    return await _tile_response(request, service, subset.layers, tile, composite=True, version=v,
+                                preview=preview, asof=asof)
 
 
 @router.get("/collections/{collectionId}/tiles", summary="A collection's tilesets",
@@ -204,8 +213,10 @@ async def collection_tilejson(request: Request, layer: TileLayerDep, _tms: TileM
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}.pbf",
             include_in_schema=False)
 async def collection_tile(request: Request, layer: TileLayerDep, tile: TileDep, service: TilesDep,
-                          asof: AsOfDep, v: Version = None) -> Response:
-    return await _tile_response(request, service, (layer,), tile, composite=False, version=v, asof=asof)
+                          preview: PreviewDep, asof: AsOfDep,
+                         v: Version = None) -> Response:
+    return await _tile_response(request, service, (layer,), tile, composite=False, version=v,
+                                preview=preview, asof=asof)
 
 
 @router.get("/pmtiles/{name}", summary="A PMTiles archive (HTTP range requests), e.g. from `lapis tiles export`",

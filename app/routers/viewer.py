@@ -1,5 +1,5 @@
-"""The web map: `/map` (MapLibre GL JS from node_modules, served by the app — nothing from a CDN), its assets,
-and the MapLibre style at `/styles/plan.json`."""
+"""The web map: `/map` (MapLibre GL JS and, for its edit mode, Mapbox GL Draw from node_modules, served by the app —
+nothing from a CDN), its assets, and the MapLibre style at `/styles/plan.json`."""
 
 from __future__ import annotations
 
@@ -20,15 +20,22 @@ from spatial.tiles.style import plan_style
 router = APIRouter(tags=["map"])
 STATIC = Path(__file__).resolve().parent.parent / "static" / "map"
 ASSETS = {"map.js": "text/javascript", "check.js": "text/javascript", "map.css": "text/css",
-          "page-map.js": "text/javascript",
-          "bounds.js": "text/javascript"}
+          "page-map.js": "text/javascript", "bounds.js": "text/javascript",
+          # the edit mode (sign-in, drawing and attributes, proposals, uploads)
+          **{f"{name}.js": "text/javascript" for name in (
+              "edit-api", "edit-i18n", "edit-form", "edit-session", "edit", "proposals", "upload")}}
 NODE_MODULES = PROJECT_ROOT / "node_modules"
 VENDOR = {  # name -> (file under node_modules, media type)
     "maplibre-gl.js": ("maplibre-gl/dist/maplibre-gl.js", "text/javascript"),
     "maplibre-gl.css": ("maplibre-gl/dist/maplibre-gl.css", "text/css"),
     "maplibre-gl.js.map": ("maplibre-gl/dist/maplibre-gl.js.map", "application/json"),
     "pmtiles.js": ("pmtiles/dist/pmtiles.js", "text/javascript"),
+    "mapbox-gl-draw.js": ("@mapbox/mapbox-gl-draw/dist/mapbox-gl-draw.js", "text/javascript"),
+    "mapbox-gl-draw.js.map": ("@mapbox/mapbox-gl-draw/dist/mapbox-gl-draw.js.map", "application/json"),
 }
+# the plan's past (feature history, the plan as of an instant, comparing revisions)
+ASSETS.update({"history.css": "text/css", **{f"{name}.js": "text/javascript"
+                                             for name in ("history-core", "timeslider", "compare", "history")}})
 
 
 @router.get("/map", summary="The web map of the plan", response_class=Response,

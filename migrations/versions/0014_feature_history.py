@@ -33,7 +33,7 @@ The rows already in the plan tables become their first versions (operation inser
 `updated_at`, reason "history begins").
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 Create Date: 2026-11-27
 """
 
@@ -41,7 +41,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

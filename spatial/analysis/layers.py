@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from spatial.cql import compile_filter, parse
 from spatial.crs import DEFAULT as CRS84
 from spatial.crs import parse_crs
 from spatial.db import connect, database_url, make_engine
+from spatial.history.asof import source_sql
 from spatial.layers import get_layer
 from spatial.queryables import queryables
 from spatial.settings import Settings
@@ -32,10 +34,11 @@ def resolve_url(url: str | None) -> str:
 
 
 def read_layer(layer: str, crs: str = "EPSG:4326", where: str | None = None,
-               url: str | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
+               url: str | None = None, asof: datetime | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
     """A layer's features: its columns, `props` (dict) and geometry in `crs` — EPSG:4326 (lon/lat), EPSG:3857,
     EPSG:3405 or EPSG:9210 (VN-2000, transformed by PostGIS with EPSG:6960). `where` is CQL2 text, as the API's
-    `filter`, e.g. ``"level = 'district'"``. A layer without geometry (plans, use_rules) comes as a DataFrame."""
+    `filter`, e.g. ``"level = 'district'"``. A layer without geometry (plans, use_rules) comes as a DataFrame. `asof`
+    (an aware datetime): the layer as it stood then, from its history (`spatial.history`)."""
     import geopandas as gpd
     import pandas as pd
 
@@ -47,8 +50,9 @@ def read_layer(layer: str, crs: str = "EPSG:4326", where: str | None = None,
     select = [sql.SQL("t.{}").format(sql.Identifier(c)) for c in names]
     if entry.has_geometry:
         select.append(sql.SQL("ST_AsBinary(ST_Transform(t.geom, {}))").format(sql.Literal(target.srid)))
+    source = source_sql(entry, asof, params) if asof is not None else sql.Identifier(entry.id)
     query = sql.SQL("SELECT {} FROM {} t WHERE {} ORDER BY t.id").format(
-        sql.SQL(", ").join(select), sql.Identifier(entry.id), sql.SQL(condition))
+        sql.SQL(", ").join(select), sql.SQL(source) if isinstance(source, str) else source, sql.SQL(condition))
     with connect(resolve_url(url)) as conn:
         rows = psycopg.RawCursor(conn).execute(query, params.values).fetchall()
     columns: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * len(select)

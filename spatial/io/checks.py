@@ -90,10 +90,16 @@ WHERE n > 1 AND code IS NOT NULL
 REJECTS = """
 SELECT i.src, i.row_no, {code}, i.reason FROM {issues} i
 JOIN {stage} s ON s.src = i.src AND s.row_no = i.row_no
-WHERE i.kind = 'rejected' ORDER BY i.src, i.row_no LIMIT {limit}
+WHERE i.kind = 'rejected' ORDER BY i.src, i.row_no, i.reason LIMIT {limit}
 """
 
-ISSUE_COUNTS = _on_stage("SELECT kind, count(*) FROM {issues} GROUP BY kind")
+# rows, not issues: a row with several faults is one rejected row, and a repaired row rejected for its code is rejected
+ISSUE_COUNTS = _on_stage("""
+SELECT kind, count(*) FROM (
+    SELECT CASE WHEN bool_or(kind = 'rejected') THEN 'rejected' ELSE 'repaired' END AS kind
+    FROM {issues} GROUP BY src, row_no) r
+GROUP BY kind
+""")
 
 DELETE_REJECTED = _on_stage("""
 DELETE FROM {stage} s USING {issues} i
@@ -155,7 +161,8 @@ def _check_codes(conn: psycopg.Connection, code: Expression, *,
 
 
 def _collect_rejects(conn: psycopg.Connection, code: Expression) -> CheckResult:
-    """Count repairs and rejections, list the first rejections, and take the rejected rows off the stage."""
+    """Count the rows repaired and the rows rejected, list the first rejections (a row with several faults once
+    for each), and take the rejected rows off the stage."""
     result = CheckResult()
     counts = dict(conn.execute(ISSUE_COUNTS).fetchall())
     result.repaired = counts.get("repaired", 0)

@@ -107,6 +107,9 @@ class LoadReport:
 
 
 Progress = Callable[[int], None]
+# what moves the checked stage on: `check_and_apply` (into the layer) or another step with its signature (an
+# upload's `spatial.jobs.propose.propose_step`: into a proposal)
+ApplyStep = Callable[..., tuple[CheckResult, ApplyResult]]
 
 
 def build_mapping(layer: Layer, fields: list[StageField], options: LoadOptions, stems: list[str],
@@ -202,8 +205,9 @@ def _check_required(conn: psycopg.Connection, layer: Layer, mapping: Mapping) ->
 
 def load_into(conn: psycopg.Connection, path: Path, options: LoadOptions,
               progress: Progress | None = None, on_total: Callable[[int | None], None] | None = None,
-              on_phase: OnPhase = silent) -> LoadReport:
-    """Load `path` into `options.layer` inside the caller's transaction (nothing is committed here)."""
+              on_phase: OnPhase = silent, apply: ApplyStep = check_and_apply) -> LoadReport:
+    """Load `path` into `options.layer` inside the caller's transaction (nothing is committed here); `apply`
+    takes the staged rows from there (`check_and_apply`'s signature)."""
     started = time.perf_counter()
     layer = get_layer(options.layer)
     report = LoadReport(layer.id, options.mode, options.dry_run)
@@ -235,9 +239,9 @@ def load_into(conn: psycopg.Connection, path: Path, options: LoadOptions,
             report.warnings[:] = warnings
             _report_checks(report, checks, sources, options)
 
-        _, result = check_and_apply(conn, layer, mapping, options.mode, options.key, strict=options.strict,
-                                    plausible=_plausible(), bulk_threshold=options.bulk_threshold, inspect=inspect,
-                                    copied=report.read, on_phase=on_phase, analyze=not options.dry_run)
+        _, result = apply(conn, layer, mapping, options.mode, options.key, strict=options.strict,
+                          plausible=_plausible(), bulk_threshold=options.bulk_threshold, inspect=inspect,
+                          copied=report.read, on_phase=on_phase, analyze=not options.dry_run)
     _report_result(report, result, mapping, prepared)
     report.txid = conn.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()[0]
     report.elapsed_s = round(time.perf_counter() - started, 3)

@@ -69,7 +69,9 @@ def declared_members(archive: Path) -> int | None:
     return None if total == 0xFFFF else total
 
 
-def safe_extract(archive: Path, target: Path, limits: ZipLimits = ZipLimits()) -> None:
+def _open_checked(archive: Path, limits: ZipLimits) -> zipfile.ZipFile:
+    """The archive, opened, once its directory is within `limits` (and every member a plain file or folder inside
+    it); nothing is extracted here."""
     declared = declared_members(archive)
     if declared is not None and declared > limits.max_members:
         raise ArchiveTooLarge(f"{archive.name}: {declared:,} members, more than the {limits.max_members:,} allowed")
@@ -77,27 +79,45 @@ def safe_extract(archive: Path, target: Path, limits: ZipLimits = ZipLimits()) -
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
         raise SourceError(f"{archive.name} is not a readable zip archive ({exc})") from None
-    with zf:
+    try:
+        _check_members(archive, zf.infolist(), limits)
+    except BaseException:
+        zf.close()
+        raise
+    return zf
+
+
+def _check_members(archive: Path, members: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
+    if len(members) > limits.max_members:
+        raise ArchiveTooLarge(f"{archive.name}: {len(members):,} members, more than the {limits.max_members:,} "
+                              "allowed")
+    total = 0
+    for info in members:
+        name = PurePosixPath(info.filename.replace("\\", "/"))
+        if name.is_absolute() or ".." in name.parts or (name.parts and ":" in name.parts[0]):
+            raise SourceError(f"{archive.name}: unsafe path {info.filename!r} in the archive (outside its folder)")
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise SourceError(f"{archive.name}: {info.filename!r} is a symbolic link; links are not extracted")
+        total += info.file_size
+        if total > limits.max_bytes:
+            raise ArchiveTooLarge(f"{archive.name}: more than {limits.max_bytes:,} bytes uncompressed, the "
+                                  "limit; refused")
+        if info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            ratio = info.file_size / max(info.compress_size, 1)
+            raise ArchiveTooLarge(f"{archive.name}: {info.filename!r} expands {ratio:.0f}×, more than the "
+                                  f"{limits.max_ratio:g}× allowed per member (a zip bomb?); refused")
+
+
+def check_archive(archive: Path, limits: ZipLimits = ZipLimits()) -> None:
+    """Refuse an archive past `limits` (or with unsafe members) from its directory alone, before anyone extracts
+    it: what an upload route can tell its client at once."""
+    _open_checked(archive, limits).close()
+
+
+def safe_extract(archive: Path, target: Path, limits: ZipLimits = ZipLimits()) -> None:
+    with _open_checked(archive, limits) as zf:
         members = zf.infolist()
-        if len(members) > limits.max_members:
-            raise ArchiveTooLarge(f"{archive.name}: {len(members):,} members, more than the {limits.max_members:,} "
-                                  "allowed")
-        total = 0
-        for info in members:
-            name = PurePosixPath(info.filename.replace("\\", "/"))
-            if name.is_absolute() or ".." in name.parts or (name.parts and ":" in name.parts[0]):
-                raise SourceError(f"{archive.name}: unsafe path {info.filename!r} in the archive (outside its folder)")
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                raise SourceError(f"{archive.name}: {info.filename!r} is a symbolic link; links are not extracted")
-            total += info.file_size
-            if total > limits.max_bytes:
-                raise ArchiveTooLarge(f"{archive.name}: more than {limits.max_bytes:,} bytes uncompressed, the "
-                                      "limit; refused")
-            if info.file_size > limits.max_ratio * max(info.compress_size, 1):
-                ratio = info.file_size / max(info.compress_size, 1)
-                raise ArchiveTooLarge(f"{archive.name}: {info.filename!r} expands {ratio:.0f}×, more than the "
-                                      f"{limits.max_ratio:g}× allowed per member (a zip bomb?); refused")
         root = target.resolve()
         for info in members:
             destination = (target / info.filename).resolve()

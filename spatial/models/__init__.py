@@ -4,7 +4,9 @@ The migrations stay the only way the schema changes; these models are checked ag
 """
 
 from spatial.models.base import Base
+from spatial.models.edits import Proposal, ProposalChange
 from spatial.models.identity import ApiToken, User
+from spatial.models.jobs import ImportJob
 from spatial.models.plan import (
     LAYER_MODELS,
     AdminUnit,
@@ -17,8 +19,9 @@ from spatial.models.plan import (
     UseRule,
     Zone,
 )
+from spatial.models.revisions import Revision
 
 metadata = Base.metadata
 
-__all__ = ["LAYER_MODELS", "AdminUnit", "ApiToken", "Axis", "Base", "Corridor", "LayerVersion", "Parcel", "Plan",
-           "Project", "UseRule", "User", "Zone", "metadata"]
+__all__ = ["LAYER_MODELS", "AdminUnit", "ApiToken", "Axis", "Base", "Corridor", "ImportJob", "LayerVersion", "Parcel",
+           "Plan", "Project", "Proposal", "ProposalChange", "Revision", "UseRule", "User", "Zone", "metadata"]

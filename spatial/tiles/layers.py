@@ -131,13 +131,13 @@ def _spec(layer: Layer) -> TileSpec:
 
 def tile_sql(layer: Layer, *, stored_grid: bool = True, table: str | None = None) -> str:
     """The layer's tile SQL; `stored_grid=False` renders every feature with ST_AsMVTGeom even at the zooms with
-    a stored grid geometry (the reference the stored path is tested against). `table`: another FROM item with the
-    layer's columns and `geom_3857` to read instead of the layer's table (the plan at an instant:
-    `spatial.history.tiles`)."""
+    a stored grid geometry (the reference the stored path is tested against). `table`: SQL of another row source
+    with the layer's id, tile properties and `geom_3857` to read instead of the layer's table (a proposal's preview,
+    `spatial.edits.preview`; the plan at an instant, `spatial.history.tiles`)."""
     spec = _spec(layer)
     columns = ", ".join(_tile_column(layer, name) for name in spec.properties)
     return TILE_SQL.format(margin=BUFFER / EXTENT, layer=layer.id, extent=EXTENT, columns=columns,
-                           geometry=_geometry(spec, stored_grid), table=table or layer.id)
+                           geometry=_geometry(spec, stored_grid and table is None), table=table or layer.id)
 
 
 @cache

@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from spatial import migrate
 from spatial.embedded import EmbeddedCluster, free_port
-from spatial.replicas import registered
+from spatial.replicas import registered, replica_cluster
 from spatial.tiles.grid import lonlat_to_tile
 from tests.helpers import make_settings
 
@@ -47,6 +47,10 @@ class Pair:
 
     def lapis(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*LAPIS, *args], capture_output=True, text=True, env=self.env, timeout=180, check=False)
+
+    def replica_owner_url(self) -> str:
+        """The replica as the owner (pausing its replay is a superuser's); `replica_url` is the server's login."""
+        return replica_cluster(self.primary, self.port, self.folder).url(self.port)
 
 
 def execute(url: str, sql: str, *params: object) -> list[tuple]:
@@ -113,7 +117,7 @@ def test_reads_go_to_the_replica_and_tiles_never_show_older_data(pair: Pair, tmp
         assert tile_codes(client.get(TILE_PATH).content) == ["REP-A"]
         [replica] = client.get("/health/ready").json()["replicas"]
         assert replica["healthy"] is True
-        execute(pair.replica_url, "SELECT pg_wal_replay_pause()")
+        execute(pair.replica_owner_url(), "SELECT pg_wal_replay_pause()")
         try:
             add_zone(pair.primary_url, "REP-B", dx=0.01)
             # the primary has REP-B: answers without it came from the (paused, still within the lag bound) replica
@@ -124,7 +128,7 @@ def test_reads_go_to_the_replica_and_tiles_never_show_older_data(pair: Pair, tmp
             assert tile_codes(tile.content) == ["REP-A", "REP-B"]
             assert 'lapis_replica_healthy{replica="' in client.get("/metrics").text
         finally:
-            execute(pair.replica_url, "SELECT pg_wal_replay_resume()")
+            execute(pair.replica_owner_url(), "SELECT pg_wal_replay_resume()")
         wait_for(lambda: codes(client.get(ITEMS)) == ["REP-A", "REP-B"], "the replica caught up")
 
 

@@ -117,3 +117,19 @@ def test_settings_parse_the_origin_list() -> None:
            ["http://a.example", "http://b.example"]
     assert Settings(cors_origins="http://a.example,*").cors_origin_list == ["*"]
     assert Settings(cors_origins=" ").cors_origin_list == []
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_writes_are_preflighted_with_their_token(client: TestClient, method: str) -> None:
+    """An editing page on another origin: the preflight of a Part 4 write allows its method and its Authorization,
+    If-Match and Content-Type headers, and the answer exposes the ETag, Location and proposal it names."""
+    r = client.options("/collections/zones/items/1", headers={
+        "Origin": PAGE, "Access-Control-Request-Method": method,
+        "Access-Control-Request-Headers": "authorization, if-match, content-type"})
+    assert r.status_code == 200, r.text
+    assert method in r.headers["access-control-allow-methods"]
+    allowed = r.headers["access-control-allow-headers"].lower()
+    assert all(h in allowed for h in ("authorization", "if-match", "content-type"))
+    assert "access-control-allow-credentials" not in r.headers
+    answer = client.get("/collections/zones/items/1", headers={"Origin": PAGE})
+    assert {"etag", "location", "lapis-proposal"} <= _exposed(answer)

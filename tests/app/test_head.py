@@ -12,7 +12,8 @@ from spatial.tiles.grid import lonlat_to_tile
 
 TILE = lonlat_to_tile(106.413, 10.535, 12)
 PATH_VALUES = {"collectionId": "zones", "tileMatrixSetId": "WebMercatorQuad", "tileMatrix": str(TILE.z),
-               "tileRow": str(TILE.y), "tileCol": str(TILE.x), "name": "absent.pmtiles"}
+               "tileRow": str(TILE.y), "tileCol": str(TILE.x), "name": "absent.pmtiles",
+               "proposalId": "1", "jobId": "1", "revisionId": "1", "a": "1", "b": "1"}
 QUERIES = {"/locate": "?lon=106.413&lat=10.535", "/search": "?q=tan"}
 VOLATILE = {"/metrics"}  # counts requests: its length moves between two calls
 

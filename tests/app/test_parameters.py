@@ -141,18 +141,22 @@ def _parameters(spec: dict, path: str, method: str = "get") -> dict[str, str | N
 def test_the_api_document_describes_the_parameters_as_before(client: TestClient) -> None:
     spec = client.get("/api").json()
     items = _parameters(spec, "/collections/{collectionId}/items")
+    # … and `proposal` (issue 12: a proposal's preview) after them
     assert list(items) == ["collectionId", "limit", "bbox", "bbox-crs", "crs", "properties", "sortby", "filter",
-                           "filter-lang", "filter-crs", "cursor", "numberMatched", "datetime", "asof", "f", "download"]
+                           "filter-lang", "filter-crs", "cursor", "numberMatched", "datetime", "asof", "f", "download",
+                           "proposal"]
     assert items["bbox-crs"] == "CRS of bbox (default CRS84)"
     assert items["f"].startswith("A page: geojson (default), json, html, csv. A download of the whole selection: gpkg")
     assert items["download"].startswith("Download the whole selection as a file")
     assert items["datetime"].startswith("Instant or interval (RFC 3339")
     assert items["asof"].startswith("The plan as it stood at this instant (RFC 3339")
     item = _parameters(spec, "/collections/{collectionId}/items/{featureId}")
-    assert set(item) == {"collectionId", "featureId", "crs", "f", "asof"} and item["crs"] == "Output CRS URI"
+    assert set(item) == {"collectionId", "featureId", "crs", "f", "proposal", "asof"}
+    assert item["crs"] == "Output CRS URI"
     # the OGC API – Tiles names (/req/core/tc-tilematrix-definition …), and the tile URL's data version
     tile = _parameters(spec, "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}")
-    assert list(tile) == ["collectionId", "tileMatrixSetId", "tileMatrix", "tileRow", "tileCol", "v", "asof"]
+    assert list(tile)[:5] == ["collectionId", "tileMatrixSetId", "tileMatrix", "tileRow", "tileCol"]
+    assert sorted(list(tile)[5:]) == ["asof", "proposal", "v"]
     assert tile["tileRow"] == "Row of the tile in its tile matrix"
     assert _parameters(spec, "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}")["collections"] == \
         "Subset: a,b,c"

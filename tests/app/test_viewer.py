@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 
 
@@ -15,6 +17,17 @@ def test_map_page_and_assets_are_local(client: TestClient) -> None:
     assert client.get("/map/vendor/maplibre-gl.css").status_code == 200
     r = client.get("/map/vendor/..%2Fpackage.json")
     assert r.status_code == 404
+
+
+def test_every_script_and_stylesheet_of_the_map_page_is_served(client: TestClient) -> None:
+    """The edit mode's scripts and the drawing library (Mapbox GL Draw, from node_modules) included."""
+    refs = re.findall(r'(?:src|href)="(/map/[^"]+)"', client.get("/map").text)
+    assert {"/map/vendor/mapbox-gl-draw.js", "/map/assets/edit.js", "/map/assets/proposals.js",
+            "/map/assets/upload.js"} <= set(refs)
+    for ref in refs:
+        response = client.get(ref)
+        assert response.status_code == 200, ref
+        assert response.headers["content-type"].startswith("text/css" if ref.endswith(".css") else "text/javascript")
 
 
 def test_style_vi_and_en(client: TestClient) -> None:

@@ -25,6 +25,7 @@ SPEC = "http://www.opengis.net/spec"
 FEATURES_1 = f"{SPEC}/ogcapi-features-1/1.0/conf"
 FEATURES_2 = f"{SPEC}/ogcapi-features-2/1.0/conf"
 FEATURES_3 = f"{SPEC}/ogcapi-features-3/1.0/conf"
+FEATURES_4 = f"{SPEC}/ogcapi-features-4/1.0/conf"
 CQL2 = f"{SPEC}/cql2/1.0/conf"
 TILES = f"{SPEC}/ogcapi-tiles-1/1.0/conf"
 TMS = f"{SPEC}/tms/2.0/conf"
@@ -38,13 +39,16 @@ MVT = "application/vnd.mapbox-vector-tile"
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 TAN_AN = lonlat_to_tile(106.413, 10.535, 12)  # a z12 tile of the provincial capital: zones, axes, projects
 PATH_VALUES = {"collectionId": "zones", "tileMatrixSetId": "WebMercatorQuad", "tileMatrix": str(TAN_AN.z),
-               "tileRow": str(TAN_AN.y), "tileCol": str(TAN_AN.x), "name": "absent.pmtiles"}
+               "tileRow": str(TAN_AN.y), "tileCol": str(TAN_AN.x), "name": "absent.pmtiles",
+               "proposalId": "1", "jobId": "1", "revisionId": "1",
+               "a": "1", "b": "1"}
 
 # class → the test module that runs its abstract tests (a class is declared only when it is tested here)
 DECLARED: dict[str, str] = {
     **{f"{FEATURES_1}/{c}": "test_features_core.py" for c in ("core",)},
     **{f"{FEATURES_1}/{c}": "test_features_encodings.py" for c in ("geojson", "html", "oas30")},
     f"{FEATURES_2}/crs": "test_features_crs.py",
+    **{f"{FEATURES_4}/{c}": "test_features_part4.py" for c in ("create-replace-delete", "update", "features")},
     **{f"{FEATURES_3}/{c}": "test_features_filtering.py"
        for c in ("queryables", "queryables-query-parameters", "filter", "features-filter")},
     **{f"{CQL2}/{c}": "test_cql2.py"

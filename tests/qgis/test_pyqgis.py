@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from spatial.embedded import EmbeddedCluster
 from spatial.io.crs import PROVINCE_BBOX
 from spatial.settings import PROJECT_ROOT
 
@@ -31,8 +32,9 @@ Render = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
-def qgis_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The environment PyQGIS runs in: offscreen, a throwaway HOME and QGIS profile."""
+def qgis_env(tmp_path_factory: pytest.TempPathFactory, cluster: EmbeddedCluster) -> dict[str, str]:
+    """The environment PyQGIS runs in: offscreen, a throwaway HOME and QGIS profile; the database's passwords in
+    the test cluster's password file (what LAPIS prints leaves them out, as a user's QGIS finds them in theirs)."""
     probe = subprocess.run([SYSTEM_PYTHON, "-c", "import qgis.core"], capture_output=True, text=True, check=False)
     if probe.returncode != 0:
         pytest.fail("PyQGIS is not installed in the system Python (Debian packages qgis and python3-qgis, which "
@@ -41,7 +43,7 @@ def qgis_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (home / "run").mkdir(mode=0o700)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     return {**env, "QT_QPA_PLATFORM": "offscreen", "HOME": str(home), "XDG_RUNTIME_DIR": str(home / "run"),
-            "QGIS_CUSTOM_CONFIG_PATH": str(home / "profile")}
+            "QGIS_CUSTOM_CONFIG_PATH": str(home / "profile"), "PGPASSFILE": str(cluster.passfile)}
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,7 @@ def test_libpq_reads_back_what_was_written(form) -> None:
 
 @pytest.mark.parametrize("fmt", ["url", "libpq"])
 def test_both_forms_connect(db_url: str, fmt: str) -> None:
-    text, _ = connection_text(db_url, fmt)  # type: ignore[arg-type]
-    with psycopg.connect(text) as conn:
+    text, hidden = connection_text(db_url, fmt)  # type: ignore[arg-type]
+    assert hidden  # the password is left out: libpq takes it from elsewhere (here: given; PGPASSFILE, ~/.pgpass)
+    with psycopg.connect(text, password=conninfo_to_dict(db_url)["password"]) as conn:
         assert conn.execute("SELECT count(*) FROM zones").fetchone()[0] > 0

@@ -36,11 +36,16 @@ def feature_id(conn: psycopg.Connection, layer: str, code: str) -> int:
     return conn.execute(f"SELECT id FROM {layer} WHERE code = %s", (code,)).fetchone()[0]  # type: ignore[index]
 
 
+STEWARD_PASSWORD = "steward-test-password"  # the cluster asks every login for a SCRAM password (issue 12)
+
+
 def login_role(admin: psycopg.Connection, name: str, *groups: str, inherit: bool = True) -> None:
-    """A login role of the cluster (roles are cluster-wide: made once per test session's cluster)."""
+    """A login role of the cluster (roles are cluster-wide: made once per test session's cluster), with the password
+    STEWARD_PASSWORD."""
     if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone() is None:
-        admin.execute(psycopg.sql.SQL("CREATE ROLE {} LOGIN {}").format(
-            psycopg.sql.Identifier(name), psycopg.sql.SQL("INHERIT" if inherit else "NOINHERIT")))
+        admin.execute(psycopg.sql.SQL("CREATE ROLE {} LOGIN {} PASSWORD {}").format(
+            psycopg.sql.Identifier(name), psycopg.sql.SQL("INHERIT" if inherit else "NOINHERIT"),
+            psycopg.sql.Literal(STEWARD_PASSWORD)))
     for group in groups:
         admin.execute(psycopg.sql.SQL("GRANT {} TO {}").format(psycopg.sql.Identifier(group),
                                                                 psycopg.sql.Identifier(name)))
@@ -53,7 +58,7 @@ def test_an_update_in_plain_sql_by_another_login_role(fresh_db_url: str) -> None
         login_role(admin, "qgis_steward", "lapis_approver")
         centre = feature_id(admin, "zones", "C1")
         old_wkb = bytes(admin.execute("SELECT ST_AsBinary(geom) FROM zones WHERE id = %s", (centre,)).fetchone()[0])
-    with psycopg.connect(fresh_db_url, user="qgis_steward") as steward:
+    with psycopg.connect(fresh_db_url, user="qgis_steward", password=STEWARD_PASSWORD) as steward:
         began, txid = steward.execute("SELECT now(), pg_current_xact_id()::text::bigint").fetchone()
         steward.execute("UPDATE zones SET geom = ST_GeomFromWKB(%s, 4326), name_vi = name_vi || ' (mới)' "
                         "WHERE id = %s", (shapely.to_wkb(NEW_CENTRE), centre))

@@ -19,7 +19,8 @@ from spatial.layers import LAYERS
 from spatial.models import LAYER_MODELS, AdminUnit, LayerVersion, Parcel, Project, Zone, metadata
 from spatial.models.drift import schema_diff
 
-TABLES = (*LAYERS, "layer_versions", "users", "api_tokens")
+TABLES = (*LAYERS, "layer_versions", "users", "api_tokens", "proposals", "proposal_changes", "import_jobs",
+          "revisions")
 
 CATALOG = {
     "columns": """

@@ -19,7 +19,7 @@ import pytest
 
 from spatial.embedded import EmbeddedCluster, free_port
 from spatial.pool import Database
-from spatial.replicas import registered
+from spatial.replicas import registered, replica_cluster
 from spatial.replicaset import ReplicaSet, parse_lsn, write_lsn
 from spatial.settings import Settings
 
@@ -53,6 +53,7 @@ def pair() -> Iterator[Pair]:
     try:
         made.primary_url = primary.start().url or ""
         execute(made.primary_url, "CREATE TABLE notes (id int PRIMARY KEY, body text)")
+        execute(made.primary_url, "GRANT SELECT ON notes TO lapis_reader")  # the replica's URL is the server's login
         created = made.lapis("db", "replica", "create", "--port", str(made.port), "--dir", str(made.folder))
         assert created.returncode == 0, created.stderr
         made.replica_url = created.stdout.strip()
@@ -68,6 +69,12 @@ def execute(url: str, sql: str, *params: object) -> list[tuple]:
     with psycopg.connect(url, autocommit=True) as conn:
         cursor = conn.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
+
+
+def replay(pair: Pair, action: str) -> None:
+    """Pause or resume the replica's replay: a superuser's function, so as the owner (its URL is the server's)."""
+    replica = replica_cluster(pair.primary, pair.port, pair.folder)
+    execute(replica.url(pair.port), f"SELECT pg_wal_replay_{action}()")
 
 
 def wait_for(condition: object, what: str, timeout_s: float = 10) -> None:
@@ -119,7 +126,7 @@ def test_read_your_writes_goes_to_the_primary_while_the_replica_is_behind(pair: 
         rs = replica_set(pair)
         try:
             await rs.refresh()
-            await (await rs.replicas[0].pool()).execute("SELECT pg_wal_replay_pause()")
+            replay(pair, "pause")
             async with rs.writer().acquire() as conn:
                 await conn.execute("INSERT INTO notes VALUES (10, 'mine')")
                 lsn = await write_lsn(conn)
@@ -127,7 +134,7 @@ def test_read_your_writes_goes_to_the_primary_while_the_replica_is_behind(pair: 
             assert await rs.reader() is rs.replicas[0], "other reads may still go to the (slightly behind) replica"
             async with rs.read(after_lsn=lsn) as conn:
                 assert await conn.fetchval("SELECT body FROM notes WHERE id = 10") == "mine"
-            await (await rs.replicas[0].pool()).execute("SELECT pg_wal_replay_resume()")
+            replay(pair, "resume")
             deadline = time.monotonic() + 10
             while await rs.reader(after_lsn=lsn) is rs.primary:
                 assert time.monotonic() < deadline, "the replica caught up"
@@ -136,7 +143,7 @@ def test_read_your_writes_goes_to_the_primary_while_the_replica_is_behind(pair: 
                 assert await conn.fetchval("SELECT body FROM notes WHERE id = 10") == "mine"
                 assert await conn.fetchval("SELECT pg_is_in_recovery()") is True
         finally:
-            await (await rs.replicas[0].pool()).execute("SELECT pg_wal_replay_resume()")
+            replay(pair, "resume")
             await rs.close()
 
     asyncio.run(run())
@@ -147,19 +154,19 @@ def test_a_replica_lagging_beyond_the_bound_is_skipped(pair: Pair) -> None:
         rs = replica_set(pair, max_lag_ms=300)
         try:
             assert await rs.reader() is rs.replicas[0]
-            await (await rs.replicas[0].pool()).execute("SELECT pg_wal_replay_pause()")
+            replay(pair, "pause")
             execute(pair.primary_url, "INSERT INTO notes VALUES (20, 'while paused')")
             await asyncio.sleep(0.6)
             [health] = await rs.refresh()
             assert not health.healthy and health.reason.startswith("lagging")
             assert await rs.reader() is rs.primary
-            await (await rs.replicas[0].pool()).execute("SELECT pg_wal_replay_resume()")
+            replay(pair, "resume")
             deadline = time.monotonic() + 10
             while not (await rs.refresh())[0].healthy:  # caught up again
                 assert time.monotonic() < deadline, rs.health()[0].reason
                 await asyncio.sleep(0.05)
         finally:
-            await (await rs.replicas[0].pool()).execute("SELECT pg_wal_replay_resume()")
+            replay(pair, "resume")
             await rs.close()
 
     asyncio.run(run())

@@ -86,7 +86,8 @@
   async function locate(lngLat) {
     const popup = new maplibregl.Popup({ maxWidth: "340px" }).setLngLat(lngLat)
       .setHTML(`<p>${esc(t("locating"))}</p>`).addTo(state.map);
-    const url = `/locate?lon=${lngLat.lng.toFixed(6)}&lat=${lngLat.lat.toFixed(6)}`;
+    const url = `/locate?lon=${lngLat.lng.toFixed(6)}&lat=${lngLat.lat.toFixed(6)}`
+      + (state.asof ? `&asof=${encodeURIComponent(state.asof)}` : "");  // history-core.js: the plan as of then
     try {
       const response = await fetch(url, { headers: { Accept: "application/json" } });
       const body = await response.json();

@@ -71,6 +71,28 @@ def test_read_layer_filters_and_plain_tables(db_url: str) -> None:
         analysis.read_layer("zones", where="no_such_column = 1", url=db_url)
 
 
+def test_read_layer_as_of_an_instant(fresh_db_url: str) -> None:
+    """The layer as it stood before a change (from the history): the old name and geometry, exactly; now the new."""
+    import psycopg
+    import shapely
+
+    with psycopg.connect(fresh_db_url, autocommit=True) as conn:
+        before = conn.execute("SELECT now()").fetchone()[0]  # a version begins at its transaction's start
+    with psycopg.connect(fresh_db_url) as conn:
+        conn.execute("UPDATE zones SET name_en = 'Moved centre', geom = ST_Multi(ST_Buffer(geom, -0.001)) "
+                     "WHERE code = 'C1'")
+    old = analysis.read_layer("zones", where="code = 'C1'", url=fresh_db_url, asof=before)
+    new = analysis.read_layer("zones", where="code = 'C1'", url=fresh_db_url)
+    assert old["name_en"].iloc[0] != "Moved centre" and new["name_en"].iloc[0] == "Moved centre"
+    assert shapely.area(old.geometry.iloc[0]) > shapely.area(new.geometry.iloc[0])
+    with psycopg.connect(fresh_db_url) as conn:
+        stored_old = conn.execute("SELECT ST_AsBinary(geom) FROM history.zones WHERE code = 'C1' "
+                                  "ORDER BY version LIMIT 1").fetchone()[0]
+    assert shapely.to_wkb(old.geometry.iloc[0]) == bytes(stored_old)
+    assert len(analysis.read_layer("zones", url=fresh_db_url, asof=before)) == len(
+        analysis.read_layer("zones", url=fresh_db_url))
+
+
 def test_read_select_with_the_orm(db_url: str) -> None:
     query = (select(AdminUnit.code, func.ST_Centroid(AdminUnit.geom).label("geom"))
              .where(func.ST_Intersects(AdminUnit.geom, func.ST_MakeEnvelope(106.3, 10.4, 106.5, 10.6, 4326)),

@@ -248,6 +248,16 @@ def test_duplicate_codes_rejected_with_reason(fresh_db_url: str, tmp_path: Path)
     assert report.loaded == 2 and report.rejects[0]["reason"] == "duplicate code 'X1' (first at row 1)"
 
 
+def test_a_row_with_two_faults_is_one_rejected_row(fresh_db_url: str, tmp_path: Path) -> None:
+    """No geometry and no code: both reasons listed, one row rejected (the counts were of reasons, once)."""
+    path = shapefile(tmp_path / "two.shp", [None, *squares(2)], ["a", "b", "c"], cpg="UTF-8",
+                     extra={"ma": ["", "X1", "X2"]})
+    report = load(fresh_db_url, path, LoadOptions(layer="parcels", mode="upsert"))
+    assert (report.read, report.rejected, report.loaded, report.inserted, report.unchanged) == (3, 1, 2, 2, 0)
+    assert [(r["row"], r["reason"]) for r in report.rejects] == [(1, "no code (empty code field)"),
+                                                                (1, "null geometry")]
+
+
 def _indexes_and_keys(url: str, layer: str) -> list[tuple]:
     with psycopg.connect(url) as conn:
         return conn.execute(

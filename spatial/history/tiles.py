@@ -4,7 +4,7 @@ versions valid then instead of the tables.
 Rendered from the history every time, never cached: the tile cache is keyed by the layers' current data
 versions, and an instant's tile is not one of those (a transaction that began before the instant and commits after
 it can still add versions valid then). The versions carry no stored Web-Mercator or tile-grid copy, so the
-geometry is reprojected for the features of the tile only, found through the history's GiST index on `geom` with
+geometry is reprojected for the features of the tile only, found through the history's SP-GiST index on `geom` with
 the tile's envelope (plus its buffer) in CRS84 — exactly the Web-Mercator box, which maps to a lon/lat box.
 """
 

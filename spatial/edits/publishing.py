@@ -3,8 +3,9 @@
 Layer by layer in registry order (plans first, which the others refer to): the proposal's features are locked,
 each changed or deleted one's current version compared with the version it was proposed against (`base_etag`) —
 one that moved, or vanished, makes the whole publish a Conflict —, then deletes, updates and inserts run as one
-statement each, so every layer's triggers stamp one new data version (the tile caches key on it: the affected
-layers' tiles change at once, the others' stay cached) and history sees each row change. A rule of the table
+statement each, so every layer's triggers stamp one new data version, record where the statement wrote (the tile
+caches key each tile on that: the tiles a changed feature was or is in change at once, every other tile stays
+cached; migration 0016) and history sees each row change. A rule of the table
 that refuses a row now (a code another feature took meanwhile) is a Conflict too; the caller's transaction then
 rolls back everything, so a proposal is published whole or not at all.
 """

@@ -113,6 +113,7 @@ FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a LEFT JOIN pg_roles r O
 WHERE c.oid = %(source)s::regclass
 """
 HAS_ACL = "SELECT relacl IS NOT NULL FROM pg_class WHERE oid = %s::regclass"
+RECORDS_TILE_CHANGES = "lapis_record_tile_changes()"  # the trigger function of migration 0016
 ENABLE = {"D": "DISABLE TRIGGER", "R": "ENABLE REPLICA TRIGGER", "A": "ENABLE ALWAYS TRIGGER"}
 
 
@@ -251,6 +252,10 @@ def _switch_statements(shadow: Shadow) -> sql.Composed:
                 layer, sql.SQL(ENABLE[enabled]), sql.Identifier(name)))
     # statement triggers fire for no rows as well: the layer's version trigger stamps this transaction
     statements.append(sql.SQL("DELETE FROM {} WHERE false").format(layer))
+    if any(RECORDS_TILE_CHANGES in definition for _, definition, _ in shadow.triggers):
+        # every row is new: the tile caches' record of where the layer changed says "everywhere" (migration 0016)
+        statements.append(sql.SQL("SELECT lapis_layer_rewritten({}::regclass)").format(
+            sql.Literal(f"{shadow.schema}.{shadow.layer}")))
     return sql.SQL("; ").join(statements)
 
 

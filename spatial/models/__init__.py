@@ -16,6 +16,7 @@ from spatial.models.plan import (
     Parcel,
     Plan,
     Project,
+    TileChange,
     UseRule,
     Zone,
 )
@@ -24,4 +25,5 @@ from spatial.models.revisions import Revision
 metadata = Base.metadata
 
 __all__ = ["LAYER_MODELS", "AdminUnit", "ApiToken", "Axis", "Base", "Corridor", "ImportJob", "LayerVersion", "Parcel",
-           "Plan", "Project", "Proposal", "ProposalChange", "Revision", "UseRule", "User", "Zone", "metadata"]
+           "Plan", "Project", "Proposal", "ProposalChange", "Revision", "TileChange", "UseRule", "User", "Zone",
+           "metadata"]

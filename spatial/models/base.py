@@ -113,10 +113,14 @@ HISTORY_TRIGGERS = (
     ("truncate", "BEFORE TRUNCATE", ""),
 )
 
+# migration 0016: each writing statement of a tiled layer records where it wrote, in `tile_changes`
+TILE_CHANGE_TRIGGERS = (*HISTORY_TRIGGERS[:3], ("truncate", "AFTER TRUNCATE", ""))
+
 
 def versioned(table: Table) -> Table:
     """The triggers of every layer table: `updated_at` follows each real change, each writing statement stamps
-    `layer_versions` (tile caches key on it; migration 0001) and records the versions it wrote (migration 0014)."""
+    `layer_versions` (migration 0001), records the versions it wrote (migration 0014) and, on a tiled layer, where
+    it wrote (`tile_changes`: tile caches key on it; migration 0016)."""
     name = table.name
     event.listen(table, "after_create", DDL(
         f"CREATE TRIGGER {name}_touch BEFORE UPDATE ON {name} FOR EACH ROW EXECUTE FUNCTION lapis_touch_updated_at()"))
@@ -127,4 +131,9 @@ def versioned(table: Table) -> Table:
         event.listen(table, "after_create", DDL(
             f"CREATE TRIGGER {name}_history_{event_name} {timing} ON {name} {transitions} "
             f"FOR EACH STATEMENT EXECUTE FUNCTION history.capture_{name}()"))
+    if "geom_3857" in table.columns:
+        for event_name, timing, transitions in TILE_CHANGE_TRIGGERS:
+            event.listen(table, "after_create", DDL(
+                f"CREATE TRIGGER {name}_version_tiles_{event_name} {timing} ON {name} {transitions} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION lapis_record_tile_changes()"))
     return table

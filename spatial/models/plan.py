@@ -24,6 +24,8 @@ from sqlalchemy import (
     Computed,
     Date,
     DateTime,
+    Double,
+    Identity,
     Index,
     Integer,
     Numeric,
@@ -189,6 +191,28 @@ class LayerVersion(Base):
 
     layer: Mapped[str] = mapped_column(Text, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TileChange(Base):
+    """Where a statement wrote a tiled layer (EPSG:3857 box; no box: the whole layer), for the tile caches."""
+
+    __tablename__ = "tile_changes"
+    __table_args__ = (
+        CheckConstraint("(west IS NULL AND south IS NULL AND east IS NULL AND north IS NULL) "
+                        "OR (west <= east AND south <= north)", name="tile_changes_box_check"),
+        Index("tile_changes_layer_id_idx", "layer", "id"),
+        {"comment": "Where each write to a tiled layer happened (EPSG:3857 boxes; no box: the whole layer): "
+                    "tile caches key on it"},
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    layer: Mapped[str] = mapped_column(Text)
+    txid: Mapped[int] = mapped_column(BigInteger, server_default=text("(pg_current_xact_id())::text::bigint"))
+    west: Mapped[float | None] = mapped_column(Double)
+    south: Mapped[float | None] = mapped_column(Double)
+    east: Mapped[float | None] = mapped_column(Double)
+    north: Mapped[float | None] = mapped_column(Double)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

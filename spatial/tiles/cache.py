@@ -1,8 +1,9 @@
 """The tile cache: an in-process LRU of rendered tiles (raw and gzip) plus an optional on-disk cache.
 
-Keys carry the data versions of the layers in the tile, so a write to a layer makes its old tiles
-unreachable at once: nothing is ever purged by hand. The LRU is bounded twice: by tiles and by bytes (a
-few huge tiles must not hold the memory thousands of small ones would).
+Keys carry, per layer of the tile, the latest recorded write that met the tile (`spatial.tiles.changes`), so a
+write makes the old copies of exactly the tiles it touched unreachable at once: nothing is ever purged by hand.
+The LRU is bounded twice: by tiles and by bytes (a few huge tiles must not hold the memory thousands of small ones
+would).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from spatial.pool import Database
 from spatial.registry import Registry, UnknownLayer
 from spatial.replicaset import ReplicaSet, write_lsn
 from spatial.tiles.cache import DEFAULT_CACHE_BYTES, CacheKey, RenderedTile, TileCache
+from spatial.tiles.changes import ChangeIndex, read_changes
 from spatial.tiles.grid import BUFFER, EXTENT, Tile
 from spatial.tiles.layers import TileLayer, generalisation, tile_layers_of
 from spatial.tiles.limits import LayerExtent, TilesetLimits, tileset_limits
@@ -53,13 +54,28 @@ def tile_layers(ids: Sequence[str] | None, registry: Registry = LAYERS) -> tuple
     return tuple(tiled[layer_id] for layer_id in dict.fromkeys(ids))
 
 
-class VersionsAt(dict[str, int]):
-    """Layer versions and the primary's WAL position read right after them: a replica that has replayed that far
-    holds at least these versions."""
+NEVER_READ = -1  # no layer version is negative; a layer without one yet has None
 
-    def __init__(self, versions: Versions, lsn: str) -> None:
+
+class VersionsAt(dict[str, int]):
+    """Layer versions, the tile changes read with them, and (with replicas) the primary's WAL position read right
+    after them: a replica that has replayed that far holds at least these versions and changes."""
+
+    def __init__(self, versions: Versions, changes: ChangeIndex, lsn: str | None = None) -> None:
         super().__init__(versions)
+        self.changes = changes
         self.lsn = lsn
+
+
+def tile_versions(versions: Versions, layers: Sequence[TileLayer], tile: Tile) -> tuple[int, ...]:
+    """What a cached tile is keyed on: per layer, the latest recorded change that met the tile (`spatial.tiles.
+    changes`), so a write re-keys the tiles it touched only; a layer that records no changes, its data version."""
+    changes: ChangeIndex | None = getattr(versions, "changes", None)
+    keyed = []
+    for layer in layers:
+        found = None if changes is None else changes.tile_version(layer.id, tile)
+        keyed.append(versions.get(layer.id, 0) if found is None else found)
+    return tuple(keyed)
 
 
 class TileService:
@@ -77,6 +93,8 @@ class TileService:
         self._versions = VersionReader(self._fetch_versions)
         self._extents: dict[tuple[str, int], LayerExtent] = {}
         self._inflight: dict[CacheKey, asyncio.Future[RenderedTile]] = {}
+        self._changes = ChangeIndex()
+        self._changes_read_at: dict[str, int | None] = {}  # per tiled layer, its version when its changes were read
 
     def tile_layers(self, ids: Sequence[str] | None) -> tuple[TileLayer, ...]:
         """This service's tilesets: the composite's layers, or the named subset (UnknownTileLayer if one is not
@@ -84,9 +102,16 @@ class TileService:
         return tile_layers(ids, self.registry)
 
     async def _fetch_versions(self) -> Versions:
+        """The layers' versions and, for each tiled layer whose version moved, the tile changes that came with it
+        (read after the versions: they may hold a later change too, never miss one)."""
         async with self.db.acquire() as conn:
             versions = await layer_versions(conn)
-            return versions if self.replicas is None else VersionsAt(versions, await write_lsn(conn))
+            moved = [layer_id for layer_id in tile_layers_of(self.registry)
+                     if self._changes_read_at.get(layer_id, NEVER_READ) != versions.get(layer_id)]
+            if moved:
+                self._changes = await read_changes(conn, self._changes, moved)
+                self._changes_read_at.update({layer_id: versions.get(layer_id) for layer_id in moved})
+            return VersionsAt(versions, self._changes, None if self.replicas is None else await write_lsn(conn))
 
     def _reader(self, versions: Versions | None) -> AbstractAsyncContextManager[asyncpg.Connection]:
         """A connection that sees at least `versions`: a replica that has replayed past them, or the primary."""
@@ -130,8 +155,7 @@ class TileService:
         if composite:
             layers = [layer for layer in layers if tile.z >= layer.composite_min_zoom]
         versions = versions if versions is not None else await self.versions()
-        key: CacheKey = (tuple(layer.id for layer in layers), tile,
-                         tuple(versions.get(layer.id, 0) for layer in layers))
+        key: CacheKey = (tuple(layer.id for layer in layers), tile, tile_versions(versions, layers, tile))
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             return hit
         if (pending := self._inflight.get(key)) is not None:

@@ -1,6 +1,7 @@
 """A proposal is invisible to the public until it is published: items, the feature itself, tiles (a layer's and the
-composite plan tiles), search and /locate show only published data — and show the change right after publishing,
-the affected layer's tiles at once while the other layers' stay cached. The proposal's author (and approvers)
+composite plan tiles), search and /locate show only published data — and show the change right after publishing:
+the tiles the change touched (where a feature was and where it is) at once, while every other tile, of that layer
+and of the others, stays cached. The proposal's author (and approvers)
 preview it on the same routes with `?proposal=`, privately and never through the tile cache."""
 
 from __future__ import annotations
@@ -11,8 +12,16 @@ import mapbox_vector_tile
 from fastapi.testclient import TestClient
 
 from spatial.identity.model import Role
-from spatial.tiles.grid import lonlat_to_tile
-from tests.edit_fixtures import TAN_AN, callers_fixture, edit_client_fixture, edit_db_fixture, zone  # noqa: F401
+from spatial.tiles.grid import Tile, lonlat_to_tile
+from tests.edit_fixtures import (  # noqa: F401
+    TAN_AN,
+    callers_fixture,
+    edit_client_fixture,
+    edit_db_fixture,
+    patch_headers,
+    square,
+    zone,
+)
 from tests.helpers import assert_problem
 
 NAME = "Khu thử nghiệm Xanh"
@@ -20,6 +29,10 @@ TILE = lonlat_to_tile(TAN_AN[0] + 0.001, TAN_AN[1] + 0.001, 13)
 ZONES_TILE = f"/collections/zones/tiles/WebMercatorQuad/{TILE.z}/{TILE.y}/{TILE.x}"
 PLAN_TILE = f"/tiles/WebMercatorQuad/{TILE.z}/{TILE.y}/{TILE.x}"
 AXES_TILE = f"/collections/axes/tiles/WebMercatorQuad/{TILE.z}/{TILE.y}/{TILE.x}"
+
+
+def tile_url(tile: Tile, layer: str | None = "zones") -> str:
+    return f"{f'/collections/{layer}' if layer else ''}/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}"
 
 
 def tile_names(client: TestClient, url: str, **kwargs: Any) -> set[str]:
@@ -97,3 +110,34 @@ def test_previews_are_the_authors_and_approvers(edit_client: TestClient, callers
     changed = client.get(f"/proposals/{proposal}", params={"f": "geojson"}, headers=callers[Role.editor]).json()
     assert [f["properties"]["code"] for f in changed["features"]] == ["Z-PRIV"]
     assert changed["features"][0]["properties"]["lapis:op"] == "create"
+
+
+def test_publishing_re_renders_exactly_the_tiles_the_change_touched(edit_client: TestClient, callers: dict) -> None:
+    """A zone moved 5 km east: the zones tiles where it was and where it is now, and an overview tile holding both,
+    show the move right after publishing; a zones tile and a plan tile elsewhere are still the cached ones."""
+    client, editor, approver = edit_client, callers[Role.editor], callers[Role.approver]
+    cache = client.app.state.services.tiles.cache
+    lon, lat = 106.20, 10.70  # ~23 km west of the zones near Tân An that ZONES_TILE shows
+    created = client.post("/collections/zones/items", json=zone("Z-MOVE", lon, lat, name_vi="Khu di dời"),
+                          headers=editor)
+    assert client.post(f"/proposals/{created.headers['lapis-proposal']}/publish", headers=approver).status_code == 200
+    was, now = lonlat_to_tile(lon + 0.001, lat + 0.001, 14), lonlat_to_tile(lon + 0.051, lat + 0.001, 14)
+    overview = lonlat_to_tile(lon, lat, 8)
+    assert overview == lonlat_to_tile(lon + 0.051, lat, 8) != lonlat_to_tile(*TAN_AN, 14)
+    before = {url: tile_names(client, url) for url in (tile_url(was), tile_url(now), tile_url(overview))}
+    assert "Khu di dời" in before[tile_url(was)] and "Khu di dời" not in before[tile_url(now)]
+    elsewhere = {url: client.get(url).headers["etag"] for url in (ZONES_TILE, PLAN_TILE)}
+
+    location = created.headers["location"]
+    moved = client.patch(location, json={"geometry": square(lon + 0.05, lat)},
+                         headers=patch_headers(editor, client.get(location).headers["etag"]))
+    assert moved.status_code == 200, moved.text
+    published = client.post(f"/proposals/{moved.headers['lapis-proposal']}/publish", headers=approver)
+    assert published.json()["applied"] == {"zones": {"created": 0, "changed": 1, "deleted": 0}}
+
+    hits, misses = cache.hits, cache.misses
+    assert {url: client.get(url).headers["etag"] for url in elsewhere} == elsewhere
+    assert (cache.hits, cache.misses) == (hits + 2, misses)  # served from the cache: not rendered again
+    assert "Khu di dời" not in tile_names(client, tile_url(was)) and "Khu di dời" in tile_names(client, tile_url(now))
+    tile_names(client, tile_url(overview))
+    assert (cache.hits, cache.misses) == (hits + 2, misses + 3)  # the three touched tiles: rendered afresh

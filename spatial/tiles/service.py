@@ -106,8 +106,8 @@ class TileService:
         (read after the versions: they may hold a later change too, never miss one)."""
         async with self.db.acquire() as conn:
             versions = await layer_versions(conn)
-            moved = [layer_id for layer_id in tile_layers_of(self.registry)
-                     if self._changes_read_at.get(layer_id, NEVER_READ) != versions.get(layer_id)]
+            moved = [layer.id for layer in self.registry.tiled
+                     if self._changes_read_at.get(layer.id, NEVER_READ) != versions.get(layer.id)]
             if moved:
                 self._changes = await read_changes(conn, self._changes, moved)
                 self._changes_read_at.update({layer_id: versions.get(layer_id) for layer_id in moved})

@@ -267,6 +267,8 @@ def export(
     partitions: int = typer.Option(None, "--partitions", min=1, help="GeoParquet dataset: OUT is a folder of this "
                                    "many files, each a compact area"),
     asof: str = typer.Option(None, "--asof", help="The layer as it stood at this instant (RFC 3339 with its offset)"),
+    revision: str = typer.Option(None, "--revision", help="The layer as plan revision N fixed it (lapis revision "
+                                 "list), e.g. 1: the bundled plan of Decision 686/QĐ-TTg"),
 ) -> None:
     """Export a layer to a file (shapefiles with .cpg UTF-8 and .prj; GeoParquet 1.1 in spatial order)."""
     from spatial.errors import SpatialInputError
@@ -280,9 +282,11 @@ def export(
             raise fail(f"--bbox {bbox!r}: four numbers separated by commas") from None
         if len(box) != 4:
             raise fail(f"--bbox {bbox!r}: four numbers separated by commas")
+    url = url_or_fail(Settings())
+    at = instant(asof, revision, url)
     try:
-        result = export_layer(url_or_fail(Settings()), layer, out, crs=crs, cql2=filter_, bbox=box,  # type: ignore[arg-type]
-                              partitions=partitions, asof=instant(asof))
+        result = export_layer(url, layer, out, crs=crs, cql2=filter_, bbox=box,  # type: ignore[arg-type]
+                              partitions=partitions, asof=at)
     except SpatialInputError as exc:
         raise fail(str(exc)) from None
     console.print(f"exported {result.features} features of {result.layer} to {result.path} "

@@ -14,8 +14,14 @@ console = Console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
+    """Print the reason (as written: no highlighting, no wrapping) and give the exit to raise."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def login_url() -> str:
+    """The server's login (commands acting as a LAPIS user take that user's role with SET ROLE), or a failure."""
+    return url_or_fail(Settings(), owner=False)
 
 
 def url_or_fail(settings: Settings, *, owner: bool = True) -> str:

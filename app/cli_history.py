@@ -7,37 +7,33 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-from app.cli_common import url_or_fail
+from app.cli_common import console, fail, login_url
 from spatial.errors import SpatialInputError
-from spatial.settings import Settings
 
 restore_cli = typer.Typer()
 history_cli = typer.Typer(help="The features' recorded history.", no_args_is_help=True)
-console = Console(stderr=True)
 ASOF_HELP = "The plan as it stood at this instant: RFC 3339 with its offset, e.g. 2026-11-27T10:00:00+07:00"
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
 
-
-def _url() -> str:
-    """The server's login (the caller's role is taken with SET ROLE), or a clear failure."""
-    return url_or_fail(Settings(), owner=False)
-
-
-def instant(asof: str | None) -> datetime | None:
-    """The instant a command reads the plan at (`--asof`), or None for the present. (A plan revision, once
-    revisions exist, resolves to the instant it was published and comes in here too.)"""
+def instant(asof: str | None, revision: str | None = None, url: str | None = None) -> datetime | None:
+    """The instant a command reads the plan at: `--asof`, or the instant plan revision `--revision` was published
+    (looked up at `url`), or None for the present. A mistake exits 2 with the reason."""
+    from spatial.db import connect
     from spatial.history.asof import parse_asof
+    from spatial.history.revisions import parse_revision_number, revision_instant_sync
 
     try:
-        return parse_asof(asof, "--asof")
+        if revision is None:
+            return parse_asof(asof, "--asof")
+        if asof is not None:
+            raise fail("--revision: give a revision or --asof, not both", 2)
+        number = parse_revision_number(revision, "--revision")
+        with connect(url or login_url()) as conn:
+            return revision_instant_sync(conn, number, "--revision")
     except SpatialInputError as exc:
-        raise _fail(exc.detail, 2) from None
+        raise fail(f"{exc.detail} (lapis revision list shows them)" if revision else exc.detail, 2) from None
 
 
 @restore_cli.command("restore")
@@ -57,11 +53,11 @@ def restore(
     at = instant(asof)
     try:
         target = get_layer(layer)
-        with connect(_url()) as conn, conn.transaction():
+        with connect(login_url()) as conn, conn.transaction():
             conn.execute("SELECT set_config('lapis.reason', %s, true)", (reason or "",))
             result = restore_sync(conn, target, feature_id, at)
     except SpatialInputError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     what = {"insert": "is back", "update": "was rolled back", "unchanged": "already was"}[result.action]
     console.print(f"{layer} {feature_id} {what} as version {result.restored_from} (now version {result.version})",
                   highlight=False)
@@ -76,8 +72,8 @@ def history_export(
     from spatial.history.export import export_history
 
     try:
-        report = export_history(_url(), layer, out)
+        report = export_history(login_url(), layer, out)
     except SpatialInputError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"exported {report.features} versions of {report.layer} to {report.path} ({report.driver})",
                   highlight=False)

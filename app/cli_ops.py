@@ -7,35 +7,23 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from spatial.db import embedded_cluster, owner_database_url
+from app.cli_common import console, fail, url_or_fail
+from spatial.db import embedded_cluster
 from spatial.embedded import EmbeddedCluster, EmbeddedError
 from spatial.pgclient import redact
 from spatial.settings import Settings
 
 ops_cli = typer.Typer()
 replica_cli = typer.Typer(help="Streaming read replicas of the embedded cluster.", no_args_is_help=True)
-console = Console(stderr=True)
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
-
-
-def _url(settings: Settings) -> str:
-    """The owner's URL: a backup must read, and a restore write, every table."""
-    try:
-        return owner_database_url(settings)
-    except EmbeddedError as exc:
-        raise _fail(str(exc)) from None
 
 
 def _embedded(settings: Settings, what: str) -> EmbeddedCluster:
     if settings.database_url:
-        raise _fail(f"{what} works on the embedded cluster; DATABASE_URL is set (use that server's own tools)")
+        raise fail(f"{what} works on the embedded cluster; DATABASE_URL is set (use that server's own tools)")
     return embedded_cluster(settings)
 
 
@@ -45,9 +33,9 @@ def db_backup(file: Path = typer.Argument(..., help="The backup file to write (p
     from spatial.backup import BackupError, backup
 
     try:
-        result = backup(_url(Settings()), file)
+        result = backup(url_or_fail(Settings()), file)
     except BackupError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"backed up database {result.database} to {result.path} ({result.bytes / 1024:,.0f} KiB) "
                   f"in {result.elapsed_s:.1f} s", highlight=False)
 
@@ -58,7 +46,7 @@ def db_restore(file: Path = typer.Argument(..., help="A file made by `lapis db b
     """Replace the database by the content of FILE (restored aside, then swapped; the old one is kept)."""
     from spatial.backup import BackupError, inspect, restore
 
-    url = _url(Settings())
+    url = url_or_fail(Settings())
     try:
         info = inspect(file, url)
         if not yes and not typer.confirm(f"Replace the database {redact(url)} by {file} (database {info.database}, "
@@ -66,7 +54,7 @@ def db_restore(file: Path = typer.Argument(..., help="A file made by `lapis db b
             raise typer.Exit(1)
         result = restore(url, file)
     except BackupError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"restored {file} into database {result.database} in {result.elapsed_s:.1f} s; the database "
                   f"it replaced is kept as {result.previous} (DROP DATABASE \"{result.previous}\" once satisfied)",
                   highlight=False)
@@ -81,7 +69,7 @@ def db_basebackup(directory: Path = typer.Argument(..., help="A new or empty fol
     try:
         result = base_backup(cluster, directory)
     except RecoveryError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"base backup in {result.path} ({result.bytes / 2**20:,.0f} MiB), consistent from "
                   f"{result.finished_at.isoformat()}", highlight=False)
     if not result.archiving:
@@ -104,7 +92,7 @@ def db_recover(to: str = typer.Option(..., "--to", help="The moment to go back t
     try:
         moment = datetime.fromisoformat(to)
     except ValueError:
-        raise _fail(f"--to {to!r}: expected an ISO 8601 time such as 2026-11-27T10:00:00Z") from None
+        raise fail(f"--to {to!r}: expected an ISO 8601 time such as 2026-11-27T10:00:00Z") from None
     cluster = _embedded(Settings(), "point-in-time recovery")
     try:
         if moment.tzinfo is None:
@@ -115,7 +103,7 @@ def db_recover(to: str = typer.Option(..., "--to", help="The moment to go back t
             raise typer.Exit(1)
         result = recover(cluster, from_, moment)
     except RecoveryError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"recovered to {result.target.isoformat()} in {result.elapsed_s:.1f} s (timeline "
                   f"{result.timeline}); the previous data folder is kept in {result.previous_data}", highlight=False)
 
@@ -134,7 +122,7 @@ def replica_create(port: int = typer.Option(..., "--port", help="The replica's p
     try:
         status = create_replica(cluster, port, directory, passfile=passfile)
     except (ReplicaError, EmbeddedError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"replica running on port {status.port}, data in {status.data_dir}", highlight=False)
     print(status.url)
 
@@ -151,7 +139,7 @@ def replica_start(port: int = typer.Option(None, "--port", help="Only this repli
             console.print(f"replica on port {each} running", highlight=False)
             print(status.url)
     except (ReplicaError, EmbeddedError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 @replica_cli.command("stop")
@@ -165,7 +153,7 @@ def replica_stop(port: int = typer.Option(None, "--port", help="Only this replic
             stopped = stop_replica(cluster, each)
             console.print(f"replica on port {each} {'stopped' if stopped else 'was not running'}", highlight=False)
     except (ReplicaError, EmbeddedError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 @replica_cli.command("status")
@@ -185,7 +173,7 @@ def replica_status() -> None:
             if s.running:
                 print(s.url)
     except ReplicaError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(table)
 
 
@@ -201,5 +189,5 @@ def replica_remove(port: int = typer.Option(..., "--port", help="The replica to 
     try:
         remove_replica(cluster, port)
     except (ReplicaError, EmbeddedError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"replica on port {port} removed", highlight=False)

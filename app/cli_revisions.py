@@ -7,23 +7,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.cli_common import url_or_fail
+from app.cli_common import console, fail, login_url
 from spatial.errors import SpatialInputError
-from spatial.settings import Settings
 
 revision_cli = typer.Typer(help="Plan revisions: named, published states of the plan with their legal basis.",
                            no_args_is_help=True)
-console = Console(stderr=True)
 
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _url() -> str:
-    """The server's login (the caller's role is taken with SET ROLE), or a clear failure."""
-    return url_or_fail(Settings(), owner=False)
 
 
 @revision_cli.command("create")
@@ -41,7 +30,7 @@ def create(
     fields = {"name": name, "legal_basis": legal_basis, "decided_on": decided_on, "note": note}
     try:
         given = revision_input({k: v for k, v in fields.items() if v is not None})
-        with connect(_url()) as conn:
+        with connect(login_url()) as conn:
             revision = create_revision_sync(conn, given)
     except SpatialInputError as exc:
         option = {"legal_basis": "--legal-basis", "decided_on": "--date", "name": "--name", "note": "--note"}.get(
@@ -49,7 +38,7 @@ def create(
         detail = exc.detail
         if option and exc.parameter and detail.startswith(exc.parameter + ":"):
             detail = option + detail[len(exc.parameter):]
-        raise _fail(detail) from None
+        raise fail(detail) from None
     console.print(f"revision {revision.id} \"{revision.name}\" ({revision.legal_basis}) fixes the plan as of "
                   f"{revision.published_at.isoformat()}", highlight=False, soft_wrap=True)
     print(revision.id)
@@ -61,7 +50,7 @@ def list_() -> None:
     from spatial.db import connect
     from spatial.history.revisions import list_revisions_sync
 
-    with connect(_url()) as conn:
+    with connect(login_url()) as conn:
         found = list_revisions_sync(conn)
     table = Table("id", "name", "legal basis", "decided on", "published at", "by", title="plan revisions")
     for r in found:

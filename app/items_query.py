@@ -18,16 +18,20 @@ from spatial.errors import InvalidParameter
 from spatial.features import ItemsRequest, parse_properties, parse_sortby
 from spatial.geometry import parse_bbox_text
 from spatial.history.asof import parse_asof
+from spatial.history.revisions import parse_revision_number
 from spatial.layers import Layer
 from spatial.queryables import queryables
 
 # Query parameters of the items request itself; any other name is a property filter (`property=value`).
 ITEMS_PARAMS = frozenset({"f", "limit", "bbox", "bbox-crs", "crs", "properties", "sortby", "filter", "filter-lang",
                           "filter-crs", "cursor", "numberMatched", "datetime", "download",
-                          "proposal", "asof"})
+                          "proposal", "asof", "revision"})
 DATETIME_HELP = ("Instant or interval (RFC 3339, `start/end`, `..` or nothing open; an end may be an ISO 8601 "
                  "duration). Matched against the time a collection advertises in its extent (plans' decision date, "
                  "projects' start–end years); features without a time, and collections without one, always match")
+REVISION_PATTERN = "^[0-9]{1,18}$"
+REVISION_HELP = ("The plan as a revision fixed it (its number, as `GET /revisions` lists them; the bundled plan is 1): "
+                 "`asof` the instant it was published. For downloads of the plan of record")
 
 
 def property_filters(layer: Layer, params: list[tuple[str, str]]) -> dict[str, str]:
@@ -63,9 +67,12 @@ def items_query(
     number_matched: bool = Query(False, alias="numberMatched", description="Count all matches even if costly"),
     datetime_: str | None = Query(None, alias="datetime", description=DATETIME_HELP),
     asof: str | None = Query(None, description=ASOF_HELP),
+    revision: str | None = Query(None, description=REVISION_HELP, pattern=REVISION_PATTERN),
 ) -> ItemsRequest:
     if bbox_crs is not None and bbox is None:
         raise InvalidParameter("bbox-crs: given without bbox", parameter="bbox-crs")
+    if revision is not None and asof is not None:
+        raise InvalidParameter("revision: give a revision or an asof instant, not both", parameter="revision")
     equals = property_filters(layer, request.query_params.multi_items())
     box_crs = parse_crs(bbox_crs, "bbox-crs")
     return ItemsRequest(
@@ -83,6 +90,7 @@ def items_query(
         count=number_matched,
         datetime=parse_datetime(datetime_),
         asof=parse_asof(asof),
+        revision=parse_revision_number(revision),
     )
 
 

@@ -48,6 +48,7 @@ class ItemsRequest:
     # SQL of the rows to read in place of the layer's table (a proposal's preview: `spatial.edits.preview`)
     source: str | None = None
     asof: datetime | None = None  # the layer as it stood then (spatial.history.asof), not as it is
+    revision: int | None = None  # a plan revision: read as `asof` its instant, once the route has looked it up
 
 @dataclass
 class ItemsPage:

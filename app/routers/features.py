@@ -41,6 +41,7 @@ from spatial.edits.etag import if_none_match_hits, quoted
 from spatial.edits.preview import preview_source_sql
 from spatial.errors import InvalidParameter
 from spatial.features import ItemsPage, ItemsRequest, fetch_feature, fetch_items
+from spatial.history.revisions import get_revision
 from spatial.json import dumps
 from spatial.queryables import feature_schema, json_schema
 from spatial.registry import Layer
@@ -181,6 +182,9 @@ async def items(request: Request, query: ItemsQueryDep, fmt: ItemsFormat, db: Da
     if preview.proposal is not None:
         if isinstance(fmt, DownloadFormat):
             raise InvalidParameter("proposal: a preview is not downloaded; page through it", parameter="proposal")
+        if query.asof is not None or query.revision is not None:
+            past = "asof" if query.asof is not None else "revision"
+            raise InvalidParameter(f"{past}: a proposal's preview is of the plan as it is now", parameter=past)
         who = await preview_caller(preview.caller, preview.proposal, preview.db)
         query.source = preview_source_sql(query.layer, preview.proposal)
         async with preview.db.acquire() as conn, as_caller(conn, who):
@@ -188,6 +192,9 @@ async def items(request: Request, query: ItemsQueryDep, fmt: ItemsFormat, db: Da
         response = _items_response(request, fmt, query, page)
         response.headers.update(PRIVATE)
         return response
+    if query.revision is not None:
+        async with db.acquire() as conn:
+            query.asof = (await get_revision(conn, query.revision, "revision")).published_at
     if isinstance(fmt, DownloadFormat):
         return await download_items(request, query, fmt)
     async with db.acquire() as conn:

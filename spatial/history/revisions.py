@@ -184,6 +184,24 @@ async def get_revision(conn: asyncpg.Connection, revision_id: int, parameter: st
     return _revision(row)
 
 
+def revision_instant_sync(conn: psycopg.Connection, revision_id: int, parameter: str = "--revision") -> datetime:
+    """The instant revision `revision_id` fixes (NotFound naming `parameter` when there is no such revision)."""
+    row = conn.execute("SELECT published_at FROM revisions WHERE id = %s", (revision_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"{parameter}: no revision {revision_id}", parameter=parameter)
+    return row[0]
+
+
+def parse_revision_number(text: str | None, parameter: str = "revision") -> int | None:
+    """A revision named in a query or an option: its number (InvalidParameter naming `parameter` otherwise)."""
+    if text is None:
+        return None
+    if not REVISION_ID.match(text.strip()):
+        raise InvalidParameter(f"{parameter}: {text!r} is not a revision number (e.g. 1)",
+                               parameter=parameter)
+    return int(text.strip())
+
+
 async def previous_revision(conn: asyncpg.Connection, revision: Revision) -> Revision | None:
     """The revision before `revision` (None for the first)."""
     row = await conn.fetchrow(PREVIOUS_SQL, revision.published_at, revision.id)

@@ -143,13 +143,14 @@ def test_the_api_document_describes_the_parameters_as_before(client: TestClient)
     items = _parameters(spec, "/collections/{collectionId}/items")
     # … and `proposal` (issue 12: a proposal's preview) after them
     assert list(items) == ["collectionId", "limit", "bbox", "bbox-crs", "crs", "properties", "sortby", "filter",
-                           "filter-lang", "filter-crs", "cursor", "numberMatched", "datetime", "asof", "f", "download",
-                           "proposal"]
+                           "filter-lang", "filter-crs", "cursor", "numberMatched", "datetime", "asof", "revision", "f",
+                           "download", "proposal"]
     assert items["bbox-crs"] == "CRS of bbox (default CRS84)"
     assert items["f"].startswith("A page: geojson (default), json, html, csv. A download of the whole selection: gpkg")
     assert items["download"].startswith("Download the whole selection as a file")
     assert items["datetime"].startswith("Instant or interval (RFC 3339")
     assert items["asof"].startswith("The plan as it stood at this instant (RFC 3339")
+    assert items["revision"].startswith("The plan as a revision fixed it")
     item = _parameters(spec, "/collections/{collectionId}/items/{featureId}")
     assert set(item) == {"collectionId", "featureId", "crs", "f", "proposal", "asof"}
     assert item["crs"] == "Output CRS URI"

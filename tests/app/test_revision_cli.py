@@ -1,5 +1,6 @@
 """`lapis revision create|list` as a steward runs them (subprocesses): a revision recorded as the database role the
-command connects as, its number alone on standard output; a bad date or a name taken exits 1 with the reason."""
+command connects as, its number alone on standard output; a bad date or a name taken exits 1 with the reason. And
+`lapis export --revision N`: the layer as that revision fixed it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import psycopg
+import pyogrio
 
 LAPIS = [sys.executable, "-m", "app.cli", "revision"]
 
@@ -43,3 +45,31 @@ def test_mistakes_exit_1_with_the_reason(fresh_db_url: str, tmp_path: Path) -> N
     assert taken.returncode == 1 and "exists" in taken.stderr
     with psycopg.connect(fresh_db_url) as conn:
         assert conn.execute("SELECT count(*) FROM revisions").fetchone()[0] == 1
+
+
+def test_export_of_a_revision_is_the_plan_it_fixed(fresh_db_url: str, tmp_path: Path) -> None:
+    """`lapis export --revision N` writes the layer as revision N fixed it; mistakes exit 2 naming `--revision`."""
+    with psycopg.connect(fresh_db_url) as conn:
+        bundled = conn.execute("SELECT name_vi FROM zones WHERE code = 'C1'").fetchone()[0]
+        conn.execute("UPDATE zones SET name_vi = 'Trung tâm mới' WHERE code = 'C1'")
+
+    def export(*options: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "DATABASE_URL": fresh_db_url, "LAPIS_DATA_DIR": str(tmp_path / ".data")}
+        out = tmp_path / f"zones-{len(list(tmp_path.glob('*.gpkg')))}.gpkg"
+        done = subprocess.run([sys.executable, "-m", "app.cli", "export", "zones", str(out), *options],
+                              capture_output=True, text=True, env=env, timeout=180, check=False)
+        done.out = out  # type: ignore[attr-defined]
+        return done
+
+    def c1_name(done: subprocess.CompletedProcess[str]) -> str:
+        assert done.returncode == 0, done.stderr
+        frame = pyogrio.read_dataframe(done.out)  # type: ignore[attr-defined]
+        return frame[frame.code == "C1"].name_vi.iloc[0]
+
+    assert c1_name(export("--revision", "1")) == bundled
+    assert c1_name(export()) == "Trung tâm mới"
+    for options, reason in ((["--revision", "9"], "no revision 9"), (["--revision", "x"], "not a revision number"),
+                            (["--revision", "1", "--asof", "2026-01-01T00:00:00Z"], "not both")):
+        refused = export(*options)
+        assert refused.returncode == 2 and "--revision" in refused.stderr and reason in refused.stderr, refused.stderr
+        assert not refused.out.exists()  # type: ignore[attr-defined]

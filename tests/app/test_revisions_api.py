@@ -6,9 +6,12 @@ The scene: tests/revision_scene.py."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import psycopg
+import pyogrio
 import pytest
 import shapely
 from fastapi.testclient import TestClient
@@ -241,3 +244,41 @@ def test_revision_pages_link_their_diff_and_changes(client: TestClient, scene: R
     diff_page = client.get(f"/revisions/1/diff/{scene.revision}?f=html").text
     assert "Tan An centre (renamed)" in diff_page and "ấp Bình Tâm" in diff_page and "DA-REV-MOI" in diff_page
     assert "Điều chỉnh quy hoạch 2025" in client.get("/revisions?f=html").text
+
+
+def zone_download(client: TestClient, tmp_path: Path, **params: str) -> gpd.GeoDataFrame:
+    response = client.get("/collections/zones/items", params={"f": "gpkg", **params})
+    assert response.status_code == 200, response.text
+    path = tmp_path / f"zones-{len(list(tmp_path.iterdir()))}.gpkg"
+    path.write_bytes(response.content)
+    return pyogrio.read_dataframe(path).set_index("code")
+
+
+def test_a_download_of_a_revision_is_the_plan_it_fixed(client: TestClient, scene: RevisionScene,
+                                                       tmp_path: Path) -> None:
+    """`revision=N` on the items and download routes reads the plan as revision N fixed it (`asof` its instant):
+    revision 1 has R2's old geometry, exactly, and C1's old names; revision 2 the reshaped R2 and the renamed C1,
+    but not C1's later rename."""
+    first = zone_download(client, tmp_path, revision="1")
+    second = zone_download(client, tmp_path, revision=str(scene.revision))
+    now = zone_download(client, tmp_path)
+    assert shapely.to_wkb(first.geometry["R2"]) == shapely.to_wkb(scene.old_r2)
+    assert shapely.equals(second.geometry["R2"], NEW_R2)
+    assert first.name_en["C1"] != second.name_en["C1"] == "Tan An centre (renamed)"
+    assert second.name_vi["C1"] != now.name_vi["C1"] == "Trung tâm Tân An (sau)"
+    by_instant = zone_download(client, tmp_path, asof=scene.before.isoformat())
+    assert by_instant.drop(columns="geometry").equals(first.drop(columns="geometry"))
+    page = client.get("/collections/zones/items", params={"code": "C1", "revision": "1"}).json()
+    assert page["features"][0]["properties"]["name_en"] == first.name_en["C1"]
+    assert all("revision=1" in link["href"] for link in page["links"] if link["rel"] in ("self", "next"))
+
+
+@pytest.mark.parametrize(("params", "status"), [
+    ({"revision": "999"}, 404),
+    ({"revision": "one"}, 400),
+    ({"revision": "1", "asof": "2024-01-01T00:00:00Z"}, 400),
+    ({"revision": "999", "f": "gpkg"}, 404),
+])
+def test_a_revision_that_is_not_one_is_refused_naming_it(client: TestClient, scene: RevisionScene,
+                                                         params: dict[str, str], status: int) -> None:
+    assert_problem(client.get("/collections/zones/items", params=params), status, "revision")

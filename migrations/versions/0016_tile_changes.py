@@ -10,7 +10,8 @@ each tile on the latest change that meets it.
 Bounded both ways:
 * a statement changing more than `BOX_LIMIT` rows records one box, their extent (a bulk load: one row, whatever its
   size); a TRUNCATE, and a whole layer built aside and switched in (`lapis_layer_rewritten`, called by
-  `spatial.io.shadow`), record the whole layer (no box), which makes every earlier row of the layer moot;
+  `spatial.io.shadow`), record the whole layer (no box), which makes every earlier row of the layer moot
+  (`lapis_layer_rewritten` stamps the layer's data version too, so it may also be called on its own);
 * once a layer's rows span more than `SPAN_LIMIT` ids, the next statement collapses them into one whole-layer row
   (every tile of that layer re-renders once; the list a server scans per tile stays short).
 
@@ -60,12 +61,19 @@ GRANT SELECT ON tile_changes TO lapis_reader;
 """
 
 FUNCTIONS = f"""
-CREATE FUNCTION lapis_layer_rewritten(layer regclass) RETURNS void
+CREATE FUNCTION lapis_layer_rewritten(target regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
-    name text := (SELECT c.relname FROM pg_class c WHERE c.oid = layer);
+    name text := (SELECT c.relname FROM pg_class c WHERE c.oid = target);
     whole bigint;
 BEGIN
+    -- the layer's new data version first (as its version trigger stamps it): its row lock orders the layer's rows,
+    -- and a server that sees the version move reads this change
+    INSERT INTO layer_versions AS v (layer, version, changed_at)
+    VALUES (name, pg_current_xact_id()::text::bigint, now())
+    ON CONFLICT (layer) DO UPDATE SET version = EXCLUDED.version, changed_at = EXCLUDED.changed_at
+    WHERE v.version <> EXCLUDED.version;
+    PERFORM pg_notify('lapis_layer_version', name);
     INSERT INTO tile_changes (layer) VALUES (name) RETURNING id INTO whole;
     DELETE FROM tile_changes WHERE tile_changes.layer = name AND id < whole;
 END $$;

@@ -208,7 +208,7 @@ def test_an_edit_re_renders_exactly_the_tiles_it_touched(make_database: Callable
     overview = Tile(6, near_tile.x >> 8, near_tile.y >> 8)
     layers = tile_layers(["zones"])
 
-    async def run() -> tuple[list[Tile], dict[Tile, bytes], dict[Tile, bytes]]:
+    async def run() -> tuple[list[Tile], list[Tile], dict[Tile, bytes], dict[Tile, bytes]]:
         db = Database(url, max_size=2)
         service = TileService(db, cache=True)
         rendered: list[Tile] = []
@@ -226,13 +226,20 @@ def test_an_edit_re_renders_exactly_the_tiles_it_touched(make_database: Callable
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("UPDATE zones SET geom = ST_Translate(geom, 0.1, 0) WHERE id = %s", (zone,))
         second = {t: (await service.render(layers, t)).data for t in tiles}
+        touched = list(rendered)
+        rendered.clear()
+        with psycopg.connect(url, autocommit=True) as conn:  # on its own: it stamps the layer's version too
+            conn.execute("SELECT lapis_layer_rewritten('public.zones'::regclass)")
+        for t in tiles:
+            await service.render(layers, t)
         await db.close()
-        return rendered, first, second
+        return touched, rendered, first, second
 
-    rendered, first, second = asyncio.run(run())
-    assert set(rendered) == {near_tile, moved_to, overview}  # where it was, where it is, and a tile holding both
+    touched, after_rewrite, first, second = asyncio.run(run())
+    assert set(touched) == {near_tile, moved_to, overview}  # where it was, where it is, and a tile holding both
     assert second[far_tile] == first[far_tile]
     assert second[near_tile] != first[near_tile] and second[moved_to] != first[moved_to]
+    assert after_rewrite == [near_tile, far_tile, moved_to, overview]  # the whole layer: every tile
 
 
 def test_a_layer_without_tile_changes_falls_back_to_its_version() -> None:

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,29 +31,20 @@ import psycopg
 
 from bench.http_load import LoadResult, measure, ratio
 from bench.lapis_ref import lapis_server
-from spatial import migrate
+from bench.toggles import alternating_edits, load_avg, seeded_cluster, set_triggers
 from spatial.embedded import EmbeddedCluster
-from spatial.seed import seed
-from spatial.settings import PROJECT_ROOT
 from spatial.synthetic import synthetic_parcels
 from spatial.tiles.grid import lonlat_to_tile
 
 PARCELS = int(os.environ.get("BENCH_PARCELS", "200000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 EDITS = int(os.environ.get("BENCH_EDITS", "300"))
-TRIGGERS = ("insert", "update", "delete", "truncate")
 LOAD_ORDER = ("off", "on", "on", "off", "off", "on")
 BOX_DEGREES = 0.03
 
 
 def set_history(url: str, state: str) -> None:
-    action = "ENABLE" if state == "on" else "DISABLE"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("ALTER TABLE parcels " + ", ".join(f"{action} TRIGGER parcels_history_{e}" for e in TRIGGERS))
-
-
-def load_avg() -> str:
-    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+    set_triggers(url, "parcels", "parcels_history", state)
 
 
 def lapis_load(url: str, path: Path, work: Path, *extra: str) -> float:
@@ -92,18 +81,9 @@ def bench_edits(url: str) -> dict[str, list[float]]:
     rng = np.random.default_rng(7)
     with psycopg.connect(url) as conn:
         ids = [r[0] for r in conn.execute("SELECT id FROM parcels TABLESAMPLE SYSTEM (5) LIMIT %s", (EDITS,))]
-    timings: dict[str, list[float]] = {"off": [], "on": []}
-    for block in range(0, len(ids), 50):
-        state = "off" if (block // 50) % 2 == 0 else "on"
-        set_history(url, state)
-        with psycopg.connect(url) as conn:
-            for fid in ids[block:block + 50]:
-                started = time.perf_counter()
-                conn.execute("UPDATE parcels SET name_vi = %s WHERE id = %s", (f"Thửa sửa {rng.integers(1e9)}", fid))
-                conn.commit()
-                timings[state].append((time.perf_counter() - started) * 1000)
-    set_history(url, "on")
-    return timings
+    return alternating_edits(url, ids, lambda fid: ("UPDATE parcels SET name_vi = %s WHERE id = %s",
+                                                    (f"Thửa sửa {rng.integers(1e9)}", fid)),
+                             lambda state: set_history(url, state))
 
 
 def storage(url: str) -> None:
@@ -202,13 +182,7 @@ def history_then_changed(url: str, files: list[Path], work: Path) -> tuple[str, 
 
 
 def main() -> None:
-    work = Path(tempfile.mkdtemp(prefix="lapis-bench-history-"))
-    cluster = EmbeddedCluster(work / ".data", "lapis_bench", throwaway=True)
-    try:
-        url = cluster.start().url
-        assert url
-        migrate.upgrade(url)
-        seed(url, PROJECT_ROOT / "data" / "geojson")
+    with seeded_cluster("lapis-bench-history-") as (cluster, url, work):
         asof_url = asof_database(cluster, url)
         files = []
         for i, seed_value in enumerate((686, 687)):
@@ -242,9 +216,6 @@ def main() -> None:
         print("\nasof against the present (HTTP, `lapis serve`, wrk 4 connections):", flush=True)
         check_asof(asof_url, instant, then)
         bench_asof(asof_url, instant)
-    finally:
-        cluster.destroy()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

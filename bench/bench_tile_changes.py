@@ -15,19 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import psycopg
 
-from spatial import migrate
-from spatial.embedded import EmbeddedCluster
+from bench.toggles import alternating_edits, load_avg, seeded_cluster, set_triggers
 from spatial.pool import Database
-from spatial.seed import seed
-from spatial.settings import PROJECT_ROOT
 from spatial.synthetic import load_parcels, synthetic_parcels
 from spatial.tiles.grid import Tile, lonlat_to_tile
 from spatial.tiles.service import TileService, tile_layers
@@ -35,34 +29,18 @@ from spatial.tiles.service import TileService, tile_layers
 PARCELS = int(os.environ.get("BENCH_PARCELS", "200000"))
 EDITS = int(os.environ.get("BENCH_EDITS", "300"))
 GRID = int(os.environ.get("BENCH_GRID", "20"))
-EVENTS = ("insert", "update", "delete", "truncate")
 
 
 def set_tile_triggers(url: str, state: str) -> None:
-    action = "ENABLE" if state == "on" else "DISABLE"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("ALTER TABLE parcels " + ", ".join(f"{action} TRIGGER parcels_version_tiles_{e}" for e in EVENTS))
-
-
-def load_avg() -> str:
-    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+    set_triggers(url, "parcels", "parcels_version_tiles", state)
 
 
 def bench_edits(url: str) -> dict[str, list[float]]:
     with psycopg.connect(url) as conn:
         ids = [r[0] for r in conn.execute("SELECT id FROM parcels TABLESAMPLE SYSTEM (5) LIMIT %s", (EDITS,))]
-    timings: dict[str, list[float]] = {"off": [], "on": []}
-    for block in range(0, len(ids), 50):
-        state = "off" if (block // 50) % 2 == 0 else "on"
-        set_tile_triggers(url, state)
-        with psycopg.connect(url) as conn:
-            for fid in ids[block:block + 50]:
-                started = time.perf_counter()
-                conn.execute("UPDATE parcels SET geom = ST_Translate(geom, 0.00001, 0) WHERE id = %s", (fid,))
-                conn.commit()
-                timings[state].append((time.perf_counter() - started) * 1000)
-    set_tile_triggers(url, "on")
-    return timings
+    return alternating_edits(url, ids, lambda fid: ("UPDATE parcels SET geom = ST_Translate(geom, 0.00001, 0) "
+                                                    "WHERE id = %s", (fid,)),
+                             lambda state: set_tile_triggers(url, state))
 
 
 def bench_bulk(url: str) -> dict[str, list[float]]:
@@ -145,13 +123,7 @@ def bench_cache(url: str) -> None:
 
 
 def main() -> None:
-    work = Path(tempfile.mkdtemp(prefix="lapis-bench-tile-changes-"))
-    cluster = EmbeddedCluster(work / ".data", "lapis_bench", throwaway=True)
-    try:
-        url = cluster.start().url
-        assert url
-        migrate.upgrade(url)
-        seed(url, PROJECT_ROOT / "data" / "geojson")
+    with seeded_cluster("lapis-bench-tile-changes-") as (_, url, _):
         load_parcels(url, synthetic_parcels(PARCELS, seed=686))
         print(f"{PARCELS:,} parcels; machine: {os.cpu_count()} cores, load avg {load_avg()}", flush=True)
 
@@ -174,9 +146,6 @@ def main() -> None:
 
         print(f"\nthe tile cache ({GRID}×{GRID} z14 parcels tiles and the z12, z10 tiles above them):", flush=True)
         bench_cache(url)
-    finally:
-        cluster.destroy()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

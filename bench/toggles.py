@@ -1,0 +1,68 @@
+"""What the benchmarks that weigh a set of triggers share: a seeded throwaway cluster, switching the triggers off and
+on, timing single edits in blocks that alternate between the two, and the load average to print beside each figure."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+from spatial import migrate
+from spatial.embedded import EmbeddedCluster
+from spatial.seed import seed
+from spatial.settings import PROJECT_ROOT
+
+EVENTS = ("insert", "update", "delete", "truncate")
+BLOCK = 50
+
+
+def set_triggers(url: str, table: str, prefix: str, state: str) -> None:
+    """Enable (`on`) or disable (`off`) the four `<prefix>_<event>` statement triggers of `table`."""
+    action = "ENABLE" if state == "on" else "DISABLE"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"ALTER TABLE {table} " + ", ".join(f"{action} TRIGGER {prefix}_{e}" for e in EVENTS))
+
+
+def load_avg() -> str:
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def alternating_edits(url: str, ids: Sequence[int], edit: Callable[[int], tuple[str, tuple]],
+                      switch: Callable[[str], None]) -> dict[str, list[float]]:
+    """Milliseconds of each one-row edit transaction (`edit(id)` → SQL and parameters), in blocks of BLOCK edits,
+    off and on in turn; the triggers are left on."""
+    timings: dict[str, list[float]] = {"off": [], "on": []}
+    for block in range(0, len(ids), BLOCK):
+        state = "off" if (block // BLOCK) % 2 == 0 else "on"
+        switch(state)
+        with psycopg.connect(url) as conn:
+            for fid in ids[block:block + BLOCK]:
+                started = time.perf_counter()
+                conn.execute(*edit(fid))
+                conn.commit()
+                timings[state].append((time.perf_counter() - started) * 1000)
+    switch("on")
+    return timings
+
+
+@contextmanager
+def seeded_cluster(prefix: str) -> Iterator[tuple[EmbeddedCluster, str, Path]]:
+    """A throwaway embedded cluster, migrated and seeded with the bundled plan: (cluster, owner URL, work folder);
+    all of it removed afterwards."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    cluster = EmbeddedCluster(work / ".data", "lapis_bench", throwaway=True)
+    try:
+        url = cluster.start().url
+        assert url
+        migrate.upgrade(url)
+        seed(url, PROJECT_ROOT / "data" / "geojson")
+        yield cluster, url, work
+    finally:
+        cluster.destroy()
+        shutil.rmtree(work, ignore_errors=True)

@@ -1,6 +1,7 @@
 """The feature history's cost (migration 0014), against the same work with history off, in the same run.
 
-    python -m bench history          (env: BENCH_PARCELS=200000, BENCH_SECONDS=8, BENCH_EDITS=300)
+    python -m bench history          (env: BENCH_PARCELS=200000, BENCH_SECONDS=8, BENCH_EDITS=300,
+                                      BENCH_PARTS=loads,edits,asof)
 
 A throwaway cluster gets the plan and BENCH_PARCELS synthetic parcels; "off" disables the parcels' history triggers
 (`ALTER TABLE parcels DISABLE TRIGGER parcels_history_*`: the built-aside load follows them), "on" enables them.
@@ -39,6 +40,7 @@ from spatial.tiles.grid import lonlat_to_tile
 PARCELS = int(os.environ.get("BENCH_PARCELS", "200000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 EDITS = int(os.environ.get("BENCH_EDITS", "300"))
+PARTS = os.environ.get("BENCH_PARTS", "loads,edits,asof").split(",")  # run only some (the asof part on its own)
 LOAD_ORDER = ("off", "on", "on", "off", "off", "on")
 BOX_DEGREES = 0.03
 
@@ -181,41 +183,55 @@ def history_then_changed(url: str, files: list[Path], work: Path) -> tuple[str, 
     return instant, then
 
 
+def report_loads(url: str, files: list[Path], work: Path) -> None:
+    print("\nloads (lapis load --mode replace, the whole layer; built aside):", flush=True)
+    lapis_load(url, files[1], work, "--mode", "replace")  # warm-up: the layer full
+    times = bench_loads(url, files, work)
+    off, on = statistics.median(times["off"]), statistics.median(times["on"])
+    print(f"  median: history off {off:.2f} s, on {on:.2f} s: {on / off:.2f}× (best of each "
+          f"{min(times['on']) / min(times['off']):.2f}×)")
+    upserts = bench_upserts(url, files[1], work)
+    print(f"  in place, median: history on {statistics.median(upserts['on']):.2f} s, off "
+          f"{statistics.median(upserts['off']):.2f} s: "
+          f"{statistics.median(upserts['on']) / statistics.median(upserts['off']):.2f}×")
+
+
+def report_edits(url: str) -> None:
+    print(f"\nsingle edits ({EDITS} one-parcel UPDATE transactions, blocks of 50 alternating):", flush=True)
+    edits = bench_edits(url)
+    for state in ("off", "on"):
+        print(f"  history {state:<3} median {statistics.median(edits[state]):6.2f} ms, "
+              f"mean {statistics.fmean(edits[state]):6.2f} ms ({len(edits[state])} edits)")
+    print(f"  on/off (median): {statistics.median(edits['on']) / statistics.median(edits['off']):.2f}×")
+
+
+def report_asof(url: str, files: list[Path], work: Path) -> None:
+    print("\nstorage (another database, history on throughout: two replaces and an upsert of every parcel):",
+          flush=True)
+    instant, then = history_then_changed(url, files, work)
+    storage(url)
+    print("\nasof against the present (HTTP, `lapis serve`, wrk 4 connections):", flush=True)
+    check_asof(url, instant, then)
+    bench_asof(url, instant)
+
+
 def main() -> None:
+    unknown = set(PARTS) - {"loads", "edits", "asof"}
+    assert not unknown, f"BENCH_PARTS: unknown {', '.join(sorted(unknown))} (loads, edits, asof)"
     with seeded_cluster("lapis-bench-history-") as (cluster, url, work):
         asof_url = asof_database(cluster, url)
         files = []
         for i, seed_value in enumerate((686, 687)):
             files.append(work / f"parcels{i}.shp")
             synthetic_parcels(PARCELS, seed=seed_value).to_file(files[-1], engine="pyogrio", use_arrow=True)
-        print(f"{PARCELS:,} parcels per load; machine: {os.cpu_count()} cores, load avg {load_avg()}", flush=True)
-
-        print("\nloads (lapis load --mode replace, the whole layer; built aside):", flush=True)
-        lapis_load(url, files[1], work, "--mode", "replace")  # warm-up: the layer full
-        times = bench_loads(url, files, work)
-        off, on = statistics.median(times["off"]), statistics.median(times["on"])
-        print(f"  median: history off {off:.2f} s, on {on:.2f} s: {on / off:.2f}× (best of each "
-              f"{min(times['on']) / min(times['off']):.2f}×)")
-        upserts = bench_upserts(url, files[1], work)
-        print(f"  in place, median: history on {statistics.median(upserts['on']):.2f} s, off "
-              f"{statistics.median(upserts['off']):.2f} s: "
-              f"{statistics.median(upserts['on']) / statistics.median(upserts['off']):.2f}×")
-
-        print(f"\nsingle edits ({EDITS} one-parcel UPDATE transactions, blocks of 50 alternating):", flush=True)
-        edits = bench_edits(url)
-        for state in ("off", "on"):
-            print(f"  history {state:<3} median {statistics.median(edits[state]):6.2f} ms, "
-                  f"mean {statistics.fmean(edits[state]):6.2f} ms ({len(edits[state])} edits)")
-        print(f"  on/off (median): {statistics.median(edits['on']) / statistics.median(edits['off']):.2f}×")
-
-        print("\nstorage (another database, history on throughout: two replaces and an upsert of every parcel):",
-              flush=True)
-        instant, then = history_then_changed(asof_url, files, work)
-        storage(asof_url)
-
-        print("\nasof against the present (HTTP, `lapis serve`, wrk 4 connections):", flush=True)
-        check_asof(asof_url, instant, then)
-        bench_asof(asof_url, instant)
+        print(f"{PARCELS:,} parcels per load; machine: {os.cpu_count()} cores, load avg {load_avg()}; "
+              f"parts: {', '.join(PARTS)}", flush=True)
+        if "loads" in PARTS:
+            report_loads(url, files, work)
+        if "edits" in PARTS:
+            report_edits(url)
+        if "asof" in PARTS:
+            report_asof(asof_url, files, work)
 
 
 if __name__ == "__main__":

@@ -123,8 +123,28 @@ class Target:
     # mutmut mutates code in functions only; SQL in module-level strings gets these hand-made mutants
     # (text → replacement), each of which the tests must kill
     sql_mutants: tuple[tuple[str, str], ...] = field(default=())
+    sql_source: str | None = None  # the file the SQL mutants change, when it is not `source` (a migration)
 
 
+CHANGES_ACCEPTED = (
+    Accepted("ChangeIndex.tile_version", r"len\(self\._memo\) >(=)? MEMO_SIZE",
+             "clearing the memo one entry later or sooner: it stays bounded either way"),
+)
+# the triggers of migration 0016 (its module-level SQL) and the changes a server reads
+CHANGES_SQL_MUTANTS = (
+    # an UPDATE forgets where the feature was
+    ("SELECT geom_3857::box2d AS b FROM old_rows WHERE geom_3857 IS NOT NULL\n            UNION ALL",
+     "SELECT geom_3857::box2d AS b FROM new_rows WHERE geom_3857 IS NOT NULL\n            UNION ALL"),
+    # a DELETE records nothing
+    ("FROM old_rows\n" + " " * 46 + "WHERE geom_3857 IS NOT NULL LIMIT {BOX_LIMIT + 1}) s;\n    ELSE",
+     "FROM old_rows\n WHERE false) s;\n    ELSE"),
+    ("IF cardinality(boxes) > {BOX_LIMIT} THEN", "IF cardinality(boxes) > {BOX_LIMIT} * 2 THEN"),
+    ("SELECT DISTINCT TG_TABLE_NAME", "SELECT TG_TABLE_NAME"),
+    ("    DELETE FROM tile_changes WHERE tile_changes.layer = name AND id < whole;\n", ""),
+    ("(SELECT max(id) FROM tile_changes) - oldest >= {SPAN_LIMIT}", "(SELECT max(id) FROM tile_changes) - oldest >= 0"),
+    # a whole-layer change that stamps some other layer's version: a server never reads it
+    ("VALUES (name, pg_current_xact_id()", "VALUES (name || '_x', pg_current_xact_id()"),
+)
 LOCATE_SQL_MUTANTS = (
     # GET /locate: what contains the point (a point on a boundary is in), in which order
     ("FROM admin_units a WHERE ST_Intersects(a.geom, q.g)", "FROM admin_units a WHERE ST_Contains(a.geom, q.g)"),
@@ -226,6 +246,10 @@ TARGETS: dict[str, Target] = {
         "tests/app/test_tiles.py",
         "tests/app/test_tile_cache.py",
     ), accepted=GRID_ACCEPTED),
+    "changes": Target("spatial/tiles/changes.py", (
+        "tests/spatial/tiles/test_tile_changes.py",
+    ), accepted=CHANGES_ACCEPTED, sql_mutants=CHANGES_SQL_MUTANTS,
+        sql_source="migrations/versions/0016_tile_changes.py"),
     "checks": Target("spatial/io/checks.py", (
         "tests/spatial/io/test_checks.py",
         # the loads that test the checks (every load reaches them, at several seconds a load)
@@ -336,16 +360,18 @@ def run_sql_mutants(name: str, target: Target, without: list[str]) -> list[str]:
     folder = WORK / f"{name}-sql"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
+    source = target.sql_source or target.source
+    copied = source.split("/")[0]  # the folder the changed file is in is copied, the rest linked
     for link in (*LINKS, "node_modules", "pyproject.toml"):
-        if link != "spatial":
+        if link != copied:
             (folder / link).symlink_to(ROOT / link)
-    shutil.copytree(ROOT / "spatial", folder / "spatial", ignore=shutil.ignore_patterns("__pycache__"))
-    original = (ROOT / target.source).read_text()
+    shutil.copytree(ROOT / copied, folder / copied, ignore=shutil.ignore_patterns("__pycache__"))
+    original = (ROOT / source).read_text()
     tests = [t for t in target.tests if t not in without]
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
 
-    def tests_pass(source: str) -> bool:
-        (folder / target.source).write_text(source)
+    def tests_pass(text: str) -> bool:
+        (folder / source).write_text(text)
         done = subprocess.run(command, cwd=folder, env={**os.environ, "PYTHONPATH": str(folder)}, capture_output=True)
         if done.returncode not in (0, 1):
             sys.stderr.write(done.stdout.decode()[-3000:])
@@ -357,10 +383,10 @@ def run_sql_mutants(name: str, target: Target, without: list[str]) -> list[str]:
     survivors = []
     for old, new in target.sql_mutants:
         if original.count(old) != 1:
-            raise SystemExit(f"{target.source}: the SQL mutant's text is not there exactly once: {old!r}")
+            raise SystemExit(f"{source}: the SQL mutant's text is not there exactly once: {old!r}")
         if tests_pass(original.replace(old, new)):
             survivors.append(f"{old!r} → {new!r}")
-    (folder / target.source).write_text(original)
+    (folder / source).write_text(original)
     print(f"{name:7} SQL mutants: {len(target.sql_mutants) - len(survivors)} of {len(target.sql_mutants)} killed")
     for survivor in survivors:
         print(f"    survived: {survivor}")

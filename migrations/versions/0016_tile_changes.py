@@ -80,40 +80,46 @@ END $$;
 
 CREATE FUNCTION lapis_record_tile_changes() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+-- static SQL in each branch: PL/pgSQL compiles a trigger function per trigger and plans a statement when it first
+-- runs, so the INSERT trigger never plans the branches reading old_rows, and every plan is kept for the session
 DECLARE
-    source text;
-    changed bigint;
+    boxes box2d[];
     oldest bigint;
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         PERFORM lapis_layer_rewritten(TG_RELID);
         RETURN NULL;
+    ELSIF TG_OP = 'INSERT' THEN
+        SELECT array_agg(b) INTO boxes FROM (SELECT geom_3857::box2d AS b FROM new_rows
+                                              WHERE geom_3857 IS NOT NULL LIMIT {BOX_LIMIT + 1}) s;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(b) INTO boxes FROM (SELECT geom_3857::box2d AS b FROM old_rows
+                                              WHERE geom_3857 IS NOT NULL LIMIT {BOX_LIMIT + 1}) s;
+    ELSE  -- an UPDATE: where each feature was, and where it is
+        SELECT array_agg(b) INTO boxes FROM (
+            SELECT geom_3857::box2d AS b FROM old_rows WHERE geom_3857 IS NOT NULL
+            UNION ALL SELECT geom_3857::box2d FROM new_rows WHERE geom_3857 IS NOT NULL LIMIT {BOX_LIMIT + 1}) s;
     END IF;
-    source := CASE TG_OP
-        WHEN 'INSERT' THEN 'SELECT geom_3857 AS g FROM new_rows'
-        WHEN 'DELETE' THEN 'SELECT geom_3857 AS g FROM old_rows'
-        ELSE 'SELECT geom_3857 AS g FROM old_rows UNION ALL SELECT geom_3857 FROM new_rows' END;
-    EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM (%s) s WHERE g IS NOT NULL LIMIT {BOX_LIMIT + 1}) c', source)
-        INTO changed;
-    IF changed = 0 THEN
-        RETURN NULL;
+    IF boxes IS NULL THEN
+        RETURN NULL;  -- no row with a geometry changed
     END IF;
     SELECT min(id) INTO oldest FROM tile_changes WHERE layer = TG_TABLE_NAME;
     IF oldest IS NOT NULL AND (SELECT max(id) FROM tile_changes) - oldest >= {SPAN_LIMIT} THEN
         PERFORM lapis_layer_rewritten(TG_RELID);
         RETURN NULL;
     END IF;
-    IF changed <= {BOX_LIMIT} THEN
-        EXECUTE format('INSERT INTO tile_changes (layer, west, south, east, north) '
-                       'SELECT DISTINCT $1, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) '
-                       'FROM (SELECT g::box2d AS b FROM (%s) s WHERE g IS NOT NULL) boxes', source)
-            USING TG_TABLE_NAME;
-    ELSE
-        EXECUTE format('INSERT INTO tile_changes (layer, west, south, east, north) '
-                       'SELECT $1, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) '
-                       'FROM (SELECT ST_Extent(g) AS e FROM (%s) s) extent', source)
-            USING TG_TABLE_NAME;
+    IF cardinality(boxes) > {BOX_LIMIT} THEN  -- a bulk statement: one box round all it changed
+        IF TG_OP = 'INSERT' THEN
+            boxes := ARRAY[(SELECT ST_Extent(geom_3857) FROM new_rows)];
+        ELSIF TG_OP = 'DELETE' THEN
+            boxes := ARRAY[(SELECT ST_Extent(geom_3857) FROM old_rows)];
+        ELSE
+            boxes := ARRAY[(SELECT ST_Extent(g) FROM (SELECT geom_3857 AS g FROM old_rows
+                                                      UNION ALL SELECT geom_3857 FROM new_rows) s)];
+        END IF;
     END IF;
+    INSERT INTO tile_changes (layer, west, south, east, north)
+    SELECT DISTINCT TG_TABLE_NAME, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM unnest(boxes) AS b;
     RETURN NULL;
 END $$;
 REVOKE ALL ON FUNCTION lapis_layer_rewritten(regclass) FROM PUBLIC;

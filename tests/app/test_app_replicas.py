@@ -5,58 +5,28 @@ replica stopped in the middle of traffic leaves the reads to the primary (no 500
 from __future__ import annotations
 
 import http.client
-import os
-import shutil
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import mapbox_vector_tile
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
 from spatial import migrate
-from spatial.embedded import EmbeddedCluster, free_port
-from spatial.replicas import registered, replica_cluster
+from spatial.embedded import free_port
 from spatial.tiles.grid import lonlat_to_tile
 from tests.helpers import make_settings
+from tests.replica_pair import LAPIS, Pair, execute, replica_pair, wait_for
 
-LAPIS = [sys.executable, "-m", "app.cli"]
 TAN_AN = (106.413, 10.535)
 TILE = lonlat_to_tile(*TAN_AN, 10)
 TILE_PATH = f"/collections/zones/tiles/WebMercatorQuad/{TILE.z}/{TILE.y}/{TILE.x}"
 ITEMS = "/collections/zones/items?limit=100"
-
-
-@dataclass
-class Pair:
-    primary: EmbeddedCluster
-    primary_url: str
-    replica_url: str
-    port: int
-    env: dict[str, str]
-    folder: Path
-
-    def lapis(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*LAPIS, *args], capture_output=True, text=True, env=self.env, timeout=180, check=False)
-
-    def replica_owner_url(self) -> str:
-        """The replica as the owner (pausing its replay is a superuser's); `replica_url` is the server's login."""
-        return replica_cluster(self.primary, self.port, self.folder).url(self.port)
-
-
-def execute(url: str, sql: str, *params: object) -> list[tuple]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        cursor = conn.execute(sql, params)
-        return cursor.fetchall() if cursor.description else []
 
 
 def add_zone(url: str, code: str, dx: float = 0.0) -> None:
@@ -65,34 +35,15 @@ def add_zone(url: str, code: str, dx: float = 0.0) -> None:
             code, f"Vùng {code}", f"Zone {code}", TAN_AN[0] + dx, TAN_AN[1])
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def pair() -> Iterator[Pair]:
-    """A migrated primary and its replica (outside pytest's 0700 temp root, as conftest's clusters)."""
-    folder = Path(tempfile.mkdtemp(prefix="lapis-test-"))
-    primary = EmbeddedCluster(folder / ".data", "lapis", throwaway=True)
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["LAPIS_DATA_DIR"] = str(primary.data_dir)
-    made = Pair(primary, "", "", free_port(), env, folder / "replica")
-    try:
-        made.primary_url = primary.start().url or ""
-        migrate.upgrade(made.primary_url)
-        add_zone(made.primary_url, "REP-A")
-        created = made.lapis("db", "replica", "create", "--port", str(made.port), "--dir", str(made.folder))
-        assert created.returncode == 0, created.stderr
-        made.replica_url = created.stdout.strip()
+    """A migrated primary, with one zone, and its replica."""
+    def prepare(url: str) -> None:
+        migrate.upgrade(url)
+        add_zone(url, "REP-A")
+
+    with replica_pair(prepare) as made:
         yield made
-    finally:
-        if registered(primary):
-            made.lapis("db", "replica", "remove", "--port", str(made.port), "--yes")
-        primary.destroy()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def codes(response: object) -> list[str]:
@@ -117,7 +68,7 @@ def test_reads_go_to_the_replica_and_tiles_never_show_older_data(pair: Pair, tmp
         assert tile_codes(client.get(TILE_PATH).content) == ["REP-A"]
         [replica] = client.get("/health/ready").json()["replicas"]
         assert replica["healthy"] is True
-        execute(pair.replica_owner_url(), "SELECT pg_wal_replay_pause()")
+        pair.replay("pause")
         try:
             add_zone(pair.primary_url, "REP-B", dx=0.01)
             # the primary has REP-B: answers without it came from the (paused, still within the lag bound) replica
@@ -128,7 +79,7 @@ def test_reads_go_to_the_replica_and_tiles_never_show_older_data(pair: Pair, tmp
             assert tile_codes(tile.content) == ["REP-A", "REP-B"]
             assert 'lapis_replica_healthy{replica="' in client.get("/metrics").text
         finally:
-            execute(pair.replica_owner_url(), "SELECT pg_wal_replay_resume()")
+            pair.replay("resume")
         wait_for(lambda: codes(client.get(ITEMS)) == ["REP-A", "REP-B"], "the replica caught up")
 
 

@@ -4,84 +4,28 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from spatial.embedded import EmbeddedCluster, free_port
 from spatial.pool import Database
-from spatial.replicas import registered, replica_cluster
+from spatial.replicas import registered
 from spatial.replicaset import ReplicaSet, parse_lsn, write_lsn
 from spatial.settings import Settings
-
-LAPIS = [sys.executable, "-m", "app.cli"]
-
-
-@dataclass
-class Pair:
-    primary: EmbeddedCluster
-    primary_url: str
-    replica_url: str
-    port: int
-    env: dict[str, str]
-    folder: Path
-
-    def lapis(self, *args: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([*LAPIS, *args], capture_output=True, text=True, env=self.env, timeout=180,
-                                check=False)
-        result.stderr = " ".join(result.stderr.split())  # rich's line wrapping undone
-        return result
+from tests.replica_pair import Pair, execute, replica_pair, wait_for
 
 
 @pytest.fixture(scope="module")
 def pair() -> Iterator[Pair]:
-    """A primary and its replica for the whole module (outside pytest's 0700 temp root, as conftest's clusters)."""
-    folder = Path(tempfile.mkdtemp(prefix="lapis-test-"))
-    primary = EmbeddedCluster(folder / ".data", "lapis", throwaway=True)
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["LAPIS_DATA_DIR"] = str(primary.data_dir)
-    made = Pair(primary, "", "", free_port(), env, folder / "replica")
-    try:
-        made.primary_url = primary.start().url or ""
-        execute(made.primary_url, "CREATE TABLE notes (id int PRIMARY KEY, body text)")
-        execute(made.primary_url, "GRANT SELECT ON notes TO lapis_reader")  # the replica's URL is the server's login
-        created = made.lapis("db", "replica", "create", "--port", str(made.port), "--dir", str(made.folder))
-        assert created.returncode == 0, created.stderr
-        made.replica_url = created.stdout.strip()
+    """A primary with a table of notes, and its replica, for the whole module."""
+    def prepare(url: str) -> None:
+        execute(url, "CREATE TABLE notes (id int PRIMARY KEY, body text)")
+        execute(url, "GRANT SELECT ON notes TO lapis_reader")  # the replica's URL is the server's login
+
+    with replica_pair(prepare) as made:
         yield made
-    finally:
-        if registered(primary):
-            made.lapis("db", "replica", "remove", "--port", str(made.port), "--yes")
-        primary.destroy()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def execute(url: str, sql: str, *params: object) -> list[tuple]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        cursor = conn.execute(sql, params)
-        return cursor.fetchall() if cursor.description else []
-
-
-def replay(pair: Pair, action: str) -> None:
-    """Pause or resume the replica's replay: a superuser's function, so as the owner (its URL is the server's)."""
-    replica = replica_cluster(pair.primary, pair.port, pair.folder)
-    execute(replica.url(pair.port), f"SELECT pg_wal_replay_{action}()")
-
-
-def wait_for(condition: object, what: str, timeout_s: float = 10) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
 
 
 def replica_set(pair: Pair, *, replicas: int = 1, max_lag_ms: float = 60_000) -> ReplicaSet:
@@ -126,7 +70,7 @@ def test_read_your_writes_goes_to_the_primary_while_the_replica_is_behind(pair: 
         rs = replica_set(pair)
         try:
             await rs.refresh()
-            replay(pair, "pause")
+            pair.replay("pause")
             async with rs.writer().acquire() as conn:
                 await conn.execute("INSERT INTO notes VALUES (10, 'mine')")
                 lsn = await write_lsn(conn)
@@ -134,7 +78,7 @@ def test_read_your_writes_goes_to_the_primary_while_the_replica_is_behind(pair: 
             assert await rs.reader() is rs.replicas[0], "other reads may still go to the (slightly behind) replica"
             async with rs.read(after_lsn=lsn) as conn:
                 assert await conn.fetchval("SELECT body FROM notes WHERE id = 10") == "mine"
-            replay(pair, "resume")
+            pair.replay("resume")
             deadline = time.monotonic() + 10
             while await rs.reader(after_lsn=lsn) is rs.primary:
                 assert time.monotonic() < deadline, "the replica caught up"
@@ -143,7 +87,7 @@ def test_read_your_writes_goes_to_the_primary_while_the_replica_is_behind(pair: 
                 assert await conn.fetchval("SELECT body FROM notes WHERE id = 10") == "mine"
                 assert await conn.fetchval("SELECT pg_is_in_recovery()") is True
         finally:
-            replay(pair, "resume")
+            pair.replay("resume")
             await rs.close()
 
     asyncio.run(run())
@@ -154,19 +98,19 @@ def test_a_replica_lagging_beyond_the_bound_is_skipped(pair: Pair) -> None:
         rs = replica_set(pair, max_lag_ms=300)
         try:
             assert await rs.reader() is rs.replicas[0]
-            replay(pair, "pause")
+            pair.replay("pause")
             execute(pair.primary_url, "INSERT INTO notes VALUES (20, 'while paused')")
             await asyncio.sleep(0.6)
             [health] = await rs.refresh()
             assert not health.healthy and health.reason.startswith("lagging")
             assert await rs.reader() is rs.primary
-            replay(pair, "resume")
+            pair.replay("resume")
             deadline = time.monotonic() + 10
             while not (await rs.refresh())[0].healthy:  # caught up again
                 assert time.monotonic() < deadline, rs.health()[0].reason
                 await asyncio.sleep(0.05)
         finally:
-            replay(pair, "resume")
+            pair.replay("resume")
             await rs.close()
 
     asyncio.run(run())

@@ -106,6 +106,14 @@ def db_recover(to: str = typer.Option(..., "--to", help="The moment to go back t
         raise fail(str(exc)) from None
     console.print(f"recovered to {result.target.isoformat()} in {result.elapsed_s:.1f} s (timeline "
                   f"{result.timeline}); the previous data folder is kept in {result.previous_data}", highlight=False)
+    from spatial.tiles.cache import empty_disk_cache
+
+    settings = Settings()
+    for folder in {settings.tile_cache_dir or settings.shared_tile_cache_dir, settings.shared_tile_cache_dir}:
+        if empty_disk_cache(folder):
+            console.print(f"emptied the tile cache in {folder} (its tiles were keyed on transactions of the "
+                          "timeline left behind)", highlight=False)
+    console.print("restart `lapis serve` if it runs: its in-memory tile cache is keyed the same way", highlight=False)
 
 
 @replica_cli.command("create")

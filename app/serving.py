@@ -33,7 +33,7 @@ def create_served_app() -> ASGIApp:
 def shared_tile_cache(settings: Settings, workers: int) -> str | None:
     """The disk cache folder several workers should share, when the settings leave it to us (else None)."""
     if workers > 1 and settings.tile_cache_enabled and settings.tile_cache_dir is None:
-        return str(settings.data_dir / "tile-cache")
+        return str(settings.shared_tile_cache_dir)
     return None
 
 

@@ -165,5 +165,10 @@ class Settings(BaseSettings):
         return tuple(f".{f.strip().lstrip('.').lower()}" for f in self.import_formats.split(",") if f.strip())
 
     @property
+    def shared_tile_cache_dir(self) -> Path:
+        """Where several workers of `lapis serve` share a disk tile cache when LAPIS_TILE_CACHE_DIR leaves it to us."""
+        return self.data_dir / "tile-cache"
+
+    @property
     def tile_cache_enabled(self) -> bool:
         return self.tile_cache.lower() not in {"off", "0", "false", "no"}

@@ -11,6 +11,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
+import shutil
 import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -42,6 +44,7 @@ class RenderedTile:
 
 
 CacheKey = tuple[tuple[str, ...], Tile, tuple[int, ...]]
+STAMP = re.compile(r"^[0-9a-f]{16}$")  # a folder of the disk cache: one per layer set and data versions
 DEFAULT_CACHE_BYTES = 256 << 20
 ENTRY_OVERHEAD = 512  # the key, the entry and the tile object, about
 
@@ -118,3 +121,15 @@ class TileCache:
         with os.fdopen(fd, "wb") as f:
             f.write(tile.gzipped)
         os.replace(tmp, path)  # atomic: a reader never sees half a tile
+
+
+def empty_disk_cache(disk_dir: Path | None) -> int:
+    """Remove every tile a disk cache holds (its stamp folders only: nothing else in `disk_dir` is touched); the number
+    of folders removed. For after a point-in-time recovery: the cluster then goes on from an earlier transaction id,
+    so a version a tile is keyed on may name another transaction's data than the one it was rendered from."""
+    if disk_dir is None or not disk_dir.is_dir():
+        return 0
+    stamps = [entry for entry in disk_dir.iterdir() if entry.is_dir() and STAMP.match(entry.name)]
+    for stamp in stamps:
+        shutil.rmtree(stamp, ignore_errors=True)
+    return len(stamps)

@@ -56,6 +56,12 @@ class LayerChanges:
         start = int(whole[-1]) if len(whole) else 0
         return LayerChanges(ids[start:], txids[start:], boxes[start:])
 
+    def boxes_after(self, last_id: int) -> np.ndarray | None:
+        """The boxes of the changes after change `last_id`; None when one of them is a whole-layer change (what the
+        layer holds now then has to be read)."""
+        boxes = self.boxes[self.ids > last_id]
+        return None if np.isinf(boxes).any() else boxes
+
     @property
     def last_id(self) -> int:
         return int(self.ids[-1]) if len(self.ids) else 0

@@ -6,13 +6,16 @@ A tileset starts at the first zoom whose tiles can hold a feature: below z13 lin
 `min_feature_px` display pixels are left out of tiles (`spatial.tiles.layers.generalisation`), so a layer of
 small polygons has nothing to draw at z0 and its tileset starts where its largest feature reaches that size
 (a layer with points starts at z0: a point is always kept). The largest feature's size is read with the layer's
-extent, once per data version (`TileService.extent`).
+extent, once per data version (`TileService.extent`) — or, after writes that changed parts of the layer, grown by
+the boxes they recorded (`LayerExtent.grown`): an edit never costs a scan of the whole layer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from spatial.tiles.grid import Tile, tile_matrix_limits, tile_range
 from spatial.tiles.layers import DROP_BELOW_ZOOM, TileLayer, generalisation
@@ -24,6 +27,22 @@ Box = tuple[float, float, float, float]
 class LayerExtent:
     box: Box | None  # EPSG:3857; None: the layer holds no feature
     largest: float | None  # the largest feature's bounding-box diagonal in metres (infinite for a point)
+
+    def grown(self, boxes: np.ndarray) -> LayerExtent:
+        """This extent with `boxes` in it (EPSG:3857 boxes of what was written since, an (n, 4) array): the extent
+        after those writes — or a little more, where some of them removed a feature or moved it inwards. The largest
+        feature's size likewise (a box's diagonal; a point's box has none: infinite, as `lapis_feature_size`)."""
+        if len(boxes) == 0:
+            return self
+        west, south = boxes[:, 0].min(), boxes[:, 1].min()
+        east, north = boxes[:, 2].max(), boxes[:, 3].max()
+        if self.box is not None:
+            west, south = min(west, self.box[0]), min(south, self.box[1])
+            east, north = max(east, self.box[2]), max(north, self.box[3])
+        diagonals = np.hypot(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+        largest = float(np.where(diagonals > 0, diagonals, np.inf).max())
+        return LayerExtent((float(west), float(south), float(east), float(north)),
+                           largest if self.largest is None else max(largest, self.largest))
 
 
 def first_zoom(largest: float | None, min_feature_px: float) -> int:

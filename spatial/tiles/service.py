@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -54,6 +55,13 @@ def tile_layers(ids: Sequence[str] | None, registry: Registry = LAYERS) -> tuple
     return tuple(tiled[layer_id] for layer_id in dict.fromkeys(ids))
 
 
+@dataclass(frozen=True)
+class KnownExtent:
+    version: int  # the layer's data version it is the extent at
+    extent: LayerExtent
+    last_change: int  # the last recorded change (tile_changes id) it includes
+
+
 NEVER_READ = -1  # no layer version is negative; a layer without one yet has None
 
 
@@ -91,7 +99,7 @@ class TileService:
         self.largest_first = cap_order == "size"
         self.cache = TileCache(cache_size, cache_dir, max_bytes=cache_bytes) if cache else None
         self._versions = VersionReader(self._fetch_versions)
-        self._extents: dict[tuple[str, int], LayerExtent] = {}
+        self._extents: dict[str, KnownExtent] = {}  # per layer, its extent at the last version asked for
         self._inflight: dict[CacheKey, asyncio.Future[RenderedTile]] = {}
         self._changes = ChangeIndex()
         self._changes_read_at: dict[str, int | None] = {}  # per tiled layer, its version when its changes were read
@@ -129,17 +137,30 @@ class TileService:
         return (await self.extent(layer, versions)).box
 
     async def extent(self, layer: TileLayer, versions: Versions | None = None) -> LayerExtent:
-        """The layer's extent and largest feature size, read once per data version."""
+        """The layer's extent and largest feature size at its data version: the last one known grown by the boxes of
+        the changes since (`LayerExtent.grown`), or — at first, after a whole-layer change, or for a layer that
+        records no changes — read from the layer (a scan of all of it)."""
         versions = versions if versions is not None else await self.versions()
-        key = (layer.id, versions.get(layer.id, 0))
-        if key not in self._extents:
-            async with self._reader(versions) as conn:
-                row = await conn.fetchrow(layer.extent_sql)
-            self._extents = {k: v for k, v in self._extents.items() if k[0] != layer.id}
-            empty = row is None or row[0] is None
-            self._extents[key] = LayerExtent(None if empty else (row[0], row[1], row[2], row[3]),
-                                             None if empty else row[4])
-        return self._extents[key]
+        version = versions.get(layer.id, 0)
+        known = self._extents.get(layer.id)
+        if known is not None and known.version == version:
+            return known.extent
+        changes: ChangeIndex | None = getattr(versions, "changes", None)
+        recorded = None if changes is None else changes.layers.get(layer.id)
+        boxes = None if known is None or recorded is None else recorded.boxes_after(known.last_change)
+        if boxes is not None:
+            assert known is not None and recorded is not None
+            extent = known.extent.grown(boxes)
+        else:
+            extent = await self._read_extent(layer, versions)
+        self._extents[layer.id] = KnownExtent(version, extent, recorded.last_id if recorded is not None else 0)
+        return extent
+
+    async def _read_extent(self, layer: TileLayer, versions: Versions) -> LayerExtent:
+        async with self._reader(versions) as conn:
+            row = await conn.fetchrow(layer.extent_sql)
+        empty = row is None or row[0] is None
+        return LayerExtent(None if empty else (row[0], row[1], row[2], row[3]), None if empty else row[4])
 
     async def limits(self, layers: Sequence[TileLayer], *, composite: bool,
                      versions: Versions | None = None) -> TilesetLimits:

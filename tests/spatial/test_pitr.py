@@ -80,8 +80,14 @@ def test_recovery_to_a_moment_between_two_edits_and_back_after_a_failure(archivi
         recover(archiving, base.path, datetime.fromisoformat("2020-01-01T00:00:00Z"))
     assert not list(archiving.data_dir.glob("postgres.*-recovery-*")), "nothing was moved"
 
-    recovered = lapis(archiving, "db", "recover", "--to", between.isoformat(), "--from", str(base.path), "--yes")
+    tile_cache = archiving.data_dir.parent / "tiles"  # a disk tile cache: its tiles name the old timeline's versions
+    (tile_cache / "0123456789abcdef" / "14" / "1").mkdir(parents=True)
+    (tile_cache / "0123456789abcdef" / "14" / "1" / "2.mvt.gz").write_bytes(b"")
+    (tile_cache / "README").write_text("not a tile: kept")
+    recovered = lapis(archiving, "db", "recover", "--to", between.isoformat(), "--from", str(base.path), "--yes",
+                      LAPIS_TILE_CACHE_DIR=str(tile_cache))
     assert recovered.returncode == 0, recovered.stderr
+    assert [p.name for p in tile_cache.iterdir()] == ["README"] and "emptied the tile cache" in recovered.stderr
     assert rows(archiving) == ["A"], "A was committed before the moment, B after"
     assert "(timeline 2)" in recovered.stderr
     [previous] = archiving.data_dir.glob("postgres.before-recovery-*")

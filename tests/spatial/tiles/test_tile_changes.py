@@ -1,5 +1,6 @@
 """Exactly the affected tiles: where each write happened (`tile_changes`, migration 0016) and the tile cache keyed on
-it (`spatial.tiles.changes`) — an edit re-renders the tiles where the feature was and is, and no other."""
+it (`spatial.tiles.changes`) — an edit re-renders the tiles where the feature was and is, and no other, and grows the
+layer's extent by what it wrote instead of reading the whole layer again."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from spatial.synthetic import load_parcels, synthetic_parcels
 from spatial.tiles.changes import TILE_MARGIN, ChangeIndex, LayerChanges, tile_envelope
 from spatial.tiles.grid import Tile, lonlat_to_tile
 from spatial.tiles.layers import TILE_LAYERS
+from spatial.tiles.limits import LayerExtent
 from spatial.tiles.service import TileService, tile_layers
 
 WHOLE = (None, None, None, None)
@@ -251,3 +253,60 @@ def test_a_layer_without_tile_changes_falls_back_to_its_version() -> None:
     assert tile_versions(VersionsAt({"zones": 1, "parcels": 2}, index), layers, tile) == (55, 2)
     assert tile_versions({"zones": 1, "parcels": 2}, layers, tile) == (1, 2)  # versions read without changes
     assert np.isinf(index.layers["zones"].boxes).all()
+
+
+# --- the layer's extent, grown by what was written ----------------------------------------------------------------
+
+def test_an_extent_grows_by_the_boxes_written_since() -> None:
+    base = LayerExtent((0.0, 0.0, 10.0, 10.0), 5.0)
+    assert base.grown(np.empty((0, 4))) is base
+    grown = base.grown(np.array([[20.0, -5.0, 23.0, -1.0], [2.0, 2.0, 3.0, 3.0]]))
+    assert grown.box == (0.0, -5.0, 23.0, 10.0) and grown.largest == 5.0  # the 3×4 box's diagonal is 5 too
+    assert base.grown(np.array([[1.0, 1.0, 31.0, 41.0]])).largest == 50.0
+    assert base.grown(np.array([[4.0, 4.0, 4.0, 4.0]])).largest == np.inf  # a point: never dropped
+    assert LayerExtent(None, None).grown(np.array([[1.0, 2.0, 4.0, 6.0]])) == LayerExtent((1.0, 2.0, 4.0, 6.0), 5.0)
+
+
+def test_the_boxes_after_a_change_and_none_past_a_whole_layer_change() -> None:
+    box = (1.0, 2.0, 3.0, 4.0)
+    changes = LayerChanges.empty().extended(rows((3, 30, box), (4, 40, (5.0, 6.0, 7.0, 8.0))))
+    assert changes.boxes_after(3).tolist() == [[5.0, 6.0, 7.0, 8.0]] and len(changes.boxes_after(4)) == 0
+    assert changes.boxes_after(0).tolist() == [list(box), [5.0, 6.0, 7.0, 8.0]]
+    assert changes.extended(rows((5, 50, WHOLE))).boxes_after(4) is None
+
+
+def test_an_edit_grows_the_extent_without_reading_the_whole_layer(make_database: Callable[[], str]) -> None:
+    url = make_database()
+    east = 107.2  # beyond every zone of Long An
+    layers = tile_layers(["zones"])
+
+    async def run() -> None:
+        db = Database(url, max_size=2)
+        service = TileService(db, cache=True)
+        reads = 0
+        original = service._read_extent
+
+        async def counting(layer, versions):
+            nonlocal reads
+            reads += 1
+            return await original(layer, versions)
+
+        service._read_extent = counting
+        before = await service.extent(layers[0])
+        far = lonlat_to_tile(east + 0.01, 10.6, 12)
+        assert reads == 1 and not (await service.limits(layers, composite=False)).contains(far)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE zones SET geom = ST_Multi(ST_Buffer(ST_SetSRID(ST_Point(%s, 10.6), 4326), 0.02)) "
+                         "WHERE id = (SELECT max(id) FROM zones)", (east,))
+            exact = conn.execute("SELECT ST_XMax(ST_Extent(geom_3857)) FROM zones").fetchone()[0]
+        after = await service.extent(layers[0])
+        assert reads == 1 and after.box[2] > before.box[2] and after.box[2] == pytest.approx(exact, abs=1.0)
+        assert (await service.limits(layers, composite=False)).contains(far)
+        assert (await service.render(layers, far)).data  # the moved zone is drawn there
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SELECT lapis_layer_rewritten('public.zones'::regclass)")
+        await service.extent(layers[0])
+        assert reads == 2  # a whole-layer change: read again
+        await db.close()
+
+    asyncio.run(run())

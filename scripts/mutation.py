@@ -361,11 +361,14 @@ def run_sql_mutants(name: str, target: Target, without: list[str]) -> list[str]:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     source = target.sql_source or target.source
-    copied = source.split("/")[0]  # the folder the changed file is in is copied, the rest linked
+    # copied, the rest linked: spatial/ always (PROJECT_ROOT, where migrations are found, is its real parent) and
+    # the folder of the changed file
+    copied = {"spatial", source.split("/")[0]}
     for link in (*LINKS, "node_modules", "pyproject.toml"):
-        if link != copied:
+        if link not in copied:
             (folder / link).symlink_to(ROOT / link)
-    shutil.copytree(ROOT / copied, folder / copied, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in copied:
+        shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
     original = (ROOT / source).read_text()
     tests = [t for t in target.tests if t not in without]
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]

@@ -44,6 +44,10 @@ def test_a_tile_takes_the_latest_change_that_meets_it() -> None:
     later = index.extended([("zones", 4, 104, *inside)])
     assert later.tile_version("zones", tile) == 104 and index.tile_version("zones", tile) == 102  # immutable
     assert later.after() == {"zones": 4} and index.extended([]) is index
+    # a later read adds to what the index held: the change inside still keys the tile, and a new layer starts
+    more = index.extended([("zones", 5, 105, *elsewhere), ("parcels", 6, 106, *WHOLE)])
+    assert more.tile_version("zones", tile) == 102 and more.tile_version("parcels", tile) == 106
+    assert more.after() == {"zones": 5, "parcels": 6}
 
 
 def test_a_whole_layer_change_meets_every_tile_and_drops_what_came_before() -> None:
@@ -71,7 +75,7 @@ def test_the_buffer_counts_and_no_more(side: str) -> None:
                 "east": (x1 + distance, y0 + 1, x1 + distance + 5, y0 + 2),
                 "north": (x0 + 1, y1 + distance, x0 + 2, y1 + distance + 5)}[side]
 
-    for distance, expected in ((inside, 2), (outside, 0)):
+    for distance, expected in ((inside, 2), (pad, 2), (outside, 0)):  # touching the envelope's edge: it meets
         changes = LayerChanges.empty().extended(rows((2, 2, box_at(distance))))
         assert changes.latest_meeting(tile_envelope(tile)) == expected, (side, distance)
 

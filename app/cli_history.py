@@ -16,7 +16,6 @@ history_cli = typer.Typer(help="The features' recorded history.", no_args_is_hel
 ASOF_HELP = "The plan as it stood at this instant: RFC 3339 with its offset, e.g. 2026-11-27T10:00:00+07:00"
 
 
-
 def instant(asof: str | None, revision: str | None = None, url: str | None = None) -> datetime | None:
     """The instant a command reads the plan at: `--asof`, or the instant plan revision `--revision` was published
     (looked up at `url`), or None for the present. A mistake exits 2 with the reason."""

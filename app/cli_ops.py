@@ -19,8 +19,6 @@ ops_cli = typer.Typer()
 replica_cli = typer.Typer(help="Streaming read replicas of the embedded cluster.", no_args_is_help=True)
 
 
-
-
 def _embedded(settings: Settings, what: str) -> EmbeddedCluster:
     if settings.database_url:
         raise fail(f"{what} works on the embedded cluster; DATABASE_URL is set (use that server's own tools)")

@@ -14,7 +14,6 @@ revision_cli = typer.Typer(help="Plan revisions: named, published states of the 
                            no_args_is_help=True)
 
 
-
 @revision_cli.command("create")
 def create(
     name: str = typer.Option(..., "--name", help="The revision's name, e.g. \"Điều chỉnh 2025\" (unique)"),

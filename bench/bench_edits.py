@@ -18,7 +18,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -29,14 +28,12 @@ import httpx
 import psycopg
 
 from bench.bench_features import bbox_paths
+from bench.cluster import seeded_cluster
 from bench.http_load import LoadResult, measure
 from bench.servers import server_process
-from spatial import migrate
-from spatial.embedded import EmbeddedCluster
 from spatial.identity.model import Role
 from spatial.identity.tokens import create_token
 from spatial.identity.users import add_user
-from spatial.seed import seed
 from spatial.settings import PROJECT_ROOT
 from spatial.synthetic import load_parcels, synthetic_parcels
 from spatial.tiles.grid import lonlat_to_tile
@@ -139,26 +136,18 @@ def reads(servers: dict[str, str], paths: dict[str, list[str]]) -> None:
 
 def main() -> None:
     print(f"{PARCELS:,} synthetic parcels + the bundled plan; load average {os.getloadavg()}", flush=True)
-    with tempfile.TemporaryDirectory(prefix="lapis-bench-edits-") as folder:
-        tmp = Path(folder)
-        cluster = EmbeddedCluster(tmp / ".data", "lapis_bench", throwaway=True)
-        status = cluster.start()
-        owner_url, app_url = status.url, status.app_url
-        assert owner_url and app_url
-        try:
-            migrate.upgrade(owner_url)
-            seed(owner_url, PROJECT_ROOT / "data" / "geojson")
-            parcels = synthetic_parcels(PARCELS)
-            load_parcels(owner_url, parcels)
-            with psycopg.connect(owner_url, autocommit=True) as conn:
-                conn.execute("VACUUM ANALYZE")
-                zone_ids = [row[0] for row in conn.execute("SELECT id FROM zones ORDER BY id LIMIT 5")]
-            token = editor_token(owner_url)
-            paths = {"items page": bbox_paths(parcels, "parcels"), "uncached tile": tile_paths(parcels)}
-            with checkout(BEFORE, tmp / "before") as before_tree, \
-                    serve(before_tree, owner_url, tmp, "before") as before, \
-                    serve(PROJECT_ROOT, app_url, tmp, "now") as now:
-                reads({"before": before, "now": now}, paths)
-                edits_per_second(now, token, zone_ids)
-        finally:
-            cluster.destroy()
+    with seeded_cluster("lapis-bench-edits-") as (cluster, owner_url, tmp):
+        app_url = cluster.status().app_url
+        assert app_url
+        parcels = synthetic_parcels(PARCELS)
+        load_parcels(owner_url, parcels)
+        with psycopg.connect(owner_url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+            zone_ids = [row[0] for row in conn.execute("SELECT id FROM zones ORDER BY id LIMIT 5")]
+        token = editor_token(owner_url)
+        paths = {"items page": bbox_paths(parcels, "parcels"), "uncached tile": tile_paths(parcels)}
+        with checkout(BEFORE, tmp / "before") as before_tree, \
+                serve(before_tree, owner_url, tmp, "before") as before, \
+                serve(PROJECT_ROOT, app_url, tmp, "now") as now:
+            reads({"before": before, "now": now}, paths)
+            edits_per_second(now, token, zone_ids)

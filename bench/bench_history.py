@@ -31,9 +31,10 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
+from bench.cluster import seeded_cluster
 from bench.http_load import LoadResult, measure, ratio
 from bench.lapis_ref import lapis_server
-from bench.toggles import alternating_edits, load_avg, seeded_cluster, set_triggers
+from bench.toggles import alternating_edits, load_avg, set_triggers
 from spatial.embedded import EmbeddedCluster
 from spatial.synthetic import synthetic_parcels
 from spatial.tiles.grid import lonlat_to_tile

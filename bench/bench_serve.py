@@ -18,7 +18,6 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -28,14 +27,12 @@ from urllib.parse import urlsplit
 import psycopg
 
 from bench.bench_features import bbox_paths
+from bench.cluster import seeded_cluster
 from bench.cpu import CpuUse, cpu_use
 from bench.http_load import LoadResult, measure
 from bench.lapis_ref import How, lapis_server
-from spatial import migrate
 from spatial.embedded import EmbeddedCluster, free_port
 from spatial.replicas import create_replica, remove_replica
-from spatial.seed import seed
-from spatial.settings import PROJECT_ROOT
 from spatial.synthetic import load_parcels, synthetic_parcels
 from spatial.tiles.grid import lonlat_to_tile
 
@@ -157,21 +154,13 @@ def workers_and_replicas(cluster: EmbeddedCluster, url: str, tile_path: str, ite
 
 def main() -> None:
     header()
-    with tempfile.TemporaryDirectory(prefix="lapis-bench-") as tmp:
-        cluster = EmbeddedCluster(Path(tmp) / ".data", "lapis_bench", throwaway=True)
-        url = cluster.start().url
-        assert url
-        try:
-            migrate.upgrade(url)
-            seed(url, PROJECT_ROOT / "data" / "geojson")
-            parcels = synthetic_parcels(PARCELS)
-            load_parcels(url, parcels)
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("VACUUM ANALYZE")
-            tile = lonlat_to_tile(*TAN_AN, 12)
-            tile_path = f"/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}"
-            print(f"data: the bundled plan + {PARCELS} synthetic parcels", flush=True)
-            access_log_cost(url, tile_path, urlsplit(url).port or 0)
-            workers_and_replicas(cluster, url, tile_path, bbox_paths(parcels, "parcels"), Path(tmp))
-        finally:
-            cluster.destroy()
+    with seeded_cluster("lapis-bench-") as (cluster, url, tmp):
+        parcels = synthetic_parcels(PARCELS)
+        load_parcels(url, parcels)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+        tile = lonlat_to_tile(*TAN_AN, 12)
+        tile_path = f"/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}"
+        print(f"data: the bundled plan + {PARCELS} synthetic parcels", flush=True)
+        access_log_cost(url, tile_path, urlsplit(url).port or 0)
+        workers_and_replicas(cluster, url, tile_path, bbox_paths(parcels, "parcels"), tmp)

@@ -20,7 +20,8 @@ import time
 
 import psycopg
 
-from bench.toggles import alternating_edits, load_avg, seeded_cluster, set_triggers
+from bench.cluster import seeded_cluster
+from bench.toggles import alternating_edits, load_avg, set_triggers
 from spatial.pool import Database
 from spatial.synthetic import load_parcels, synthetic_parcels
 from spatial.tiles.grid import Tile, lonlat_to_tile

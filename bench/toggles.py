@@ -1,22 +1,13 @@
-"""What the benchmarks that weigh a set of triggers share: a seeded throwaway cluster, switching the triggers off and
-on, timing single edits in blocks that alternate between the two, and the load average to print beside each figure."""
+"""What the benchmarks that weigh a set of triggers share: switching the triggers off and on, timing single edits in
+blocks that alternate between the two, and the load average to print beside each figure."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable, Sequence
 
 import psycopg
-
-from spatial import migrate
-from spatial.embedded import EmbeddedCluster
-from spatial.seed import seed
-from spatial.settings import PROJECT_ROOT
 
 EVENTS = ("insert", "update", "delete", "truncate")
 BLOCK = 50
@@ -49,20 +40,3 @@ def alternating_edits(url: str, ids: Sequence[int], edit: Callable[[int], tuple[
                 timings[state].append((time.perf_counter() - started) * 1000)
     switch("on")
     return timings
-
-
-@contextmanager
-def seeded_cluster(prefix: str) -> Iterator[tuple[EmbeddedCluster, str, Path]]:
-    """A throwaway embedded cluster, migrated and seeded with the bundled plan: (cluster, owner URL, work folder);
-    all of it removed afterwards."""
-    work = Path(tempfile.mkdtemp(prefix=prefix))
-    cluster = EmbeddedCluster(work / ".data", "lapis_bench", throwaway=True)
-    try:
-        url = cluster.start().url
-        assert url
-        migrate.upgrade(url)
-        seed(url, PROJECT_ROOT / "data" / "geojson")
-        yield cluster, url, work
-    finally:
-        cluster.destroy()
-        shutil.rmtree(work, ignore_errors=True)

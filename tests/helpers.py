@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,16 @@ from spatial.settings import PROJECT_ROOT, Settings
 
 BUNDLED_DATA = PROJECT_ROOT / "data" / "geojson"
 PROBLEM = "application/problem+json"
+
+
+def committed_instant(conn: psycopg.Connection, pause_s: float = 0.005) -> datetime:
+    """Commit what `conn` did, read the server's clock, and let a moment pass: an instant after every change made so
+    far and before any made next (versions of separate transactions start at separate instants)."""
+    conn.commit()
+    value = conn.execute("SELECT clock_timestamp()").fetchone()[0]
+    conn.commit()
+    time.sleep(pause_s)
+    return value
 
 
 def make_settings(url: str, tmp: Path | None = None, **overrides: object) -> Settings:

@@ -82,9 +82,7 @@ def _box(values: Sequence[float | None]) -> tuple[float, float, float, float]:
 
 def tile_envelope(tile: Tile) -> tuple[float, float, float, float]:
     """The EPSG:3857 box a tile's features are read from (its bounds with the MVT buffer)."""
-    xmin, ymin, xmax, ymax = tile.bounds
-    pad = TILE_MARGIN * tile.width
-    return (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
+    return tile.envelope(TILE_MARGIN)
 
 
 @dataclass(frozen=True)

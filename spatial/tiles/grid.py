@@ -59,10 +59,15 @@ class Tile:
         ymax = ORIGIN - self.y * w
         return (xmin, ymax - w, xmin + w, ymax)
 
-    def intersects(self, box: tuple[float, float, float, float], margin: float = 0.0) -> bool:
+    def envelope(self, margin: float = 0.0) -> tuple[float, float, float, float]:
+        """The bounds widened on every side by `margin` tile widths (an MVT buffer, as a share of the extent)."""
         xmin, ymin, xmax, ymax = self.bounds
         pad = margin * self.width
-        return not (box[0] > xmax + pad or box[2] < xmin - pad or box[1] > ymax + pad or box[3] < ymin - pad)
+        return (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
+
+    def intersects(self, box: tuple[float, float, float, float], margin: float = 0.0) -> bool:
+        xmin, ymin, xmax, ymax = self.envelope(margin)
+        return not (box[0] > xmax or box[2] < xmin or box[1] > ymax or box[3] < ymin)
 
 
 def lonlat_to_tile(lon: float, lat: float, z: int) -> Tile:

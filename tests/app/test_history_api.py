@@ -6,8 +6,6 @@ The scene: a steward moves and renames the Tân An centre (zone C1) in plain SQL
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +21,8 @@ from fastapi.testclient import TestClient
 from shapely.geometry import shape
 
 from spatial.identity.model import Role
-from tests.helpers import assert_problem, make_settings
+from spatial.tiles.grid import lonlat_to_tile
+from tests.helpers import assert_problem, committed_instant, make_settings
 from tests.identity_fixtures import bearer, token_for
 
 NEW_CENTRE = shapely.MultiPolygon([shapely.box(106.30, 10.45, 106.34, 10.49)])
@@ -46,21 +45,6 @@ class Scene:
     tile: tuple[int, int, int]  # z, y, x
 
 
-def _instant(conn: psycopg.Connection) -> str:
-    conn.commit()
-    value: datetime = conn.execute("SELECT clock_timestamp()").fetchone()[0]
-    conn.commit()
-    time.sleep(0.01)
-    return value.isoformat()
-
-
-def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
-    n = 2**z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return z, y, x
-
-
 @pytest.fixture(scope="module")
 def scene(make_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
     from app.main import create_app
@@ -72,17 +56,18 @@ def scene(make_database: Callable[[], str], tmp_path_factory: pytest.TempPathFac
             "SELECT id, ST_AsBinary(geom), ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
             "FROM zones WHERE code = 'C1'").fetchone()
         project = conn.execute("SELECT id FROM projects WHERE code = 'DA-QL62'").fetchone()[0]
-        tile = _tile_of(lon, lat, 10)
+        at_z10 = lonlat_to_tile(lon, lat, 10)
+        tile = (at_z10.z, at_z10.y, at_z10.x)
         old_centre = client.get(f"/collections/zones/items/{centre}").json()
         old_tile = client.get(f"/collections/zones/tiles/WebMercatorQuad/{tile[0]}/{tile[1]}/{tile[2]}").content
-        before = _instant(conn)
+        before = committed_instant(conn, 0.01).isoformat()
         conn.execute("SELECT set_config('lapis.reason', 'trung tâm dời về phía tây', true)")
         conn.execute("SET LOCAL ROLE lapis_approver")
         conn.execute("UPDATE zones SET geom = ST_GeomFromWKB(%s, 4326), name_en = 'Tan An centre (moved)' "
                      "WHERE id = %s", (shapely.to_wkb(NEW_CENTRE), centre))
-        moved = _instant(conn)
+        moved = committed_instant(conn, 0.01).isoformat()
         conn.execute("DELETE FROM projects WHERE id = %s", (project,))
-        deleted = _instant(conn)
+        deleted = committed_instant(conn, 0.01).isoformat()
         added = conn.execute("INSERT INTO projects (code, name_vi, category, status, geom) VALUES ('DA-NEW', "
                              "'Dự án mới', 'port', 'planned', ST_SetSRID(ST_MakePoint(106.5, 10.6), 4326)) "
                              "RETURNING id").fetchone()[0]
@@ -268,7 +253,7 @@ def test_an_approver_rolls_a_feature_back_to_an_instant(writable: tuple[str, Tes
     url, c = writable
     with psycopg.connect(url) as conn:
         centre, wkb = conn.execute("SELECT id, ST_AsBinary(geom) FROM zones WHERE code = 'C1'").fetchone()
-        before = _instant(conn)
+        before = committed_instant(conn, 0.01).isoformat()
         conn.execute("UPDATE zones SET geom = ST_GeomFromWKB(%s, 4326) WHERE id = %s",
                      (shapely.to_wkb(NEW_CENTRE), centre))
         conn.commit()

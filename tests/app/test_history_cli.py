@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 import psycopg
 import pyogrio
 import shapely
+
+from tests.helpers import committed_instant
 
 LAPIS = [sys.executable, "-m", "app.cli"]
 MOVED = shapely.MultiPolygon([shapely.box(106.5, 10.7, 106.52, 10.72)])
@@ -26,21 +26,13 @@ def _env(url: str, tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": url, "LAPIS_DATA_DIR": str(tmp_path / ".data")}
 
 
-def _instant(conn: psycopg.Connection) -> datetime:
-    conn.commit()
-    value = conn.execute("SELECT clock_timestamp()").fetchone()[0]
-    conn.commit()
-    time.sleep(0.005)
-    return value
-
-
 def test_restore_and_export_the_history(fresh_db_url: str, tmp_path: Path) -> None:
     env = _env(fresh_db_url, tmp_path)
     with psycopg.connect(fresh_db_url) as conn:
         zone, original = conn.execute("SELECT id, ST_AsBinary(geom) FROM zones WHERE code = 'R2'").fetchone()
-        before = _instant(conn)
+        before = committed_instant(conn)
         conn.execute("UPDATE zones SET geom = ST_GeomFromWKB(%s, 4326) WHERE id = %s", (shapely.to_wkb(MOVED), zone))
-        moved = _instant(conn)
+        moved = committed_instant(conn)
         conn.execute("DELETE FROM zones WHERE id = %s", (zone,))
         conn.commit()
 

@@ -3,8 +3,6 @@ as WKB), the same tiles as the present when nothing changed, and what `asof` acc
 
 from __future__ import annotations
 
-import math
-import time
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -17,19 +15,11 @@ from spatial.history.asof import parse_asof, source_sql
 from spatial.history.tiles import asof_tile_sql
 from spatial.layers import LAYERS, get_layer
 from spatial.sqlbuild import Params
-from spatial.tiles.grid import Tile
+from spatial.tiles.grid import lonlat_to_tile
 from spatial.tiles.layers import TILE_LAYERS, generalisation, tile_sql
-from tests.helpers import run
+from tests.helpers import committed_instant, run
 
 MOVED = shapely.MultiPolygon([shapely.box(106.5, 10.7, 106.52, 10.72)])
-
-
-def instant(conn: psycopg.Connection) -> datetime:
-    conn.commit()
-    value = conn.execute("SELECT clock_timestamp()").fetchone()[0]
-    conn.commit()
-    time.sleep(0.005)
-    return value
 
 
 def geometry_at(url: str, layer: str, feature_id: int, at: datetime | None) -> bytes | None:
@@ -44,16 +34,16 @@ def geometry_at(url: str, layer: str, feature_id: int, at: datetime | None) -> b
 def test_asof_before_and_after_each_change_gives_the_old_and_new_geometry_exactly(fresh_db_url: str) -> None:
     with psycopg.connect(fresh_db_url) as conn:
         zone, original = conn.execute("SELECT id, ST_AsBinary(geom) FROM zones WHERE code = 'R3'").fetchone()
-        t0 = instant(conn)
+        t0 = committed_instant(conn)
         conn.execute("UPDATE zones SET geom = ST_GeomFromWKB(%s, 4326) WHERE id = %s", (shapely.to_wkb(MOVED), zone))
-        t1 = instant(conn)
+        t1 = committed_instant(conn)
         conn.execute("UPDATE zones SET name_en = 'attributes only' WHERE id = %s", (zone,))
-        t2 = instant(conn)
+        t2 = committed_instant(conn)
         conn.execute("DELETE FROM zones WHERE id = %s", (zone,))
-        t3 = instant(conn)
+        t3 = committed_instant(conn)
         new = conn.execute("INSERT INTO zones (code, name_vi, kind, geom) VALUES ('R9', 'Vùng mới', 'other', "
                            "ST_GeomFromWKB(%s, 4326)) RETURNING id", (shapely.to_wkb(MOVED),)).fetchone()[0]
-        t4 = instant(conn)
+        t4 = committed_instant(conn)
     assert geometry_at(fresh_db_url, "zones", zone, t0) == bytes(original)
     assert geometry_at(fresh_db_url, "zones", zone, t1) == shapely.to_wkb(MOVED)
     assert geometry_at(fresh_db_url, "zones", zone, t2) == shapely.to_wkb(MOVED)  # an attribute change keeps it
@@ -86,16 +76,14 @@ def test_every_layer_now_is_its_table(db_url: str) -> None:
 @pytest.mark.parametrize("z", [8, 10, 12])
 def test_asof_tiles_of_an_unchanged_plan_are_the_present_tiles(db_url: str, z: int) -> None:
     """Over Tân An (106.41 E, 10.53 N), where every layer has features."""
-    n = 2**z
-    x, y = int(286.41 / 360 * n), int((1 - math.asinh(math.tan(math.radians(10.53))) / math.pi) / 2 * n)
-    tile = Tile(z, x, y)
+    tile = lonlat_to_tile(106.41, 10.53, z)
     tolerance, min_size = generalisation(tile)
 
     async def work(conn: asyncpg.Connection) -> int:
         now = await conn.fetchval("SELECT clock_timestamp()")
         drawn = 0
         for layer in TILE_LAYERS.values():
-            args = (z, x, y, tolerance, min_size, 10_000, True)
+            args = (z, tile.x, tile.y, tolerance, min_size, 10_000, True)
             present = await conn.fetchval(tile_sql(layer.layer, stored_grid=False), *args)
             past = await conn.fetchval(asof_tile_sql(layer.layer), *args, now)
             assert past == present, layer.id
